@@ -1,0 +1,226 @@
+"""`posko demo`: broker, topics, worker, sink and simulator, with a live terminal view."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from connectors.simulate import SimulationStats, simulate
+from posko.kafka import broker
+from posko.services import Service
+from posko.settings import Settings
+from posko.sql import run_sql
+from posko.topics import create_topics
+from schemas.events import Kind
+from schemas.regions import REGION_NAMES, Region
+from schemas.topics import ALERTS, DLQ, events_topic, raw_topic
+from sinks.clickhouse import StoreError
+from sinks.tables import TABLES
+from sinks.writer import GROUP_ID as SINK_GROUP
+from streams.app import APP_ID as STREAM_GROUP
+
+
+class DemoError(RuntimeError):
+    """The demo cannot start; the message says what to do."""
+
+
+class Snapshot(msgspec.Struct):
+    """What the live view shows at one moment."""
+
+    by_kind: dict[str, int] = {}
+    by_region: dict[str, int] = {}
+    dead_letters: int = 0
+    alerts: int = 0
+    lag: dict[str, int] = {}
+
+    @property
+    def stored(self) -> int:
+        """Events stored in ClickHouse, all kinds."""
+        return sum(self.by_kind.values())
+
+
+def _snapshot_sql() -> str:
+    parts = [f"SELECT '{kind}' AS k, region AS r, count() AS n FROM posko.{table} GROUP BY r"
+             for kind, table in TABLES.items()]
+    parts.append("SELECT 'dlq', NULL, count() FROM posko.dead_letters")
+    parts.append("SELECT 'alerts', NULL, count() FROM posko.alerts")
+    return " UNION ALL ".join(parts)
+
+
+class _Row(msgspec.Struct, array_like=True):
+    k: str
+    r: str | None
+    n: int
+
+
+def read_snapshot(settings: Settings) -> Snapshot:
+    """Counts from ClickHouse (through the sink)."""
+    out = run_sql(settings, _snapshot_sql(), "JSONCompactEachRow", open_directly=False)
+    snap = Snapshot(by_kind={k: 0 for k in Kind}, by_region={})
+    for line in out.splitlines():
+        row = msgspec.json.decode(line, type=_Row)
+        n = int(row.n)
+        if row.k == "dlq":
+            snap.dead_letters = n
+        elif row.k == "alerts":
+            snap.alerts = n
+        else:
+            snap.by_kind[row.k] += n
+            region = row.r or "luar Jambi"
+            snap.by_region[region] = snap.by_region.get(region, 0) + n
+    return snap
+
+
+async def consumer_lag(settings: Settings) -> dict[str, int]:
+    """Messages not yet committed by the stream worker and by the sink."""
+    groups = {
+        STREAM_GROUP: [raw_topic(k) for k in Kind],
+        SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ],
+    }
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    await consumer.start()
+    try:
+        lag = {}
+        for group, topics in groups.items():
+            tps = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
+            ends = await consumer.end_offsets(tps)
+            committed = await admin.list_consumer_group_offsets(group)
+            lag[group] = sum(
+                end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
+                for tp, end in ends.items()
+            )
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+def _view(snap: Snapshot | None, stats: SimulationStats, rate: float, elapsed: float) -> Group:
+    head = Table.grid(padding=(0, 3))
+    head.add_row(
+        f"[b]Posko demo[/b]  {elapsed:5.0f} s",
+        f"sent [b]{stats.sent:,}[/b] ({stats.malformed:,} malformed on purpose)",
+        f"stored [b]{snap.stored if snap else 0:,}[/b] events, [b]{rate:,.0f}[/b]/s",
+        f"alerts [b]{snap.alerts if snap else 0:,}[/b]",
+        f"DLQ [b red]{snap.dead_letters if snap else 0:,}[/b red]",
+    )
+    if snap is None:
+        return Group(head, "waiting for the sink to answer…")
+    kinds = Table(title="Events by kind", expand=False)
+    kinds.add_column("kind")
+    kinds.add_column("rows", justify="right")
+    for kind, n in snap.by_kind.items():
+        kinds.add_row(kind, f"{n:,}")
+    regions = Table(title="Events by kabupaten/kota", expand=False)
+    regions.add_column("code")
+    regions.add_column("name")
+    regions.add_column("rows", justify="right")
+    for region in Region:
+        regions.add_row(region.value, REGION_NAMES[region], f"{snap.by_region.get(region, 0):,}")
+    if outside := snap.by_region.get("luar Jambi"):
+        regions.add_row("—", "luar Jambi", f"{outside:,}")
+    lag = Table(title="Consumer lag", expand=False)
+    lag.add_column("group")
+    lag.add_column("messages", justify="right")
+    for group, n in snap.lag.items():
+        lag.add_row(group, f"{n:,}")
+    grid = Table.grid(padding=(0, 4))
+    grid.add_row(regions, Group(kinds, lag))
+    return Group(head, grid, "[dim]Ctrl-C stops everything; data is kept for the next run.[/dim]")
+
+
+async def _live(settings: Settings, rate: float, malformed_ratio: float,
+                duration_s: float | None, children: list[Service]) -> Snapshot:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    stats = SimulationStats()
+    producing = asyncio.create_task(simulate(
+        settings, rate, duration_s=duration_s, malformed_ratio=malformed_ratio, stop=stop,
+        stats=stats))
+    console = Console()
+    started = time.monotonic()
+    snap: Snapshot | None = None
+    last = (started, 0)
+    stored_rate = 0.0
+    with Live(_view(None, stats, 0, 0), console=console, auto_refresh=False,
+              transient=not console.is_terminal) as live:
+        while not stop.is_set():
+            await asyncio.wait([asyncio.ensure_future(stop.wait())], timeout=1.0)
+            for child in children:
+                if child.exited is not None:
+                    stop.set()
+                    raise DemoError(f"posko {child.name} exited with {child.exited}:\n"
+                                    f"{child.tail()}\n(full log: {child.log})")
+            try:
+                snap = await asyncio.to_thread(read_snapshot, settings)
+                snap.lag = await consumer_lag(settings)
+            except (StoreError, OSError):
+                pass  # the sink is still starting
+            now = time.monotonic()
+            if snap is not None:
+                stored_rate = (snap.stored - last[1]) / max(now - last[0], 1e-6)
+                last = (now, snap.stored)
+            live.update(_view(snap, stats, stored_rate, now - started), refresh=True)
+            if producing.done() and duration_s is not None:
+                break
+    stop.set()
+    await producing
+    return snap or Snapshot()
+
+
+def run_demo(settings: Settings, duration_s: float | None, rate: float,
+             malformed_ratio: float) -> Snapshot:
+    """Run everything until Ctrl-C or the duration; print a summary; return the last counts."""
+    started_broker = False
+    if settings.local_kafka:
+        try:
+            message = broker.start(settings)
+        except broker.BrokerError as exc:
+            raise DemoError(str(exc)) from exc
+        started_broker = "started" in message
+        print(message)
+    asyncio.run(create_topics(settings))
+    logs = Path(settings.home) / "logs"
+    children = [Service("worker", logs), Service("sink", logs)]
+    for child in children:
+        child.start()
+    try:
+        snap = asyncio.run(_live(settings, rate, malformed_ratio, duration_s, children))
+        # Let the pipeline drain what was sent before the summary.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            snap = read_snapshot(settings)
+            snap.lag = asyncio.run(consumer_lag(settings))
+            if not any(snap.lag.values()):
+                break
+            time.sleep(0.5)
+    finally:
+        for child in children:
+            child.stop()
+        if started_broker:
+            print(broker.stop(settings))
+    print(summary(snap))
+    return snap
+
+
+def summary(snap: Snapshot) -> str:
+    """A plain-text summary of the counts, for scripts."""
+    lines = [f"stored events: {snap.stored}"]
+    lines += [f"  {kind}: {n}" for kind, n in snap.by_kind.items()]
+    lines.append(f"alerts: {snap.alerts}")
+    lines.append(f"dead letters: {snap.dead_letters}")
+    lines += [f"lag {group}: {n}" for group, n in snap.lag.items()]
+    return "\n".join(lines)

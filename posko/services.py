@@ -1,0 +1,75 @@
+"""Posko's services as child processes: `posko worker` and `posko sink`, with their logs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+STOP_TIMEOUT_S = 30.0
+
+
+class Service:
+    """One `posko <name>` child process, logging to `<log_dir>/<name>.log`."""
+
+    def __init__(self, name: str, log_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the process."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "posko.cli", self.name], stdout=out,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
+                start_new_session=True,
+            )
+
+    @property
+    def exited(self) -> int | None:
+        """The exit code once the process has ended, else None."""
+        return self.process.poll() if self.process else None
+
+    def kill(self) -> None:
+        """SIGKILL it, as a crash would."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Ask it to stop (SIGTERM) and kill it if it has not after the timeout."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far (Linux)."""
+        if self.process is None:
+            return 0.0
+        return process_cpu_seconds(self.process.pid)
+
+    def tail(self, lines: int = 15) -> str:
+        """The last lines of its log."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process from /proc (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

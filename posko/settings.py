@@ -1,0 +1,88 @@
+"""One settings Struct for every service, read from POSKO_* variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import msgspec
+
+
+class SettingsError(ValueError):
+    """A setting has a value Posko cannot use; the message says which and why."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Where Posko keeps its state and how it reaches Kafka and ClickHouse."""
+
+    # State: the local broker's log directory, the chdb store, Faust's data.
+    home: str = str(Path.home() / ".local" / "share" / "posko")
+    # An existing Kafka cluster (kafka://host:port[,host:port]); empty runs the local broker.
+    kafka: str = ""
+    kafka_host: str = "127.0.0.1"
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "1g"
+    # chdb:///path (embedded) or clickhouse://user:pass@host:8123/db; empty is chdb under home.
+    clickhouse: str = ""
+    partitions: int = 6
+    replication_factor: int = 1
+    # The sink flushes a batch at this many rows or after this many milliseconds.
+    sink_batch_rows: int = 20_000
+    sink_flush_ms: int = 250
+    # Faust's worker takes up to this many events from a raw topic at a time.
+    stream_batch: int = 2_000
+
+    @property
+    def local_kafka(self) -> bool:
+        """True when Posko runs its own broker rather than using a configured cluster."""
+        return not self.kafka
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The host:port list the Kafka clients connect to."""
+        if not self.kafka:
+            return f"{self.kafka_host}:{self.kafka_port}"
+        parts = urlsplit(self.kafka)
+        if parts.scheme != "kafka" or not parts.netloc:
+            raise SettingsError(
+                f"POSKO_KAFKA={self.kafka!r} is not a Kafka URL; write kafka://host:port"
+            )
+        return parts.netloc
+
+    @property
+    def clickhouse_url(self) -> str:
+        """The ClickHouse location, defaulting to an embedded chdb store under home."""
+        return self.clickhouse or f"chdb://{Path(self.home) / 'clickhouse'}"
+
+    @property
+    def kafka_dir(self) -> Path:
+        """The local broker's directory: its config, logs and pid file."""
+        return Path(self.home) / "kafka"
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, str]:
+    fields = set(Settings.__struct_fields__)
+    found = {}
+    for name, value in environ.items():
+        if name.startswith("POSKO_") and (key := name[6:].lower()) in fields:
+            found[key] = value
+    return found
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Settings from POSKO_CONFIG (a TOML file, if set) overlaid by POSKO_* variables."""
+    env = dict(os.environ if environ is None else environ)
+    raw: dict[str, object] = {}
+    if config := env.get("POSKO_CONFIG"):
+        try:
+            raw.update(tomllib.loads(Path(config).read_text()))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read POSKO_CONFIG={config}: {exc}") from exc
+    raw.update(_from_env(env))
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid setting: {exc}") from exc

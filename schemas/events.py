@@ -1,0 +1,367 @@
+"""The event envelope and the typed payloads of every event kind, decoded and validated in one step."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+from uuid_utils import compat as uuid_compat
+
+from schemas.regions import Region
+
+SCHEMA_VERSION = 1
+
+UtcTime = Annotated[datetime, Meta(tz=True)]
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+ShortText = Annotated[str, Meta(min_length=1, max_length=200)]
+LongText = Annotated[str, Meta(max_length=5_000)]
+
+
+class Kind(enum.StrEnum):
+    """The event kinds; each has a raw and a clean topic and a ClickHouse table."""
+
+    CITIZEN_REPORT = "citizen_report"
+    DISASTER_ALERT = "disaster_alert"
+    PERMIT_FILING = "permit_filing"
+
+
+class Point(msgspec.Struct, frozen=True):
+    """A WGS84 position."""
+
+    lat: Latitude
+    lon: Longitude
+
+
+# --- Citizen reports (LAPOR!-style complaint channels) ---------------------------------------
+
+
+class Channel(enum.StrEnum):
+    """Where a citizen report came in."""
+
+    WEB = "web"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    LAPOR = "lapor"
+    CALL_CENTER = "call_center"
+    MOBILE_APP = "mobile_app"
+    SOCIAL_MEDIA = "social_media"
+
+
+class ReportCategory(enum.StrEnum):
+    """LAPOR!-style complaint categories."""
+
+    INFRASTRUKTUR = "infrastruktur"
+    KESEHATAN = "kesehatan"
+    PENDIDIKAN = "pendidikan"
+    SOSIAL = "sosial"
+    LINGKUNGAN = "lingkungan"
+    KEAMANAN = "keamanan"
+    BENCANA = "bencana"
+    PERIZINAN = "perizinan"
+    LAINNYA = "lainnya"
+
+
+class ReporterContact(msgspec.Struct, frozen=True, omit_defaults=True):
+    """How to reach the citizen; personal data, never shown on anything public."""
+
+    name: Annotated[str, Meta(max_length=200)] | None = None
+    phone: Annotated[str, Meta(max_length=40)] | None = None
+    email: Annotated[str, Meta(max_length=200)] | None = None
+
+
+class CitizenReport(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A complaint or report from a citizen."""
+
+    channel: Channel
+    category: ReportCategory
+    title: ShortText
+    text: Annotated[str, Meta(min_length=1, max_length=5_000)]
+    reporter: ReporterContact | None = None
+
+
+# --- Disaster alerts (aligned with CAP 1.2) --------------------------------------------------
+
+
+class AlertCategory(enum.StrEnum):
+    """CAP 1.2 `category`."""
+
+    GEO = "Geo"
+    MET = "Met"
+    SAFETY = "Safety"
+    SECURITY = "Security"
+    RESCUE = "Rescue"
+    FIRE = "Fire"
+    HEALTH = "Health"
+    ENV = "Env"
+    TRANSPORT = "Transport"
+    INFRA = "Infra"
+    CBRNE = "CBRNE"
+    OTHER = "Other"
+
+
+class Urgency(enum.StrEnum):
+    """CAP 1.2 `urgency`."""
+
+    IMMEDIATE = "Immediate"
+    EXPECTED = "Expected"
+    FUTURE = "Future"
+    PAST = "Past"
+    UNKNOWN = "Unknown"
+
+
+class Severity(enum.StrEnum):
+    """CAP 1.2 `severity`."""
+
+    EXTREME = "Extreme"
+    SEVERE = "Severe"
+    MODERATE = "Moderate"
+    MINOR = "Minor"
+    UNKNOWN = "Unknown"
+
+
+class Certainty(enum.StrEnum):
+    """CAP 1.2 `certainty`."""
+
+    OBSERVED = "Observed"
+    LIKELY = "Likely"
+    POSSIBLE = "Possible"
+    UNLIKELY = "Unlikely"
+    UNKNOWN = "Unknown"
+
+
+class Circle(msgspec.Struct, frozen=True):
+    """A CAP circle: centre and radius in kilometres."""
+
+    center: Point
+    radius_km: Annotated[float, Meta(ge=0)]
+
+
+class AlertArea(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Where an alert applies: region codes and/or CAP polygons and circles."""
+
+    description: LongText = ""
+    regions: list[Region] = []
+    polygons: list[list[Point]] = []
+    circles: list[Circle] = []
+
+
+class DisasterAlert(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An official warning or incident, shaped like a CAP 1.2 `info` block."""
+
+    event: ShortText
+    category: AlertCategory
+    urgency: Urgency
+    severity: Severity
+    certainty: Certainty
+    headline: ShortText
+    issuer: ShortText
+    description: LongText = ""
+    instruction: LongText = ""
+    area: AlertArea = AlertArea()
+    effective: UtcTime | None = None
+    expires: UtcTime | None = None
+    magnitude: Annotated[float, Meta(ge=0, le=10)] | None = None
+    depth_km: Annotated[float, Meta(ge=0, le=1000)] | None = None
+
+
+# --- Permit filings (OSS-RBA) ----------------------------------------------------------------
+
+
+class PermitStatus(enum.IntEnum):
+    """OSS-RBA licence status codes (Pedoman Integrasi, Lampiran 10)."""
+
+    PROSES_PENAPISAN = 5
+    TELAH_MELENGKAPI_PERSYARATAN = 9
+    DOKUMEN_LENGKAP = 10
+    DOKUMEN_BELUM_LENGKAP = 11
+    PEMENUHAN_KOMITMEN = 12
+    VALIDASI = 20
+    VERIFIKASI_PEMBAYARAN = 30
+    KONFIRMASI_PEMBAYARAN = 31
+    MENUNGGU_VERIFIKASI_BUKTI_BAYAR_PNBP = 32
+    PERSETUJUAN_PEMBAYARAN = 33
+    PERBAIKAN_KONFIRMASI_PEMBAYARAN = 34
+    INSPEKSI = 40
+    KONFIRMASI_PERSYARATAN = 41
+    DATA_KONFIRMASI_PERSYARATAN = 42
+    RE_KONFIRMASI_PERSYARATAN = 43
+    DATA_RE_KONFIRMASI_PERSYARATAN = 44
+    PERSYARATAN_TERVERIFIKASI = 45
+    PENGAMBILAN_NOMOR = 49
+    DISETUJUI = 50
+    TERBIT_SEMENTARA = 52
+    DISETUJUI_OTOMATIS = 57
+    PERINGATAN = 60
+    PENGHENTIAN_SEMENTARA = 70
+    PENGENAAN_DENDA = 80
+    DITOLAK = 90
+    PENOLAKAN_PERSYARATAN = 93
+
+
+PERMIT_STATUS_NAMES: dict[PermitStatus, str] = {
+    PermitStatus.PROSES_PENAPISAN: "Proses Penapisan",
+    PermitStatus.TELAH_MELENGKAPI_PERSYARATAN: "Telah Melengkapi Persyaratan",
+    PermitStatus.DOKUMEN_LENGKAP: "Dokumen Lengkap",
+    PermitStatus.DOKUMEN_BELUM_LENGKAP: "Dokumen Belum Lengkap",
+    PermitStatus.PEMENUHAN_KOMITMEN: "Pemenuhan Komitmen",
+    PermitStatus.VALIDASI: "Validasi",
+    PermitStatus.VERIFIKASI_PEMBAYARAN: "Verifikasi Pembayaran",
+    PermitStatus.KONFIRMASI_PEMBAYARAN: "Konfirmasi Pembayaran",
+    PermitStatus.MENUNGGU_VERIFIKASI_BUKTI_BAYAR_PNBP: "Menunggu Verifikasi Bukti Bayar PNBP",
+    PermitStatus.PERSETUJUAN_PEMBAYARAN: "Persetujuan Pembayaran",
+    PermitStatus.PERBAIKAN_KONFIRMASI_PEMBAYARAN: "Perbaikan Konfirmasi Pembayaran",
+    PermitStatus.INSPEKSI: "Inspeksi",
+    PermitStatus.KONFIRMASI_PERSYARATAN: "Konfirmasi Persyaratan",
+    PermitStatus.DATA_KONFIRMASI_PERSYARATAN: "Data Konfirmasi Persyaratan",
+    PermitStatus.RE_KONFIRMASI_PERSYARATAN: "Re-Konfirmasi Persyaratan",
+    PermitStatus.DATA_RE_KONFIRMASI_PERSYARATAN: "Data Re-Konfirmasi Persyaratan",
+    PermitStatus.PERSYARATAN_TERVERIFIKASI: "Persyaratan terverifikasi",
+    PermitStatus.PENGAMBILAN_NOMOR: "Pengambilan Nomor",
+    PermitStatus.DISETUJUI: "Disetujui",
+    PermitStatus.TERBIT_SEMENTARA: "Terbit Sementara",
+    PermitStatus.DISETUJUI_OTOMATIS: "Disetujui secara otomatis oleh sistem OSS (fiktif positif)",
+    PermitStatus.PERINGATAN: "Peringatan",
+    PermitStatus.PENGHENTIAN_SEMENTARA: "Penghentian Sementara Kegiatan Berusaha",
+    PermitStatus.PENGENAAN_DENDA: "Pengenaan Denda Administratif",
+    PermitStatus.DITOLAK: "Ditolak",
+    PermitStatus.PENOLAKAN_PERSYARATAN: "Penolakan Persyaratan",
+}
+
+# How a status moves the SLA clock (Lampiran 10): 41 stops it, 42 resumes it,
+# 43 stops it and 44 restarts it from zero; decisions end it.
+SLA_PAUSES = frozenset({PermitStatus.KONFIRMASI_PERSYARATAN, PermitStatus.RE_KONFIRMASI_PERSYARATAN})
+SLA_RESUMES = frozenset({PermitStatus.DATA_KONFIRMASI_PERSYARATAN})
+SLA_RESTARTS = frozenset({PermitStatus.DATA_RE_KONFIRMASI_PERSYARATAN})
+FINAL_STATUSES = frozenset(
+    {
+        PermitStatus.DISETUJUI,
+        PermitStatus.DISETUJUI_OTOMATIS,
+        PermitStatus.DITOLAK,
+        PermitStatus.PENOLAKAN_PERSYARATAN,
+    }
+)
+
+
+class ApplicantType(enum.StrEnum):
+    """OSS-RBA `jenis pelaku usaha` (Lampiran 18)."""
+
+    BADAN_USAHA = "badan_usaha"
+    PERSEORANGAN = "perseorangan"
+    KANTOR_PERWAKILAN = "kantor_perwakilan"
+    BADAN_USAHA_LUAR_NEGERI = "badan_usaha_luar_negeri"
+
+
+class PermitFiling(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A status change of a business licence application in OSS-RBA."""
+
+    permit_id: ShortText
+    nib: Annotated[str, Meta(pattern=r"^\d{13}$")]
+    permit_type: ShortText
+    kbli: Annotated[str, Meta(pattern=r"^\d{5}$")]
+    applicant_type: ApplicantType
+    status: PermitStatus
+    sla_deadline: UtcTime | None = None
+    agency: ShortText = "DPMPTSP Provinsi Jambi"
+    note: LongText = ""
+
+
+# --- The envelope ----------------------------------------------------------------------------
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", omit_defaults=True):
+    """What every event carries, whatever its kind."""
+
+    id: uuid.UUID
+    source: ShortText
+    occurred_at: UtcTime
+    received_at: UtcTime
+    region: Region | None = None
+    location: Point | None = None
+    schema_version: Annotated[int, Meta(ge=1, le=SCHEMA_VERSION)] = SCHEMA_VERSION
+
+
+class CitizenReportEvent(Envelope, frozen=True, kw_only=True, tag="citizen_report"):
+    """A citizen report in its envelope."""
+
+    payload: CitizenReport
+
+
+class DisasterAlertEvent(Envelope, frozen=True, kw_only=True, tag="disaster_alert"):
+    """A disaster alert in its envelope."""
+
+    payload: DisasterAlert
+
+
+class PermitFilingEvent(Envelope, frozen=True, kw_only=True, tag="permit_filing"):
+    """A permit filing status change in its envelope."""
+
+    payload: PermitFiling
+
+
+Event = CitizenReportEvent | DisasterAlertEvent | PermitFilingEvent
+
+EVENT_TYPES: dict[Kind, type[Envelope]] = {
+    Kind.CITIZEN_REPORT: CitizenReportEvent,
+    Kind.DISASTER_ALERT: DisasterAlertEvent,
+    Kind.PERMIT_FILING: PermitFilingEvent,
+}
+
+
+def kind_of(event: Envelope) -> Kind:
+    """The kind of an event, from its tag."""
+    return Kind(str(type(event).__struct_config__.tag))
+
+
+def new_event_id() -> uuid.UUID:
+    """A fresh UUIDv7: assigned once at the edge, the idempotency key everywhere after."""
+    return uuid_compat.uuid7()
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+# --- What the stream emits beside clean events ----------------------------------------------
+
+
+class Alert(msgspec.Struct, frozen=True, kw_only=True):
+    """Something the command room must see now; public (no personal data)."""
+
+    id: uuid.UUID
+    event_kind: Kind
+    source: str
+    occurred_at: UtcTime
+    region: Region | None
+    location: Point | None
+    severity: Severity
+    urgency: Urgency
+    headline: str
+    description: str
+    reason: str
+
+
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
+    """A message the pipeline could not use, with the original bytes and why."""
+
+    id: uuid.UUID
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    raw: bytes
+    failed_at: UtcTime
+
+
+DEAD_LETTER_NAMESPACE = uuid.UUID("5f0c2f4e-6d43-4a59-9b8e-3c1d8a0e7b21")
+
+
+def dead_letter_id(topic: str, partition: int, offset: int) -> uuid.UUID:
+    """The same id for the same source message, so a redelivered failure is stored once."""
+    return uuid.uuid5(DEAD_LETTER_NAMESPACE, f"{topic}/{partition}/{offset}")

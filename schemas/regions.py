@@ -1,0 +1,100 @@
+"""Jambi province's 11 kabupaten/kota: Kemendagri codes, names and a point → region lookup."""
+
+from __future__ import annotations
+
+import enum
+from functools import cache
+from importlib import resources
+
+import msgspec
+import shapely
+from shapely.geometry import shape
+
+PROVINCE_CODE = "15"
+PROVINCE_NAME = "Jambi"
+
+
+class Region(enum.StrEnum):
+    """A kabupaten/kota of Jambi by its Kemendagri code."""
+
+    KERINCI = "15.01"
+    MERANGIN = "15.02"
+    SAROLANGUN = "15.03"
+    BATANG_HARI = "15.04"
+    MUARO_JAMBI = "15.05"
+    TANJUNG_JABUNG_BARAT = "15.06"
+    TANJUNG_JABUNG_TIMUR = "15.07"
+    BUNGO = "15.08"
+    TEBO = "15.09"
+    KOTA_JAMBI = "15.71"
+    KOTA_SUNGAI_PENUH = "15.72"
+
+
+REGION_NAMES: dict[Region, str] = {
+    Region.KERINCI: "Kabupaten Kerinci",
+    Region.MERANGIN: "Kabupaten Merangin",
+    Region.SAROLANGUN: "Kabupaten Sarolangun",
+    Region.BATANG_HARI: "Kabupaten Batang Hari",
+    Region.MUARO_JAMBI: "Kabupaten Muaro Jambi",
+    Region.TANJUNG_JABUNG_BARAT: "Kabupaten Tanjung Jabung Barat",
+    Region.TANJUNG_JABUNG_TIMUR: "Kabupaten Tanjung Jabung Timur",
+    Region.BUNGO: "Kabupaten Bungo",
+    Region.TEBO: "Kabupaten Tebo",
+    Region.KOTA_JAMBI: "Kota Jambi",
+    Region.KOTA_SUNGAI_PENUH: "Kota Sungai Penuh",
+}
+
+
+class _Properties(msgspec.Struct):
+    kode: str
+    nama: str
+    centroid_lat: float
+    centroid_lng: float
+
+
+class _Feature(msgspec.Struct):
+    properties: _Properties
+    geometry: msgspec.Raw
+
+
+class _FeatureCollection(msgspec.Struct):
+    features: list[_Feature]
+
+
+class Boundaries(msgspec.Struct, frozen=True):
+    """The kabupaten/kota polygons, indexed for point lookups."""
+
+    regions: tuple[Region, ...]
+    polygons: tuple[shapely.Geometry, ...]
+    centroids: dict[Region, tuple[float, float]]
+    tree: shapely.STRtree
+
+
+def decode_boundaries(geojson: bytes) -> Boundaries:
+    """Boundaries from a GeoJSON FeatureCollection whose features carry `kode` and `nama`."""
+    collection = msgspec.json.decode(geojson, type=_FeatureCollection)
+    regions, polygons, centroids = [], [], {}
+    for feature in collection.features:
+        region = Region(feature.properties.kode)
+        geometry = shape(msgspec.json.decode(feature.geometry))
+        shapely.prepare(geometry)
+        regions.append(region)
+        polygons.append(geometry)
+        centroids[region] = (feature.properties.centroid_lat, feature.properties.centroid_lng)
+    return Boundaries(tuple(regions), tuple(polygons), centroids, shapely.STRtree(polygons))
+
+
+@cache
+def boundaries() -> Boundaries:
+    """The bundled boundaries of Jambi's 11 kabupaten/kota."""
+    data = resources.files("schemas").joinpath("data/jambi_kabkota_15.geojson").read_bytes()
+    return decode_boundaries(data)
+
+
+def region_at(lat: float, lon: float) -> Region | None:
+    """The kabupaten/kota containing the point, or None when it is outside Jambi."""
+    found = boundaries()
+    point = shapely.Point(lon, lat)
+    for index in found.tree.query(point, predicate="intersects"):
+        return found.regions[int(index)]
+    return None

@@ -1,0 +1,61 @@
+"""The Kafka topic catalogue: every topic Posko uses, its key, partitions and retention."""
+
+from __future__ import annotations
+
+import msgspec
+
+from schemas.events import Kind
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+DLQ = "posko.dlq"
+ALERTS = "posko.alerts"
+
+
+def raw_topic(kind: Kind) -> str:
+    """Where connectors write events of a kind, unvalidated."""
+    return f"posko.raw.{kind}"
+
+
+def events_topic(kind: Kind) -> str:
+    """Where the stream writes validated, enriched events of a kind."""
+    return f"posko.events.{kind}"
+
+
+class TopicSpec(msgspec.Struct, frozen=True):
+    """One topic of the catalogue."""
+
+    name: str
+    partitions: int
+    key: str
+    retention_ms: int
+    cleanup_policy: str
+    description: str
+
+    @property
+    def config(self) -> dict[str, str]:
+        """The topic-level Kafka configuration."""
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": self.cleanup_policy}
+
+
+def catalogue(partitions: int = 6) -> list[TopicSpec]:
+    """All topics, with `partitions` for the region-keyed ones."""
+    topics = []
+    for kind in Kind:
+        topics.append(
+            TopicSpec(raw_topic(kind), partitions, "region code", 7 * DAY_MS, "delete",
+                      f"{kind} events as sources send them, not yet validated")
+        )
+        topics.append(
+            TopicSpec(events_topic(kind), partitions, "region code", 30 * DAY_MS, "delete",
+                      f"validated {kind} events with the region filled in")
+        )
+    topics.append(
+        TopicSpec(ALERTS, partitions, "region code", 30 * DAY_MS, "delete",
+                  "disaster alerts and urgent citizen reports for the wall and responders")
+    )
+    topics.append(
+        TopicSpec(DLQ, partitions, "source topic", 30 * DAY_MS, "delete",
+                  "messages that failed decoding or validation, with the original bytes and why")
+    )
+    return topics

@@ -1,0 +1,313 @@
+"""ClickHouse tables: their DDL (the migrations) and how an event becomes a row."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+
+import msgspec
+
+from schemas.events import (
+    PERMIT_STATUS_NAMES,
+    Alert,
+    CitizenReportEvent,
+    DeadLetter,
+    DisasterAlertEvent,
+    Envelope,
+    Kind,
+    PermitFilingEvent,
+)
+
+_ENVELOPE = """
+    id UUID,
+    source LowCardinality(String),
+    occurred_at DateTime64(3, 'UTC'),
+    received_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    region LowCardinality(Nullable(String)),
+    lat Nullable(Float64),
+    lon Nullable(Float64),
+    schema_version UInt16,"""
+
+# Rows are deduplicated on insert by the sink (event id); ReplacingMergeTree on `id` is the
+# backstop should two writers ever race. Partitions by month keep one id in one partition.
+_ENGINE = """
+ENGINE = ReplacingMergeTree(ingested_at)
+PARTITION BY toYYYYMM(occurred_at)
+ORDER BY id"""
+
+# Each migration is a list of idempotent statements; `{db}` is the database name.
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "event tables, alerts and dead letters", [
+        "CREATE DATABASE IF NOT EXISTS {db}",
+        "CREATE TABLE IF NOT EXISTS {db}.schema_migrations (version UInt32, "
+        "description String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
+        "ENGINE = ReplacingMergeTree ORDER BY version",
+        f"""CREATE TABLE IF NOT EXISTS {{db}}.citizen_reports ({_ENVELOPE}
+    channel LowCardinality(String),
+    category LowCardinality(String),
+    title String,
+    text String,
+    INDEX occurred occurred_at TYPE minmax GRANULARITY 1
+){_ENGINE}""",
+        # Reporter contacts are personal data: a table of their own, so that dashboards and
+        # read-only users are given the reports without them.
+        """CREATE TABLE IF NOT EXISTS {db}.reporter_contacts (
+    id UUID,
+    occurred_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    name Nullable(String),
+    phone Nullable(String),
+    email Nullable(String)
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(occurred_at) ORDER BY id""",
+        f"""CREATE TABLE IF NOT EXISTS {{db}}.disaster_alerts ({_ENVELOPE}
+    event String,
+    category LowCardinality(String),
+    urgency LowCardinality(String),
+    severity LowCardinality(String),
+    certainty LowCardinality(String),
+    headline String,
+    description String,
+    instruction String,
+    issuer LowCardinality(String),
+    area_description String,
+    area_regions Array(LowCardinality(String)),
+    area_polygons String,
+    area_circles String,
+    effective Nullable(DateTime64(3, 'UTC')),
+    expires Nullable(DateTime64(3, 'UTC')),
+    magnitude Nullable(Float32),
+    depth_km Nullable(Float32),
+    INDEX occurred occurred_at TYPE minmax GRANULARITY 1
+){_ENGINE}""",
+        f"""CREATE TABLE IF NOT EXISTS {{db}}.permit_filings ({_ENVELOPE}
+    permit_id String,
+    nib String,
+    permit_type LowCardinality(String),
+    kbli LowCardinality(String),
+    applicant_type LowCardinality(String),
+    status UInt8,
+    status_name LowCardinality(String),
+    sla_deadline Nullable(DateTime64(3, 'UTC')),
+    agency LowCardinality(String),
+    note String,
+    INDEX occurred occurred_at TYPE minmax GRANULARITY 1
+){_ENGINE}""",
+        """CREATE TABLE IF NOT EXISTS {db}.alerts (
+    id UUID,
+    event_kind LowCardinality(String),
+    source LowCardinality(String),
+    occurred_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    region LowCardinality(Nullable(String)),
+    lat Nullable(Float64),
+    lon Nullable(Float64),
+    severity LowCardinality(String),
+    urgency LowCardinality(String),
+    headline String,
+    description String,
+    reason String
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(occurred_at) ORDER BY id""",
+        """CREATE TABLE IF NOT EXISTS {db}.dead_letters (
+    id UUID,
+    failed_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    reason String,
+    topic LowCardinality(String),
+    partition UInt32,
+    offset UInt64,
+    key Nullable(String),
+    raw_text String,
+    raw_base64 String
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(failed_at) ORDER BY id""",
+    ]),
+]
+
+
+# --- Rows ------------------------------------------------------------------------------------
+
+
+class _Row(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+
+
+class _EnvelopeRow(_Row, kw_only=True):
+    source: str
+    occurred_at: datetime
+    received_at: datetime
+    region: str | None
+    lat: float | None
+    lon: float | None
+    schema_version: int
+
+
+class CitizenReportRow(_EnvelopeRow, kw_only=True):
+    """A row of `citizen_reports`."""
+
+    channel: str
+    category: str
+    title: str
+    text: str
+
+
+class ReporterContactRow(_Row, kw_only=True):
+    """A row of `reporter_contacts`."""
+
+    occurred_at: datetime
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
+class DisasterAlertRow(_EnvelopeRow, kw_only=True):
+    """A row of `disaster_alerts`."""
+
+    event: str
+    category: str
+    urgency: str
+    severity: str
+    certainty: str
+    headline: str
+    description: str
+    instruction: str
+    issuer: str
+    area_description: str
+    area_regions: list[str]
+    area_polygons: str
+    area_circles: str
+    effective: datetime | None
+    expires: datetime | None
+    magnitude: float | None
+    depth_km: float | None
+
+
+class PermitFilingRow(_EnvelopeRow, kw_only=True):
+    """A row of `permit_filings`."""
+
+    permit_id: str
+    nib: str
+    permit_type: str
+    kbli: str
+    applicant_type: str
+    status: int
+    status_name: str
+    sla_deadline: datetime | None
+    agency: str
+    note: str
+
+
+class AlertRow(_Row, kw_only=True):
+    """A row of `alerts`."""
+
+    event_kind: str
+    source: str
+    occurred_at: datetime
+    region: str | None
+    lat: float | None
+    lon: float | None
+    severity: str
+    urgency: str
+    headline: str
+    description: str
+    reason: str
+
+
+class DeadLetterRow(_Row, kw_only=True):
+    """A row of `dead_letters`."""
+
+    failed_at: datetime
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    raw_text: str
+    raw_base64: str
+
+
+TABLES: dict[Kind, str] = {
+    Kind.CITIZEN_REPORT: "citizen_reports",
+    Kind.DISASTER_ALERT: "disaster_alerts",
+    Kind.PERMIT_FILING: "permit_filings",
+}
+
+
+def _envelope(event: Envelope) -> dict[str, object]:
+    loc = event.location
+    return {
+        "id": event.id,
+        "source": event.source,
+        "occurred_at": event.occurred_at,
+        "received_at": event.received_at,
+        "region": event.region,
+        "lat": loc.lat if loc else None,
+        "lon": loc.lon if loc else None,
+        "schema_version": event.schema_version,
+    }
+
+
+def citizen_report_rows(event: CitizenReportEvent) -> list[tuple[str, _Row]]:
+    """The report's row and, when it has one, its reporter contact's row."""
+    report = event.payload
+    rows: list[tuple[str, _Row]] = [(
+        "citizen_reports",
+        CitizenReportRow(**_envelope(event), channel=report.channel, category=report.category,  # type: ignore[arg-type]
+                         title=report.title, text=report.text),
+    )]
+    if contact := report.reporter:
+        rows.append(("reporter_contacts", ReporterContactRow(
+            id=event.id, occurred_at=event.occurred_at, name=contact.name, phone=contact.phone,
+            email=contact.email)))
+    return rows
+
+
+def disaster_alert_row(event: DisasterAlertEvent) -> DisasterAlertRow:
+    """The alert's row."""
+    alert = event.payload
+    return DisasterAlertRow(
+        **_envelope(event),  # type: ignore[arg-type]
+        event=alert.event, category=alert.category, urgency=alert.urgency,
+        severity=alert.severity, certainty=alert.certainty, headline=alert.headline,
+        description=alert.description, instruction=alert.instruction, issuer=alert.issuer,
+        area_description=alert.area.description,
+        area_regions=[str(region) for region in alert.area.regions],
+        area_polygons=msgspec.json.encode(alert.area.polygons).decode(),
+        area_circles=msgspec.json.encode(alert.area.circles).decode(),
+        effective=alert.effective, expires=alert.expires, magnitude=alert.magnitude,
+        depth_km=alert.depth_km,
+    )
+
+
+def permit_filing_row(event: PermitFilingEvent) -> PermitFilingRow:
+    """The filing's row."""
+    permit = event.payload
+    return PermitFilingRow(
+        **_envelope(event),  # type: ignore[arg-type]
+        permit_id=permit.permit_id, nib=permit.nib, permit_type=permit.permit_type,
+        kbli=permit.kbli, applicant_type=permit.applicant_type, status=int(permit.status),
+        status_name=PERMIT_STATUS_NAMES[permit.status], sla_deadline=permit.sla_deadline,
+        agency=permit.agency, note=permit.note,
+    )
+
+
+def alert_row(alert: Alert) -> AlertRow:
+    """The alert's row."""
+    loc = alert.location
+    return AlertRow(
+        id=alert.id, event_kind=alert.event_kind, source=alert.source,
+        occurred_at=alert.occurred_at, region=alert.region, lat=loc.lat if loc else None,
+        lon=loc.lon if loc else None, severity=alert.severity, urgency=alert.urgency,
+        headline=alert.headline, description=alert.description, reason=alert.reason,
+    )
+
+
+def dead_letter_row(letter: DeadLetter) -> DeadLetterRow:
+    """The dead letter's row: the original bytes as text for people and base64 for replay."""
+    return DeadLetterRow(
+        id=letter.id, failed_at=letter.failed_at, reason=letter.reason, topic=letter.topic,
+        partition=letter.partition, offset=letter.offset,
+        key=letter.key.decode(errors="replace") if letter.key is not None else None,
+        raw_text=letter.raw[:65_536].decode(errors="replace"),
+        raw_base64=base64.b64encode(letter.raw).decode(),
+    )

@@ -1,0 +1,142 @@
+"""The ClickHouse sink: clean events, alerts and dead letters from Kafka into tables, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from posko.settings import Settings
+from schemas.events import (
+    Alert,
+    CitizenReportEvent,
+    DeadLetter,
+    DisasterAlertEvent,
+    Event,
+    Kind,
+    PermitFilingEvent,
+    dead_letter_id,
+    utc_now,
+)
+from schemas.topics import ALERTS, DLQ, events_topic
+from sinks.clickhouse import Store
+from sinks.tables import (
+    alert_row,
+    citizen_report_rows,
+    dead_letter_row,
+    disaster_alert_row,
+    permit_filing_row,
+)
+
+log = logging.getLogger("posko.sink")
+
+GROUP_ID = "posko-clickhouse"
+Rows = list[tuple[str, msgspec.Struct]]
+
+_event = msgspec.json.Decoder(Event)
+_alert = msgspec.json.Decoder(Alert)
+_letter = msgspec.json.Decoder(DeadLetter)
+_encoder = msgspec.json.Encoder()
+
+
+def _event_rows(data: bytes) -> Rows:
+    event = _event.decode(data)
+    if isinstance(event, CitizenReportEvent):
+        return list(citizen_report_rows(event))
+    if isinstance(event, DisasterAlertEvent):
+        return [("disaster_alerts", disaster_alert_row(event))]
+    assert isinstance(event, PermitFilingEvent)
+    return [("permit_filings", permit_filing_row(event))]
+
+
+ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
+    **{events_topic(kind): _event_rows for kind in Kind},
+    ALERTS: lambda data: [("alerts", alert_row(_alert.decode(data)))],
+    DLQ: lambda data: [("dead_letters", dead_letter_row(_letter.decode(data)))],
+}
+
+
+def rows_of(record: ConsumerRecord[bytes, bytes]) -> Rows:
+    """The table rows a record becomes; one that cannot be read becomes a dead letter row."""
+    try:
+        return ROW_MAKERS[record.topic](record.value or b"")
+    except (msgspec.DecodeError, KeyError, AssertionError) as exc:
+        letter = DeadLetter(
+            id=dead_letter_id(record.topic, record.partition, record.offset),
+            reason=f"the ClickHouse sink could not read it: {exc}", topic=record.topic,
+            partition=record.partition, offset=record.offset, key=record.key,
+            raw=record.value or b"", failed_at=utc_now(),
+        )
+        return [("dead_letters", dead_letter_row(letter))]
+
+
+class ClickHouseWriter:
+    """Consumes the clean topics and writes batches; offsets are committed after the write."""
+
+    def __init__(self, settings: Settings, store: Store, executor: ThreadPoolExecutor) -> None:
+        self.settings = settings
+        self.store = store
+        self.executor = executor
+        self.topics = list(ROW_MAKERS)
+        self.rows_written = 0
+        self._uncommitted: dict[TopicPartition, int] = {}
+
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        """Write until `stop` is set; the batch in hand is finished first."""
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=GROUP_ID,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
+        await consumer.start()
+        if ready is not None:
+            ready.set()
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(
+                    timeout_ms=self.settings.sink_flush_ms, max_records=self.settings.sink_batch_rows
+                )
+                if batch:
+                    await self.write(batch)
+                await self._commit(consumer)
+        finally:
+            await self._commit(consumer)
+            await consumer.stop()
+
+    async def write(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        """Insert a polled batch, table by table, deduplicated by event id."""
+        tables: dict[str, list[msgspec.Struct]] = defaultdict(list)
+        for tp, records in batch.items():
+            for record in records:
+                for table, row in rows_of(record):
+                    tables[table].append(row)
+            self._uncommitted[tp] = records[-1].offset + 1
+        loop = asyncio.get_running_loop()
+        for table, rows in tables.items():
+            data = b"\n".join(_encoder.encode(row) for row in rows)
+            await loop.run_in_executor(self.executor, self.store.insert_new, table, data)
+            self.rows_written += len(rows)
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        if not self._uncommitted:
+            return
+        # Only partitions still assigned can be committed; the rest will be redelivered to
+        # whoever owns them now, and the id check keeps that from becoming a second row.
+        assigned = consumer.assignment()
+        offsets = {tp: off for tp, off in self._uncommitted.items() if tp in assigned}
+        try:
+            if offsets:
+                await consumer.commit(offsets)
+            self._uncommitted.clear()
+        except KafkaError as exc:
+            log.warning("commit failed (%s); will retry", exc)

@@ -1,0 +1,130 @@
+"""The Faust app: one agent per raw topic validates, enriches and routes events."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import faust
+from faust.serializers import codecs
+from faust.streams import Stream
+from faust.types import EventT
+
+from posko.delivery import deliver_all
+from posko.settings import Settings
+from schemas.events import Event, Kind
+from schemas.topics import raw_topic
+from streams.validate import Outgoing, Rejected, dead_letter, decode_raw, route
+
+log = logging.getLogger("posko.stream")
+
+APP_ID = "posko-stream"
+CODEC = "posko-event"
+class EventCodec(codecs.Codec):
+    """Faust codec decoding a raw event with msgspec; a bad one decodes to `Rejected`."""
+
+    def _loads(self, s: bytes) -> Event | Rejected:
+        return decode_raw(s)
+
+    def _dumps(self, s: Any) -> bytes:
+        import msgspec
+
+        return msgspec.json.encode(s)
+
+
+codecs.register(CODEC, EventCodec())
+
+
+async def publish(app: faust.App, records: Sequence[Outgoing]) -> None:
+    """Produce every record and return once Kafka has them all (the batch is acked after)."""
+
+    async def send(record: Outgoing) -> Any:
+        return await app.producer.send(record.topic, record.key, record.value, None, None, None)
+
+    await deliver_all(send, records)
+
+
+def create_app(settings: Settings) -> faust.App:
+    """The stream processor app for these settings."""
+    app = faust.App(
+        APP_ID,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store="memory://",
+        datadir=str(Path(settings.home) / "faust"),
+        web_enabled=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        stream_buffer_maxsize=max(4096, settings.stream_batch * 2),
+        broker_commit_every=settings.stream_batch * 5,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    # Events counted per "region|kind", kept in a changelog topic so a restart recovers them.
+    counts = app.Table(
+        "event_counts", default=int, partitions=settings.partitions,
+        # Faust's annotations allow only models as value_type; JSON-serialised ints work.
+        schema=faust.Schema(key_type=str, value_type=int,  # type: ignore[arg-type]
+                            key_serializer="raw", value_serializer="json"),
+    )
+
+    def make_agent(kind: Kind) -> Any:
+        async def validate(stream: Stream[Any]) -> None:
+            async for batch in stream.take_events(settings.stream_batch, within=0.05):
+                records, tallies = _route_batch(kind, batch)
+                await publish(app, records)
+                # Table updates are changelogged to the partition of the current event, so
+                # each partition's counts are written while one of its events is current.
+                # (No await in between: the take buffer never sees the swapped event.)
+                consuming = stream.current_event
+                for event, tally in tallies.values():
+                    stream._set_current_event(event)
+                    for key, n in tally.items():
+                        counts[key] += n
+                stream._set_current_event(consuming)
+
+        validate.__name__ = f"validate_{kind}"
+        return validate
+
+    for kind in Kind:
+        topic = app.topic(raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
+                          partitions=settings.partitions)
+        app.agent(topic, name=f"validate_{kind}")(make_agent(kind))
+    return app
+
+
+def _route_batch(
+    kind: Kind, batch: Sequence[EventT[Any]]
+) -> tuple[list[Outgoing], dict[int, tuple[EventT[Any], Counter[str]]]]:
+    records: list[Outgoing] = []
+    tallies: dict[int, tuple[EventT[Any], Counter[str]]] = {}
+    for event in batch:
+        message = event.message
+        try:
+            value = cast(Event | Rejected, event.value)
+            routed = route(kind, value, message.topic, message.partition,
+                           message.offset, message.key, message.value)
+        except Exception as exc:  # one bad message never stops the agent
+            log.exception("failed to process %s/%s/%s", message.topic, message.partition,
+                          message.offset)
+            records.append(dead_letter(f"processing failed: {exc!r}", message.topic,
+                                       message.partition, message.offset, message.key,
+                                       message.value))
+            continue
+        records.extend(routed.out)
+        if routed.counted:
+            _, tally = tallies.setdefault(message.partition, (event, Counter()))
+            tallies[message.partition] = (event, tally)
+            tally[routed.counted] += 1
+    return records, tallies
+
+
+def run_worker(settings: Settings, loglevel: str = "warn") -> None:
+    """Run the stream worker until it is stopped (SIGINT/SIGTERM)."""
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()

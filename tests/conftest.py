@@ -1,0 +1,195 @@
+"""Shared fixtures: the real local Kafka broker (once per session) and stacks of real services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from posko.kafka import broker
+from posko.services import Service
+from posko.settings import Settings, load_settings
+from posko.sql import run_sql
+from posko.topics import create_topics
+from sinks.clickhouse import StoreError
+
+T = TypeVar("T")
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], T], timeout_s: float, what: str, every_s: float = 0.2) -> T:
+    """Poll `condition` until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(every_s)
+    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """The shared real-world fixture files."""
+    if not FIXTURES.is_dir():
+        pytest.fail(f"shared fixtures not found at {FIXTURES}")
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def kafka_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """POSKO_* variables of a real local broker started for this test session."""
+    home = tmp_path_factory.mktemp("posko-home")
+    env = {
+        "POSKO_HOME": str(home),
+        "POSKO_KAFKA_PORT": str(free_port()),
+        "POSKO_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "POSKO_PARTITIONS": "3",
+        "POSKO_KAFKA_HEAP": "768m",
+    }
+    settings = load_settings(env)
+    broker.start(settings)
+    asyncio.run(create_topics(settings))
+    try:
+        yield env
+    finally:
+        broker.stop(settings)
+
+
+class Stack:
+    """A worker and a sink running as real processes against the session broker."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.settings = load_settings(env)
+        self.services = {name: Service(name, logs, env) for name in ("worker", "sink")}
+
+    def start(self, name: str) -> None:
+        """Start `posko worker` or `posko sink`."""
+        self.services[name].start()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a service, as a crash would."""
+        self.services[name].kill()
+
+    def stop(self) -> None:
+        """Stop every service cleanly."""
+        for service in self.services.values():
+            service.stop()
+
+    def sql(self, query: str) -> str:
+        """Run SQL through the sink; '' while the sink is not answering yet."""
+        try:
+            return run_sql(self.settings, query, "TabSeparated", open_directly=False).decode().strip()
+        except (StoreError, OSError):
+            return ""
+
+    def count(self, query: str) -> int:
+        """An integer query result, -1 while the sink is not answering."""
+        out = self.sql(query)
+        return int(out) if out else -1
+
+    def log_tail(self) -> str:
+        """The last lines of each service's log, for failure messages."""
+        return "\n".join(f"--- {s.name}\n{s.tail()}" for s in self.services.values())
+
+
+@contextlib.contextmanager
+def running_stack(kafka_env: dict[str, str], path: Path) -> Iterator[Stack]:
+    """Worker and sink on the session broker, with a fresh chdb store under `path`."""
+    env = {**kafka_env, "POSKO_CLICKHOUSE": f"chdb://{path / 'clickhouse'}"}
+    running = Stack(env, path)
+    running.start("worker")
+    running.start("sink")
+    try:
+        wait_for(lambda: running.count("SELECT count() FROM posko.schema_migrations") > 0, 60,
+                 "the sink to answer SQL")
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def stack(kafka_env: dict[str, str], tmp_path: Path) -> Iterator[Stack]:
+    """Worker and sink for one test."""
+    with running_stack(kafka_env, tmp_path) as running:
+        yield running
+
+
+def settled(stack: Stack) -> bool:
+    """True when the worker and the sink have committed everything on their topics."""
+    from posko.demo import consumer_lag
+
+    return not any(asyncio.run(consumer_lag(stack.settings)).values())
+
+
+@pytest.fixture
+def settings(kafka_env: dict[str, str]) -> Settings:
+    """Settings pointing at the session broker."""
+    return load_settings(kafka_env)
+
+
+@pytest.fixture
+def marker() -> str:
+    """A source name unique to this test, to find its own rows."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+async def produce(settings: Settings, records: list[tuple[str, bytes, bytes]]) -> list[tuple[str, int, int]]:
+    """Produce (topic, key, value) records with acks from all; return their (topic, partition, offset)."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
+                                enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key or None) for topic, key, value in records]
+        metadata = await asyncio.gather(*futures)
+        return [(m.topic, m.partition, m.offset) for m in metadata]
+    finally:
+        await producer.stop()
+
+
+async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) on a topic right now, from the beginning ([] when there is no such topic)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            return []
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    # A group of its own: aiokafka's group-less consumer can raise CancelledError on stop().
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
+                                group_id=f"test-reader-{uuid.uuid4().hex}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[tuple[bytes | None, bytes | None]] = []
+        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
+            batch = await consumer.getmany(timeout_ms=1000)
+            for messages in batch.values():
+                records.extend((m.key, m.value) for m in messages)
+        return records
+    finally:
+        await consumer.stop()

@@ -1,0 +1,96 @@
+"""Nothing lost, nothing twice: a worker or sink killed with SIGKILL, the broker restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+
+import msgspec
+from connectors.simulator import RawMessage, Simulator
+
+from connectors.publisher import RawPublisher
+from posko.kafka import broker
+from posko.settings import Settings
+from schemas.events import utc_now
+from sinks.tables import TABLES
+from tests.conftest import Stack, settled, wait_for
+
+
+class PacedProducer(threading.Thread):
+    """Produces `total` simulated events tagged with `marker` at `rate`/s, resending on failure."""
+
+    def __init__(self, settings: Settings, marker: str, total: int, rate: float) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.marker, self.total, self.rate = settings, marker, total, rate
+        self.sent = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._produce())
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+
+    async def _produce(self) -> None:
+        simulator = Simulator(random.Random(self.marker))
+        started = time.monotonic()
+        async with RawPublisher(self.settings) as publisher:
+            while self.sent < self.total:
+                due = min(int(self.rate * (time.monotonic() - started + 0.05)), self.total) - self.sent
+                if due > 0:
+                    batch = []
+                    for _ in range(due):
+                        event = msgspec.structs.replace(simulator.event(utc_now()), source=self.marker)
+                        region = event.region or ""
+                        batch.append(RawMessage(kind=event.__struct_config__.tag,  # type: ignore[arg-type]
+                                                key=region.encode(), value=msgspec.json.encode(event),
+                                                flaw=None))
+                    await publisher.publish(batch)
+                    self.sent += len(batch)
+                await asyncio.sleep(0.05)
+
+
+def stored(stack: Stack, marker: str) -> tuple[int, int]:
+    """(rows, distinct ids) of the marker's events over all event tables."""
+    union = " UNION ALL ".join(f"SELECT id FROM posko.{t} WHERE source = '{marker}'" for t in TABLES.values())
+    out = stack.sql(f"SELECT count(), uniqExact(id) FROM ({union})")
+    if not out:
+        return (-1, -1)
+    rows, ids = out.split("\t")
+    return int(rows), int(ids)
+
+
+def assert_exactly_once(stack: Stack, producer: PacedProducer, marker: str) -> None:
+    producer.join(180)
+    assert producer.error is None, producer.error
+    assert producer.sent == producer.total
+    wait_for(lambda: stored(stack, marker)[1] >= producer.total, 180,
+             f"all {producer.total} events in ClickHouse\n{stack.log_tail()}")
+    wait_for(lambda: settled(stack), 60, "the worker and sink to commit everything")
+    assert stored(stack, marker) == (producer.total, producer.total)
+
+
+def test_worker_and_sink_killed_mid_stream_lose_and_duplicate_nothing(stack: Stack, marker: str) -> None:
+    total = 20_000
+    producer = PacedProducer(stack.settings, marker, total, rate=2_000)
+    producer.start()
+    wait_for(lambda: stored(stack, marker)[0] > total // 4, 120, "a quarter of the events stored")
+    stack.kill("worker")
+    stack.start("worker")
+    wait_for(lambda: stored(stack, marker)[0] > total // 2, 120, "half of the events stored")
+    stack.kill("sink")
+    stack.start("sink")
+    assert_exactly_once(stack, producer, marker)
+
+
+def test_broker_stopped_and_started_mid_stream_loses_nothing(stack: Stack, marker: str) -> None:
+    total = 6_000
+    producer = PacedProducer(stack.settings, marker, total, rate=600)
+    producer.start()
+    wait_for(lambda: stored(stack, marker)[0] > total // 4, 120, "a quarter of the events stored")
+    broker.stop(stack.settings)
+    assert not broker.status(stack.settings)[0]
+    broker.start(stack.settings)
+    assert_exactly_once(stack, producer, marker)
