@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import math
 import random
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,7 @@ from schemas.events import (
 )
 from schemas.regions import REGION_NAMES, Region, boundaries, region_at
 
-__all__ = ["Flaw", "RawMessage", "Simulator", "activity"]
+__all__ = ["Flaw", "RawMessage", "Simulator"]
 
 SOURCE = "simulator"
 WIB = timedelta(hours=7)  # Jambi keeps Western Indonesia Time, UTC+7, no daylight saving
@@ -92,9 +93,29 @@ class _Table(Generic[T]):
         return self.items[bisect_right(self.cum, rng.random() * self.total)]
 
 
-def _pick(rng: random.Random, pairs: Sequence[tuple[T, float]]) -> T:
-    """A weighted choice for cold paths (tables built per call)."""
-    return _Table(pairs).pick(rng)
+@cache
+def _table_of(pairs: tuple[tuple[Any, float], ...]) -> _Table[Any]:
+    return _Table(pairs)
+
+
+def _pick(rng: random.Random, pairs: tuple[tuple[T, float], ...]) -> T:
+    """A weighted choice from literal pairs, their table built once."""
+    picked: T = _table_of(pairs).pick(rng)
+    return picked
+
+
+# random.choice/randint/randrange go through _randbelow and cost three times as much as one
+# random() call; these stay deterministic for a seeded rng and are plenty uniform here.
+def _choice(rng: random.Random, seq: Sequence[T]) -> T:
+    return seq[int(rng.random() * len(seq))]
+
+
+def _randint(rng: random.Random, low: int, high: int) -> int:
+    return low + int(rng.random() * (high - low + 1))
+
+
+def _randrange(rng: random.Random, start: int, stop: int, step: int = 1) -> int:
+    return start + step * int(rng.random() * ((stop - start + step - 1) // step))
 
 
 def _rupiah(amount: int) -> str:
@@ -209,8 +230,7 @@ _PLACES: dict[Region, _Place] = {
             ("Seberang Kota", ()),
             ("Kuala Betara", ()),
         ),
-        ("Jl. Lintas Kuala Tungkal–Jambi", "Jl. Jenderal Sudirman Kuala Tungkal", "jalan parit",
-         "jalan poros desa"),
+        ("Jl. Lintas Kuala Tungkal–Jambi", "Jl. Jenderal Sudirman Kuala Tungkal", "jalan poros desa"),
         ("Pelabuhan Roro Kuala Tungkal", "Pasar Parit Gompong", "Pasar Kuala Tungkal"),
         ("Sungai Pengabuan", "Sungai Betara", "parit"),
         "RSUD K.H. Daud Arif",
@@ -231,7 +251,7 @@ _PLACES: dict[Region, _Place] = {
             ("Rantau Rasau", ()),
             ("Kuala Jambi", ("Kampung Laut",)),
         ),
-        ("Jl. Lintas Jambi–Muara Sabak", "jalan poros desa", "jalan parit",
+        ("Jl. Lintas Jambi–Muara Sabak", "jalan poros desa",
          "Jl. Lintas Timur Muara Sabak"),
         ("Pelabuhan Muara Sabak", "Taman Nasional Berbak", "Pantai Cemara", "Pasar Nipah Panjang"),
         ("Sungai Batanghari", "Sungai Berbak", "parit"),
@@ -401,6 +421,15 @@ _BATANGHARI = frozenset({
     Region.TANJUNG_JABUNG_TIMUR,
 })
 # Illegal gold mining (PETI) with dompeng dredges muddies the upper tributaries.
+# Roads through hills and river cuttings, where landslides close traffic after heavy rain.
+_STEEP_ROADS: dict[Region, tuple[str, ...]] = {
+    Region.KERINCI: ("Jl. Lintas Kerinci–Bangko", "Jl. Sungai Penuh–Kersik Tuo",
+                     "Jl. Lintas Siulak–Kayu Aro"),
+    Region.KOTA_SUNGAI_PENUH: ("Jl. Sungai Penuh–Tapan", "jalan menuju Bukit Khayangan"),
+    Region.MERANGIN: ("Jl. Bangko–Kerinci", "Jl. Lintas Muara Madras–Jangkat"),
+    Region.SAROLANGUN: ("Jl. Lintas Batang Asai",),
+    Region.BUNGO: ("Jl. Lintas Muara Bungo–Dharmasraya",),
+}
 _PETI = frozenset({Region.SAROLANGUN, Region.MERANGIN, Region.BUNGO, Region.TEBO})
 # Where coal trucks run to the river ports and jam the roads.
 _COAL_ROUTE = frozenset({
@@ -420,26 +449,33 @@ _POOL_SIZE = 512
 _POOL_SEED = 1571  # the pool is fixed for every simulator so construction stays cheap
 
 
+# Where each simulated location lies, as `region_at` said when it was accepted: keying a
+# region-less event is then a dict lookup instead of a polygon query in the hot path.
+_PLACED: dict[tuple[float, float], Region] = {}
+
+
 @cache
-def _point_pools() -> dict[Region, tuple[tuple[float, float], ...]]:
+def _point_pools() -> dict[Region, tuple[Point, ...]]:
     """GPS-rounded points near each centroid that `region_at` places in that region."""
     found = boundaries()
     rng = random.Random(_POOL_SEED)
-    pools: dict[Region, tuple[tuple[float, float], ...]] = {}
+    pools: dict[Region, tuple[Point, ...]] = {}
     for region, polygon in zip(found.regions, found.polygons, strict=True):
         lat0, lon0 = found.centroids[region]
         min_lon, min_lat, max_lon, max_lat = polygon.bounds
         sigma_lat, sigma_lon = (max_lat - min_lat) / 4, (max_lon - min_lon) / 4
-        points: list[tuple[float, float]] = []
+        points: list[Point] = []
         for _ in range(_POOL_SIZE * 8):
             lat = round(rng.gauss(lat0, sigma_lat), 5)
             lon = round(rng.gauss(lon0, sigma_lon), 5)
             if region_at(lat, lon) == region:
-                points.append((lat, lon))
+                points.append(Point(lat, lon))
+                _PLACED[lat, lon] = region
                 if len(points) == _POOL_SIZE:
                     break
         if not points:  # a sliver region: the centroid is the best we can say
-            points.append((round(lat0, 5), round(lon0, 5)))
+            points.append(Point(round(lat0, 5), round(lon0, 5)))
+            _PLACED[points[0].lat, points[0].lon] = region
         pools[region] = tuple(points)
     return pools
 
@@ -475,20 +511,13 @@ def _season(month: int) -> str:
 def _kind_rates(local: datetime) -> dict[Kind, float]:
     hourly = _HOURLY[local.hour] * (0.8 if local.weekday() >= 5 else 1.0)
     office = _is_office(local)
-    permits = 1.0 if office else (0.12 if 6 <= local.hour < 22 else 0.04)
+    permits = 1.0 if office else (0.12 if 6 <= local.hour < 22 else 0.02)
     return {
         Kind.CITIZEN_REPORT: _KIND_SHARE[Kind.CITIZEN_REPORT] * hourly,
         Kind.PERMIT_FILING: _KIND_SHARE[Kind.PERMIT_FILING] * permits,
         # Hazards keep no office hours, but a flat rate would make night streams mostly alerts.
-        Kind.DISASTER_ALERT: _KIND_SHARE[Kind.DISASTER_ALERT] * max(hourly, 0.3),
+        Kind.DISASTER_ALERT: _KIND_SHARE[Kind.DISASTER_ALERT] * max(hourly, 0.12),
     }
-
-
-def activity(now: datetime) -> float:
-    """Relative event volume at `now` (1.0 = weekday mid-morning), for pacing a connector."""
-    local = _wib(_as_utc(now))
-    peak = sum(_kind_rates(datetime(2026, 11, 25, 9, tzinfo=UTC)).values())
-    return sum(_kind_rates(local).values()) / peak
 
 
 def _as_utc(now: datetime) -> datetime:
@@ -728,8 +757,8 @@ _REPORTS: dict[ReportCategory, tuple[_Template, ...]] = {
             where=_RIVERINE, season="wet", weight=2.5,
         ),
         _Template(
-            "Longsor menutup {jalan}",
-            "Tebing di {jalan} wilayah Kecamatan {kec} longsor dan menutup badan jalan setelah "
+            "Longsor menutup {jalan_bukit}",
+            "Tebing di {jalan_bukit} wilayah Kecamatan {kec} longsor dan menutup badan jalan setelah "
             "hujan deras. Kendaraan tidak bisa lewat. Mohon alat berat segera dikirim.",
             where=_HIGHLAND, season="wet", weight=2.0,
         ),
@@ -856,6 +885,11 @@ _PHONE_PREFIXES = _Table([
 ])
 
 
+# A sentence ends at ". " before a capital, but not after "Jl.", "Dr.", "Prof.", "Kol." or an
+# initial ("H.A. Thalib").
+_SENTENCE_END = re.compile(r"(?<![A-Z])(?<!Jl)(?<!Dr)(?<!Prof)(?<!Kol)\. (?=[A-Z])")
+
+
 def _greeting(hour: int) -> str:
     if 4 <= hour < 11:
         return "pagi"
@@ -871,16 +905,16 @@ class _Fill(dict[str, str]):
 
     __slots__ = ("kec", "place", "region", "rng")
 
-    def __init__(self, rng: random.Random, region: Region) -> None:
+    def __init__(self, rng: random.Random, region: Region, place: _Place | None = None) -> None:
         super().__init__()
         self.rng = rng
         self.region = region
-        self.place = _PLACES[region]
+        self.place = place or _PLACES[region]
         self.kec: tuple[str, tuple[str, ...]] | None = None
 
     def _kecamatan(self) -> tuple[str, tuple[str, ...]]:
         if self.kec is None:
-            self.kec = self.rng.choice(self.place.kecamatan)
+            self.kec = _choice(self.rng, self.place.kecamatan)
         return self.kec
 
     def __missing__(self, key: str) -> str:
@@ -891,47 +925,51 @@ class _Fill(dict[str, str]):
         elif key == "desa":
             kec, villages = self._kecamatan()
             # Many desa share their kecamatan's name; without known villages use that.
-            value = rng.choice(villages) if villages else kec
+            value = _choice(rng, villages) if villages else kec
         elif key == "kab":
             value = place.short
         elif key == "jalan":
-            value = rng.choice(place.streets)
+            value = _choice(rng, place.streets)
+            if value[0].islower():  # "jalan poros desa" needs the desa to mean anything
+                value = f"{value} {self['desa']}"
+        elif key == "jalan_bukit":
+            value = _choice(rng, _STEEP_ROADS.get(self.region) or place.streets)
         elif key == "tempat":
-            value = rng.choice(place.landmarks)
+            value = _choice(rng, place.landmarks)
         elif key == "sungai":
-            value = rng.choice(place.rivers)
+            value = _choice(rng, place.rivers)
         elif key == "rs":
             value = place.hospital
         elif key == "pdam":
             value = place.pdam
         elif key == "sekolah":
-            number = rng.randint(1, 220 if self.region is Region.KOTA_JAMBI else 120)
+            number = _randint(rng, 1, 220 if self.region is Region.KOTA_JAMBI else 120)
             code = f"/{place.school_code}" if place.school_code else ""
             value = f"SD Negeri {number}{code} {place.short}"
         elif key == "smp":
-            value = f"SMP Negeri {rng.randint(1, 25)} {place.short}"
+            value = f"SMP Negeri {_randint(rng, 1, 25)} {place.short}"
         elif key == "rt":
-            value = f"RT {rng.randint(1, 40):02d}"
+            value = f"RT {_randint(rng, 1, 40):02d}"
         elif key == "n":
-            value = str(rng.randint(2, 9))
+            value = str(_randint(rng, 2, 9))
         elif key == "cm":
-            value = str(rng.randrange(20, 100, 10))
+            value = str(_randrange(rng, 20, 100, 10))
         elif key == "ha":
-            value = str(rng.randint(2, 40))
+            value = str(_randint(rng, 2, 40))
         elif key == "lama":
-            value = rng.choice(_LAMA)
+            value = _choice(rng, _LAMA)
         elif key == "bulan":
-            value = str(rng.randint(2, 7))
+            value = str(_randint(rng, 2, 7))
         elif key == "kelas":
-            value = str(rng.randint(1, 6))
+            value = str(_randint(rng, 1, 6))
         elif key == "jarak":
-            value = str(rng.randrange(150, 950, 50))
+            value = str(_randrange(rng, 150, 950, 50))
         elif key == "biaya":
-            value = _rupiah(rng.choice((250, 350, 500, 750, 1200)) * 1000)
+            value = _rupiah(_choice(rng, (250, 350, 500, 750, 1200)) * 1000)
         elif key == "harga_elpiji":
-            value = _rupiah(rng.randrange(28, 42) * 1000)
+            value = _rupiah(_randrange(rng, 28, 42) * 1000)
         elif key == "harga_karet":
-            value = _rupiah(rng.randrange(70, 110) * 100)
+            value = _rupiah(_randrange(rng, 70, 110) * 100)
         else:
             raise KeyError(key)
         self[key] = value
@@ -1070,30 +1108,42 @@ class _Application:
         self.paused_at: datetime | None = None
 
 
+def _pairs(weights: dict[Region, float]) -> tuple[tuple[Region, float], ...]:
+    return tuple(weights.items())
+
+
 # --- Disaster alerts ---------------------------------------------------------------------
 
-_GEMPA_REGIONS = {Region.KERINCI: 45.0, Region.MERANGIN: 35.0, Region.KOTA_SUNGAI_PENUH: 15.0,
-                  Region.SAROLANGUN: 5.0}
-_FLOOD_REGIONS = {Region.KOTA_JAMBI: 20.0, Region.MUARO_JAMBI: 18.0, Region.BATANG_HARI: 16.0,
-                  Region.TEBO: 10.0, Region.BUNGO: 9.0, Region.SAROLANGUN: 9.0,
-                  Region.MERANGIN: 8.0, Region.TANJUNG_JABUNG_TIMUR: 6.0,
-                  Region.TANJUNG_JABUNG_BARAT: 4.0}
-_FIRE_REGIONS = {Region.MUARO_JAMBI: 30.0, Region.TANJUNG_JABUNG_TIMUR: 25.0,
-                 Region.TANJUNG_JABUNG_BARAT: 18.0, Region.BATANG_HARI: 8.0,
-                 Region.SAROLANGUN: 7.0, Region.TEBO: 6.0, Region.MERANGIN: 3.0, Region.BUNGO: 3.0}
-_LANDSLIDE_REGIONS = {Region.KERINCI: 40.0, Region.MERANGIN: 30.0, Region.KOTA_SUNGAI_PENUH: 20.0,
-                      Region.SAROLANGUN: 5.0, Region.BUNGO: 5.0}
-_HAZE_REGIONS = {Region.KOTA_JAMBI: 35.0, Region.MUARO_JAMBI: 25.0,
-                 Region.TANJUNG_JABUNG_TIMUR: 15.0, Region.TANJUNG_JABUNG_BARAT: 10.0,
-                 Region.BATANG_HARI: 15.0}
+_GEMPA_REGIONS = _pairs({
+    Region.KERINCI: 45.0, Region.MERANGIN: 35.0, Region.KOTA_SUNGAI_PENUH: 15.0,
+    Region.SAROLANGUN: 5.0,
+})
+_FLOOD_REGIONS = _pairs({
+    Region.KOTA_JAMBI: 20.0, Region.MUARO_JAMBI: 18.0, Region.BATANG_HARI: 16.0,
+    Region.TEBO: 10.0, Region.BUNGO: 9.0, Region.SAROLANGUN: 9.0, Region.MERANGIN: 8.0,
+    Region.TANJUNG_JABUNG_TIMUR: 6.0, Region.TANJUNG_JABUNG_BARAT: 4.0,
+})
+_FIRE_REGIONS = _pairs({
+    Region.MUARO_JAMBI: 30.0, Region.TANJUNG_JABUNG_TIMUR: 25.0,
+    Region.TANJUNG_JABUNG_BARAT: 18.0, Region.BATANG_HARI: 8.0, Region.SAROLANGUN: 7.0,
+    Region.TEBO: 6.0, Region.MERANGIN: 3.0, Region.BUNGO: 3.0,
+})
+_LANDSLIDE_REGIONS = _pairs({
+    Region.KERINCI: 40.0, Region.MERANGIN: 30.0, Region.KOTA_SUNGAI_PENUH: 20.0,
+    Region.SAROLANGUN: 5.0, Region.BUNGO: 5.0,
+})
+_HAZE_REGIONS = _pairs({
+    Region.KOTA_JAMBI: 35.0, Region.MUARO_JAMBI: 25.0, Region.TANJUNG_JABUNG_TIMUR: 15.0,
+    Region.TANJUNG_JABUNG_BARAT: 10.0, Region.BATANG_HARI: 15.0,
+})
 # Alert type weights by season: floods and landslides in the rains, fire and haze in the dry.
 _ALERT_MIX = {
     "dry": {"gempa": 20.0, "banjir": 6.0, "karhutla": 34.0, "cuaca": 18.0, "longsor": 5.0,
-            "puting_beliung": 7.0, "kerinci": 3.0, "asap": 12.0},
+            "puting_beliung": 7.0, "kerinci": 2.0, "asap": 12.0},
     "wet": {"gempa": 20.0, "banjir": 30.0, "karhutla": 4.0, "cuaca": 26.0, "longsor": 14.0,
-            "puting_beliung": 9.0, "kerinci": 3.0, "asap": 1.0},
+            "puting_beliung": 9.0, "kerinci": 2.0, "asap": 1.0},
     "mid": {"gempa": 20.0, "banjir": 15.0, "karhutla": 15.0, "cuaca": 24.0, "longsor": 9.0,
-            "puting_beliung": 9.0, "kerinci": 3.0, "asap": 5.0},
+            "puting_beliung": 9.0, "kerinci": 2.0, "asap": 5.0},
 }
 _BULAN = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 _COMPASS = ("Utara", "TimurLaut", "Timur", "Tenggara", "Selatan", "BaratDaya", "Barat", "BaratLaut")
@@ -1103,12 +1153,19 @@ _PAIRED = {Region.KERINCI: Region.KOTA_SUNGAI_PENUH, Region.KOTA_SUNGAI_PENUH: R
 
 
 def _near(region: Region, target: tuple[float, float]) -> Point:
-    """The target if it lies in the region, else the region's pool point closest to it."""
-    if region_at(*target) is region:
-        return Point(*target)
-    lat, lon = min(_point_pools()[region],
-                   key=lambda p: (p[0] - target[0]) ** 2 + (p[1] - target[1]) ** 2)
-    return Point(lat, lon)
+    """The target, or the first point inside the region on the way to its centroid.
+
+    Gunung Kerinci's summit sits on the Jambi–Sumatera Barat border, just outside the polygon.
+    """
+    lat0, lon0 = boundaries().centroids[region]
+    for step in range(51):
+        t = step / 50
+        lat = round(target[0] + t * (lat0 - target[0]), 5)
+        lon = round(target[1] + t * (lon0 - target[1]), 5)
+        if region_at(lat, lon) is region:
+            _PLACED[lat, lon] = region
+            return Point(lat, lon)
+    return _point_pools()[region][0]
 
 
 def _bpbd(region: Region) -> str:
@@ -1119,12 +1176,15 @@ class _Slot(NamedTuple):
     """Everything that depends only on the WIB hour, weekday class and month."""
 
     kinds: _Table[Kind]
-    categories: _Table[ReportCategory]
-    channels: _Table[Channel]
+    categories: _Table[tuple[ReportCategory, tuple[_Table[_Template], ...]]]  # by region index
+    channels: _Table[tuple[Channel, float, tuple[float, float, float]]]
     alerts: _Table[str]
     office: bool
     season: str
     greeting: str
+
+
+_REGIONS = tuple(Region)  # hot-path tables are indexed by position: enum hashing is slow
 
 
 @cache
@@ -1155,8 +1215,11 @@ def _slot(month: int, weekend: bool, hour: int) -> _Slot:
     if 13 <= hour < 19:  # convective storms build in the afternoon
         alerts["cuaca"] *= 2.0
     return _Slot(
-        _Table(list(_kind_rates(local).items())), _Table(list(categories.items())),
-        _Table(list(channels.items())), _Table(list(alerts.items())), office, season,
+        _Table(list(_kind_rates(local).items())),
+        _Table([((c, tuple(_templates(c, r, season) for r in _REGIONS)), w)
+                for c, w in categories.items()]),
+        _Table([((c, _CONTACT[c], _PLACEMENT[c]), w) for c, w in channels.items()]),
+        _Table(list(alerts.items())), office, season,
         _greeting(hour),
     )
 
@@ -1192,7 +1255,8 @@ class Simulator:
         self._rng = rng or random.Random()
         self._malformed_ratio = malformed_ratio
         self._pools = _point_pools()
-        self._regions = _Table(list(_REPORT_REGION_WEIGHTS.items()))
+        self._regions = _Table([((i, r, _PLACES[r], self._pools[r]), _REPORT_REGION_WEIGHTS[r])
+                                for i, r in enumerate(_REGIONS)])
         self._permit_regions = _Table(list(_POPULATION.items()))
         self._open: list[_Application] = []
         self._backlog_seeded = False
@@ -1243,7 +1307,7 @@ class Simulator:
             self._wrong_types(kind, doc, payload)
             value = msgspec.json.encode(doc)
         elif flaw is Flaw.UNKNOWN_REGION:
-            code = rng.choice(("15.99", "99.01", "15.10", "1571", "15.73"))
+            code = _choice(rng, ("15.99", "99.01", "15.10", "1571", "15.73"))
             doc["region"] = code
             key = code.encode()
             value = msgspec.json.encode(doc)
@@ -1252,11 +1316,11 @@ class Simulator:
                      Kind.PERMIT_FILING: "note"}[kind]
             # A forwarded chat log or a pasted document: the same text over and over.
             seed = str(payload.get(field) or payload.get("headline") or payload["permit_type"])
-            repeats = 6_000 // (len(seed) + 1) + 1 + rng.randint(0, 10)
+            repeats = 6_000 // (len(seed) + 1) + 1 + _randint(rng, 0, 10)
             payload[field] = " ".join([seed] * repeats)
             value = msgspec.json.encode(doc)
         else:
-            doc["kind"] = rng.choice(("laporan_hoaks", "pengaduan", "aduan_warga",
+            doc["kind"] = _choice(rng, ("laporan_hoaks", "pengaduan", "aduan_warga",
                                       "izin_usaha", "peringatan_dini"))
             value = msgspec.json.encode(doc)
         return RawMessage(kind, key, value, flaw)
@@ -1267,7 +1331,7 @@ class Simulator:
         rng = self._rng
         variant = rng.random()
         if variant < 0.5:  # cut off mid-message (a connector died while writing)
-            return good[: rng.randint(1, len(good) - 2)]
+            return good[: _randint(rng, 1, len(good) - 2)]
         if variant < 0.7:  # two messages glued together without a separator
             return good + good
         if variant < 0.85:  # a Python repr written instead of JSON (single quotes)
@@ -1278,38 +1342,38 @@ class Simulator:
     def _wrong_types(self, kind: Kind, doc: dict[str, Any], payload: dict[str, Any]) -> None:
         rng = self._rng
         if kind is Kind.CITIZEN_REPORT:
-            variant = rng.randrange(3)
+            variant = _randrange(rng, 0, 3)
             if variant == 0:
-                payload["title"] = rng.randint(1, 99_999)
+                payload["title"] = _randint(rng, 1, 99_999)
             elif variant == 1 and doc.get("location"):
                 location = doc["location"]  # an Indonesian decimal comma, as text
                 doc["location"] = {"lat": f"{location['lat']}".replace(".", ","),
                                    "lon": f"{location['lon']}".replace(".", ",")}
             else:
-                payload["channel"] = rng.randint(1, 7)
+                payload["channel"] = _randint(rng, 1, 7)
         elif kind is Kind.DISASTER_ALERT:
             if rng.random() < 0.6:
-                payload["magnitude"] = rng.choice(("lima", "4,7 SR", "M 3.9"))
+                payload["magnitude"] = _choice(rng, ("lima", "4,7 SR", "M 3.9"))
             else:
                 payload["area"] = {"regions": doc.get("region") or "15.01"}
         elif rng.random() < 0.5:
             payload["nib"] = int(payload["nib"])  # a spreadsheet turned the NIB into a number
         else:
-            payload["status"] = rng.choice(("Disetujui", "Validasi", "Ditolak"))
+            payload["status"] = _choice(rng, ("Disetujui", "Validasi", "Ditolak"))
 
     # --- places -----------------------------------------------------------------------------
 
     def _point(self, region: Region) -> Point:
-        lat, lon = self._rng.choice(self._pools[region])
-        return Point(lat, lon)
+        return _choice(self._rng, self._pools[region])
 
-    def _placed(self, region: Region, mode: tuple[float, float, float]
+    def _placed(self, region: Region, pool: tuple[Point, ...], mode: tuple[float, float, float]
                 ) -> tuple[Region | None, Point | None]:
-        roll = self._rng.random()
+        rng = self._rng
+        roll = rng.random()
         if roll < mode[0]:
-            return None, self._point(region)
+            return None, _choice(rng, pool)
         if roll < mode[0] + mode[1]:
-            return region, self._point(region)
+            return region, _choice(rng, pool)
         return region, None
 
     def _occurred(self, now: datetime) -> datetime:
@@ -1320,16 +1384,16 @@ class Simulator:
 
     def _report(self, now: datetime, slot: _Slot) -> CitizenReportEvent:
         rng = self._rng
-        region = self._regions.pick(rng)
-        category = slot.categories.pick(rng)
-        channel = slot.channels.pick(rng)
-        template = _templates(category, region, slot.season).pick(rng)
-        fill = _Fill(rng, region)
+        index, region, place, pool = self._regions.pick(rng)
+        category, templates = slot.categories.pick(rng)
+        channel, contact, placement = slot.channels.pick(rng)
+        template = templates[index].pick(rng)
+        fill = _Fill(rng, region, place)
         title = template.title.format_map(fill)
         text = template.text.format_map(fill)
         text = self._voice(channel, text, slot.greeting)
-        reporter = self._reporter(channel) if rng.random() < _CONTACT[channel] else None
-        where, location = self._placed(region, _PLACEMENT[channel])
+        reporter = self._reporter(channel) if rng.random() < contact else None
+        where, location = self._placed(region, pool, placement)
         return CitizenReportEvent(
             id=new_event_id(), source=SOURCE, occurred_at=self._occurred(now), received_at=now,
             region=where, location=location,
@@ -1340,21 +1404,23 @@ class Simulator:
         """How the same complaint reads when typed into each channel."""
         rng = self._rng
         if channel is Channel.WHATSAPP:
-            opener = rng.choice(("Assalamualaikum, izin melapor. ", f"Selamat {greeting} Pak/Bu, ",
-                                 "Izin lapor Pak, ", ""))
-            return opener + text + rng.choice(("", " Terima kasih.", " Mohon dibantu 🙏"))
+            opener = _choice(rng, ("Assalamualaikum, izin melapor. ", f"Selamat {greeting} Pak/Bu, ",
+                                   "Izin lapor Pak, ", ""))
+            if opener.endswith(", ") and text[1:2].islower():  # "Pak, lampu…" not "Pak, Lampu…"
+                text = text[0].lower() + text[1:]
+            return opener + text + _choice(rng, ("", " Terima kasih.", " Mohon dibantu 🙏"))
         if channel is Channel.SOCIAL_MEDIA:
-            return rng.choice(("Mohon perhatian Pak Gubernur. ", "Tolong viralkan. ", "")) + text
+            return _choice(rng, ("Mohon perhatian Pak Gubernur. ", "Tolong viralkan. ", "")) + text
         if channel is Channel.CALL_CENTER:
             return "Pelapor via Call Center 112 menyampaikan: " + text
-        if channel is Channel.SMS:
-            return text.split(". ")[0] + "."  # SMS reports are one sentence
-        return text + rng.choice(("", " Terima kasih.", " Mohon segera ditindaklanjuti."))
+        if channel is Channel.SMS:  # SMS reports are one sentence
+            return _SENTENCE_END.split(text, maxsplit=1)[0].rstrip(".") + "."
+        return text + _choice(rng, ("", " Terima kasih.", " Mohon segera ditindaklanjuti."))
 
     def _reporter(self, channel: Channel) -> ReporterContact:
         rng = self._rng
-        name = rng.choice(_NAMES)
-        phone = _PHONE_PREFIXES.pick(rng) + str(rng.randrange(10_000_000, 100_000_000))
+        name = _choice(rng, _NAMES)
+        phone = _PHONE_PREFIXES.pick(rng) + str(_randrange(rng, 10_000_000, 100_000_000))
         if rng.random() < 0.15:
             phone = "+62" + phone[1:]
         if channel is Channel.SOCIAL_MEDIA:
@@ -1364,7 +1430,7 @@ class Simulator:
         email = None
         if channel in (Channel.WEB, Channel.LAPOR, Channel.MOBILE_APP) and rng.random() < 0.5:
             handle = name.lower().replace(". ", "").replace(" ", ".")
-            email = f"{handle}{rng.randint(1, 99)}@{rng.choice(('gmail.com', 'yahoo.co.id'))}"
+            email = f"{handle}{_randint(rng, 1, 99)}@{_choice(rng, ('gmail.com', 'yahoo.co.id'))}"
         return ReporterContact(name=name, phone=phone, email=email)
 
     # --- permits ----------------------------------------------------------------------------
@@ -1379,7 +1445,7 @@ class Simulator:
         status: PermitStatus | None = None
         if self._open and (len(self._open) >= _MAX_OPEN or rng.random() >= p_new):
             for _ in range(3):  # outside office hours only applicant or system steps happen
-                index = rng.randrange(len(self._open))
+                index = _randrange(rng, 0, len(self._open))
                 candidate = self._open[index]
                 status = self._next_status(candidate, at, slot.office)
                 if status is not None:
@@ -1394,10 +1460,10 @@ class Simulator:
             if len(self._open) < _MAX_OPEN:
                 self._open.append(app)
         else:
-            at = max(at, app.last_at + timedelta(seconds=1))
+            at = min(now, max(at, app.last_at))  # a status never predates the one before it
             self._move(app, status, at)
         return PermitFilingEvent(
-            id=new_event_id(), source=SOURCE, occurred_at=at, received_at=max(now, at),
+            id=new_event_id(), source=SOURCE, occurred_at=at, received_at=now,
             region=app.region, location=app.location,
             payload=PermitFiling(
                 permit_id=app.permit_id, nib=app.nib, permit_type=app.permit_type,
@@ -1419,12 +1485,12 @@ class Simulator:
         else:
             agency = kind.level
         day = _wib(at).strftime("%Y%m%d")
-        permit_id = f"I-{day}{rng.randrange(10**6, 10**7)}"
-        nib = rng.choice(("9120", "8120", "0220")) + f"{rng.randrange(10**9):09d}"
-        usaha = rng.choice(kind.usaha)
+        permit_id = f"I-{day}{_randrange(rng, 10**6, 10**7)}"
+        nib = _choice(rng, ("9120", "8120", "0220")) + f"{_randrange(rng, 0, 10**9):09d}"
+        usaha = _choice(rng, kind.usaha)
         if applicant is not ApplicantType.PERSEORANGAN:
             words = rng.sample(_COMPANY_WORDS, 2)
-            usaha = f"{usaha} ({rng.choice(('PT', 'PT', 'CV'))} {words[0]} {words[1]})"
+            usaha = f"{usaha} ({_choice(rng, ('PT', 'PT', 'CV'))} {words[0]} {words[1]})"
         # Business addresses are geocoded in OSS; some arrive with coordinates only.
         roll = rng.random()
         where: Region | None = region
@@ -1447,7 +1513,8 @@ class Simulator:
             submitted = now - timedelta(days=rng.uniform(0.2, 10.0))
             app = self._new_application(submitted, _pick(rng, statuses))
             if app.status in (_S.KONFIRMASI_PERSYARATAN, _S.RE_KONFIRMASI_PERSYARATAN):
-                app.paused_at = now - timedelta(hours=rng.uniform(1, 48))
+                paused = submitted + (now - submitted) * rng.uniform(0.2, 0.9)
+                app.paused_at = app.last_at = paused
             self._open.append(app)
 
     def _next_status(self, app: _Application, at: datetime, office: bool) -> PermitStatus | None:
@@ -1464,7 +1531,7 @@ class Simulator:
         if status in (_S.KONFIRMASI_PERSYARATAN, _S.RE_KONFIRMASI_PERSYARATAN):
             app.paused_at = at
         elif status is _S.DATA_KONFIRMASI_PERSYARATAN and app.paused_at is not None:
-            app.sla_deadline += at - app.paused_at
+            app.sla_deadline += max(timedelta(0), at - app.paused_at)
             app.paused_at = None
         elif status is _S.DATA_RE_KONFIRMASI_PERSYARATAN:
             app.sla_deadline = _add_working_days(at, _SLA_WORKING_DAYS)
@@ -1479,11 +1546,11 @@ class Simulator:
         elif status is _S.VALIDASI:
             step = f"Dokumen sedang divalidasi verifikator {app.agency}."
         elif status is _S.KONFIRMASI_PERSYARATAN:
-            step = f"Verifikator meminta perbaikan: {rng.choice(_MISSING)}."
+            step = f"Verifikator meminta perbaikan: {_choice(rng, _MISSING)}."
         elif status is _S.DATA_KONFIRMASI_PERSYARATAN:
             step = "Pelaku usaha telah mengunggah perbaikan; jangka waktu verifikasi berjalan lagi."
         elif status is _S.RE_KONFIRMASI_PERSYARATAN:
-            step = f"Perbaikan belum memenuhi syarat, konfirmasi ulang: {rng.choice(_MISSING)}."
+            step = f"Perbaikan belum memenuhi syarat, konfirmasi ulang: {_choice(rng, _MISSING)}."
         elif status is _S.DATA_RE_KONFIRMASI_PERSYARATAN:
             step = "Data re-konfirmasi diunggah; jangka waktu verifikasi dihitung ulang."
         elif status is _S.DISETUJUI:
@@ -1492,7 +1559,7 @@ class Simulator:
             step = ("Batas waktu verifikasi terlampaui tanpa keputusan; perizinan disetujui "
                     "otomatis oleh sistem OSS.")
         else:
-            step = f"Permohonan ditolak: {rng.choice(_REFUSALS)}."
+            step = f"Permohonan ditolak: {_choice(rng, _REFUSALS)}."
         return f"{app.usaha}. {step}"
 
     # --- disaster alerts --------------------------------------------------------------------
@@ -1501,7 +1568,7 @@ class Simulator:
         return self._builders[slot.alerts.pick(self._rng)](now, slot)
 
     def _severity(self, weights: tuple[float, float, float, float]) -> Severity:
-        return _pick(self._rng, list(zip(_SEVERITY_ORDER, weights, strict=True)))
+        return _pick(self._rng, tuple(zip(_SEVERITY_ORDER, weights, strict=True)))
 
     def _official(self, now: datetime, region: Region, location: Point | None,
                   alert: DisasterAlert) -> DisasterAlertEvent:
@@ -1519,7 +1586,7 @@ class Simulator:
 
     def _gempa(self, now: datetime, slot: _Slot) -> DisasterAlertEvent:
         rng = self._rng
-        region = _pick(rng, list(_GEMPA_REGIONS.items()))
+        region = _pick(rng, _GEMPA_REGIONS)
         point = self._point(region)
         # Gutenberg–Richter with b = 1: each magnitude step is ten times rarer.
         magnitude = 5.5
@@ -1530,7 +1597,7 @@ class Simulator:
                 break
         magnitude = round(magnitude, 1)
         # Mostly shallow Sumatran-fault quakes; some from the deeper subducting slab.
-        depth = float(rng.randint(5, 30) if rng.random() < 0.8 else rng.randint(60, 180))
+        depth = float(_randint(rng, 5, 30) if rng.random() < 0.8 else _randint(rng, 60, 180))
         lat0, lon0 = boundaries().centroids[region]
         dy = (point.lat - lat0) * 111.0
         dx = (point.lon - lon0) * 111.0 * math.cos(math.radians(point.lat))
@@ -1566,14 +1633,14 @@ class Simulator:
                          if felt else ""),
             area=self._area(region, f"{REGION_NAMES[region]} dan sekitarnya",
                             Circle(point, radius), with_pair=felt),
-            effective=now, expires=now + timedelta(hours=rng.choice((2, 3, 6))),
+            effective=now, expires=now + timedelta(hours=_choice(rng, (2, 3, 6))),
             magnitude=magnitude, depth_km=depth,
         )
         return self._official(now, region, point, alert)
 
     def _banjir(self, now: datetime, slot: _Slot) -> DisasterAlertEvent:
         rng = self._rng
-        region = _pick(rng, list(_FLOOD_REGIONS.items()))
+        region = _pick(rng, _FLOOD_REGIONS)
         fill = _Fill(rng, region)
         level = _pick(rng, (("Waspada", 60.0), ("Siaga", 30.0), ("Awas", 10.0)))
         if level == "Waspada":
@@ -1586,11 +1653,11 @@ class Simulator:
             severity = self._severity((0, 0, 70, 30))
             urgency = Urgency.IMMEDIATE
         river = "Sungai Batanghari" if region in _BATANGHARI else fill["sungai"]
-        if river == "parit":
-            river = "Sungai Batanghari"
+        if river == "parit":  # tidal canals do not get flood warnings; their river does
+            river = _PLACES[region].rivers[0]
         issuer = "BPBD Provinsi Jambi" if rng.random() < 0.5 else _bpbd(region)
-        rise = rng.randrange(20, 160, 5)
-        families = rng.randrange(20, 900 if level == "Awas" else 300, 5)
+        rise = _randrange(rng, 20, 160, 5)
+        families = _randrange(rng, 20, 900 if level == "Awas" else 300, 5)
         headline = f"Status {level} banjir: {river} meluap di Kecamatan {fill['kec']}, {fill['kab']}"
         description = (f"Tinggi muka air {river} naik {rise} cm dalam 24 jam terakhir. "
                        f"Permukiman di {fill['desa']}, Kecamatan {fill['kec']} tergenang "
@@ -1606,13 +1673,13 @@ class Simulator:
             headline=headline, issuer=issuer, description=description, instruction=instruction,
             area=self._area(region, f"Kecamatan {fill['kec']}, {REGION_NAMES[region]}",
                             with_pair=True),
-            effective=now, expires=now + timedelta(hours=rng.choice((6, 12, 24))),
+            effective=now, expires=now + timedelta(hours=_choice(rng, (6, 12, 24))),
         )
         return self._official(now, region, point, alert)
 
     def _karhutla(self, now: datetime, slot: _Slot) -> DisasterAlertEvent:
         rng = self._rng
-        region = _pick(rng, list(_FIRE_REGIONS.items()))
+        region = _pick(rng, _FIRE_REGIONS)
         fill = _Fill(rng, region)
         point = self._point(region)
         instruction = ("Dilarang membuka lahan dengan cara membakar (UU No. 32 Tahun 2009). "
@@ -1634,25 +1701,26 @@ class Simulator:
                 instruction=instruction,
                 area=self._area(region, f"Kecamatan {fill['kec']}, {REGION_NAMES[region]}",
                                 Circle(point, round(rng.uniform(1.0, 5.0), 1))),
-                effective=now, expires=now + timedelta(hours=rng.choice((6, 12))),
+                effective=now, expires=now + timedelta(hours=_choice(rng, (6, 12))),
             )
         else:  # a fire the BPBD team has reached
             hectares = round(rng.lognormvariate(1.8, 1.1), 1)
+            area = f"{hectares:g}".replace(".", ",")  # Indonesian decimal comma
             severity = (Severity.MINOR if hectares < 5 else Severity.MODERATE if hectares < 25
                         else Severity.SEVERE if hectares < 150 else Severity.EXTREME)
             alert = DisasterAlert(
                 event="Kebakaran Hutan dan Lahan", category=AlertCategory.FIRE,
                 urgency=Urgency.IMMEDIATE, severity=severity, certainty=Certainty.OBSERVED,
-                headline=f"Kebakaran lahan gambut ±{hectares:g} ha di {fill['desa']}, "
+                headline=f"Kebakaran lahan gambut ±{area} ha di {fill['desa']}, "
                          f"Kecamatan {fill['kec']}",
                 issuer=_bpbd(region),
                 description=(f"Tim gabungan BPBD, Manggala Agni, TNI dan Polri melakukan "
                              f"pemadaman di {fill['desa']}, Kecamatan {fill['kec']}. Api "
-                             f"membakar lahan gambut ±{hectares:g} ha; sumber air terbatas."),
+                             f"membakar lahan gambut ±{area} ha; sumber air terbatas."),
                 instruction=instruction,
                 area=self._area(region, f"{fill['desa']}, Kecamatan {fill['kec']}",
                                 Circle(point, round(max(0.5, math.sqrt(hectares) / 10), 1))),
-                effective=now, expires=now + timedelta(hours=rng.choice((6, 12))),
+                effective=now, expires=now + timedelta(hours=_choice(rng, (6, 12))),
             )
         return self._official(now, region, point, alert)
 
@@ -1661,7 +1729,7 @@ class Simulator:
         region = self._permit_regions.pick(rng)
         place = _PLACES[region]
         kecamatan = [k for k, _ in rng.sample(place.kecamatan, min(3, len(place.kecamatan)))]
-        hours = rng.choice((2, 3))
+        hours = _choice(rng, (2, 3))
         local = _wib(now)
         until = local + timedelta(hours=hours)
         severity = self._severity((50, 40, 10, 0))
@@ -1687,11 +1755,11 @@ class Simulator:
 
     def _longsor(self, now: datetime, slot: _Slot) -> DisasterAlertEvent:
         rng = self._rng
-        region = _pick(rng, list(_LANDSLIDE_REGIONS.items()))
+        region = _pick(rng, _LANDSLIDE_REGIONS)
         fill = _Fill(rng, region)
-        road = fill["jalan"]
+        road = fill["jalan_bukit"]
         point = self._point(region)
-        length = rng.randrange(10, 120, 5)
+        length = _randrange(rng, 10, 120, 5)
         alert = DisasterAlert(
             event="Tanah Longsor", category=AlertCategory.GEO, urgency=Urgency.IMMEDIATE,
             severity=self._severity((35, 45, 17, 3)), certainty=Certainty.OBSERVED,
@@ -1703,7 +1771,7 @@ class Simulator:
             instruction=("Pengguna jalan diimbau mencari jalur alternatif dan tidak melintas "
                          "saat hujan deras. Warga di lereng curam agar waspada longsor susulan."),
             area=self._area(region, f"Kecamatan {fill['kec']}, {REGION_NAMES[region]}"),
-            effective=now, expires=now + timedelta(hours=rng.choice((6, 12))),
+            effective=now, expires=now + timedelta(hours=_choice(rng, (6, 12))),
         )
         return self._official(now, region, point, alert)
 
@@ -1711,7 +1779,7 @@ class Simulator:
         rng = self._rng
         region = self._permit_regions.pick(rng)
         fill = _Fill(rng, region)
-        houses = rng.randint(2, 40)
+        houses = _randint(rng, 2, 40)
         alert = DisasterAlert(
             event="Angin Puting Beliung", category=AlertCategory.MET,
             urgency=Urgency.PAST if rng.random() < 0.5 else Urgency.IMMEDIATE,
@@ -1732,7 +1800,7 @@ class Simulator:
         rng = self._rng
         region = Region.KERINCI
         point = self._summit
-        height = rng.randrange(100, 900, 50)
+        height = _randrange(rng, 100, 900, 50)
         alert = DisasterAlert(
             event="Erupsi Gunung Kerinci", category=AlertCategory.GEO, urgency=Urgency.EXPECTED,
             severity=Severity.MODERATE, certainty=Certainty.OBSERVED,
@@ -1751,7 +1819,7 @@ class Simulator:
 
     def _asap(self, now: datetime, slot: _Slot) -> DisasterAlertEvent:
         rng = self._rng
-        region = _pick(rng, list(_HAZE_REGIONS.items()))
+        region = _pick(rng, _HAZE_REGIONS)
         value = int(rng.lognormvariate(math.log(140), 0.35))
         if value <= 200:
             label, severity = "Tidak Sehat", Severity.MODERATE
@@ -1772,7 +1840,7 @@ class Simulator:
             instruction=("Kurangi aktivitas di luar ruangan, gunakan masker, dan segera ke "
                          "fasilitas kesehatan bila mengalami sesak napas."),
             area=self._area(region, REGION_NAMES[region], with_pair=True),
-            effective=now, expires=now + timedelta(hours=rng.choice((3, 6))),
+            effective=now, expires=now + timedelta(hours=_choice(rng, (3, 6))),
         )
         return self._official(now, region, None, alert)
 
@@ -1789,7 +1857,7 @@ def _key(event: Event) -> bytes:
     if event.region is not None:
         return event.region.encode()
     if event.location is not None:
-        # Pool points were accepted by region_at, so this is the same answer as the stream's.
-        found = region_at(event.location.lat, event.location.lon)
+        location = event.location
+        found = _PLACED.get((location.lat, location.lon)) or region_at(location.lat, location.lon)
         return found.encode() if found else b""
     return b""

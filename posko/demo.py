@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import time
 from pathlib import Path
@@ -184,6 +185,11 @@ async def _live(settings: Settings, rate: float, malformed_ratio: float,
 def run_demo(settings: Settings, duration_s: float | None, rate: float,
              malformed_ratio: float) -> Snapshot:
     """Run everything until Ctrl-C or the duration; print a summary; return the last counts."""
+    logs = Path(settings.home) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    # Client warnings (a broker electing leaders, reconnects) go to the log, not over the view.
+    logging.basicConfig(filename=logs / "demo.log", level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started_broker = False
     if settings.local_kafka:
         try:
@@ -193,7 +199,6 @@ def run_demo(settings: Settings, duration_s: float | None, rate: float,
         started_broker = "started" in message
         print(message)
     asyncio.run(create_topics(settings))
-    logs = Path(settings.home) / "logs"
     children = [Service("worker", logs), Service("sink", logs)]
     for child in children:
         child.start()

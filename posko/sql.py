@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from posko.settings import Settings
-from sinks.clickhouse import StoreError, open_store, socket_path
+from sinks.clickhouse import open_store, socket_path
 from sinks.sql_server import query_socket
 
 
@@ -28,7 +28,5 @@ def run_sql(
     store = open_store(url)
     try:
         return store.execute(sql, fmt)
-    except StoreError:
-        raise
     finally:
         store.close()

@@ -40,13 +40,6 @@ class Store(ABC):
     def close(self) -> None:
         """Release the connection."""
 
-    def query_rows(self, sql: str) -> list[dict[str, object]]:
-        """Run a query and return its rows as dicts."""
-        import msgspec
-
-        out = self.execute(sql, "JSONEachRow")
-        return [msgspec.json.decode(line) for line in out.splitlines() if line.strip()]
-
     def scalar(self, sql: str) -> str:
         """Run a query returning one value, as text."""
         return self.execute(sql, "TabSeparated").decode().strip()

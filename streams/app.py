@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import faust
+import mode.loop
+import msgspec
 from faust.serializers import codecs
 from faust.streams import Stream
 from faust.types import EventT
@@ -30,8 +32,6 @@ class EventCodec(codecs.Codec):
         return decode_raw(s)
 
     def _dumps(self, s: Any) -> bytes:
-        import msgspec
-
         return msgspec.json.encode(s)
 
 
@@ -61,6 +61,10 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         stream_buffer_maxsize=max(4096, settings.stream_batch * 2),
         broker_commit_every=settings.stream_batch * 5,
+        # A crashed worker's partitions go to the others (or to its restart) after this, not
+        # after Faust's default minute.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
         key_serializer="raw",
         value_serializer="raw",
     )
@@ -125,6 +129,10 @@ def _route_batch(
 
 def run_worker(settings: Settings, loglevel: str = "warn") -> None:
     """Run the stream worker until it is stopped (SIGINT/SIGTERM)."""
+    try:
+        mode.loop.use("uvloop")
+    except ImportError:  # pragma: no cover - uvloop is not on every platform
+        pass
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

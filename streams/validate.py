@@ -58,6 +58,8 @@ def decode_raw(data: bytes | None) -> Event | Rejected:
         if isinstance(exc, msgspec.ValidationError):
             return Rejected(f"invalid event: {message}")
         return Rejected(f"not valid JSON: {message}")
+    except UnicodeDecodeError as exc:  # msgspec raises it for bad UTF-8 inside a string
+        return Rejected(f"not valid UTF-8 JSON: {exc}")
 
 
 def dead_letter(

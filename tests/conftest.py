@@ -33,7 +33,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(condition: Callable[[], T], timeout_s: float, what: str, every_s: float = 0.2) -> T:
+def wait_for(
+    condition: Callable[[], T], timeout_s: float, what: str | Callable[[], str], every_s: float = 0.2
+) -> T:
     """Poll `condition` until it returns something truthy; fail the test at the deadline."""
     deadline = time.monotonic() + timeout_s
     last: T | None = None
@@ -42,7 +44,8 @@ def wait_for(condition: Callable[[], T], timeout_s: float, what: str, every_s: f
         if last:
             return last
         time.sleep(every_s)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
+    described = what() if callable(what) else what
+    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {described} (last: {last!r})")
 
 
 @pytest.fixture(scope="session")
@@ -133,11 +136,17 @@ def stack(kafka_env: dict[str, str], tmp_path: Path) -> Iterator[Stack]:
         yield running
 
 
-def settled(stack: Stack) -> bool:
-    """True when the worker and the sink have committed everything on their topics."""
+def lag(stack: Stack) -> dict[str, int]:
+    """Messages the worker and the sink have not committed yet."""
     from posko.demo import consumer_lag
 
-    return not any(asyncio.run(consumer_lag(stack.settings)).values())
+    return asyncio.run(consumer_lag(stack.settings))
+
+
+def settle(stack: Stack, timeout_s: float = 60) -> None:
+    """Wait until the worker and the sink have committed everything on their topics."""
+    wait_for(lambda: not any(lag(stack).values()), timeout_s,
+             lambda: f"the worker and sink to commit everything: lag {lag(stack)}\n{stack.log_tail()}")
 
 
 @pytest.fixture

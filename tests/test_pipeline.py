@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import msgspec
 import pytest
-from connectors.simulator import Simulator
 
+from connectors.simulator import Simulator
 from schemas.events import (
     CitizenReportEvent,
     DisasterAlertEvent,
@@ -24,7 +24,7 @@ from schemas.regions import region_at
 from schemas.topics import raw_topic
 from sinks.tables import TABLES
 from streams.app import APP_ID
-from tests.conftest import Stack, produce, read_topic, running_stack, settled, wait_for
+from tests.conftest import Stack, produce, read_topic, running_stack, settle, wait_for
 
 PER_KIND = 150
 CHANGELOG = f"{APP_ID}-event_counts-changelog"
@@ -109,7 +109,7 @@ def delivered(kafka_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
         wait_for(lambda: stack.count(f"SELECT {stored}") >= total, 120, "every valid event in ClickHouse")
         wait_for(lambda: stack.count("SELECT count() FROM posko.dead_letters") >= len(bad), 60,
                  "the dead letters")
-        wait_for(lambda: settled(stack), 60, "the worker and sink to commit everything")
+        settle(stack)
         yield Delivered(stack, marker, events, malformed, counts_before)
 
 

@@ -8,14 +8,14 @@ import threading
 import time
 
 import msgspec
-from connectors.simulator import RawMessage, Simulator
 
 from connectors.publisher import RawPublisher
+from connectors.simulator import RawMessage, Simulator
 from posko.kafka import broker
 from posko.settings import Settings
 from schemas.events import utc_now
 from sinks.tables import TABLES
-from tests.conftest import Stack, settled, wait_for
+from tests.conftest import Stack, settle, wait_for
 
 
 class PacedProducer(threading.Thread):
@@ -68,7 +68,7 @@ def assert_exactly_once(stack: Stack, producer: PacedProducer, marker: str) -> N
     assert producer.sent == producer.total
     wait_for(lambda: stored(stack, marker)[1] >= producer.total, 180,
              f"all {producer.total} events in ClickHouse\n{stack.log_tail()}")
-    wait_for(lambda: settled(stack), 60, "the worker and sink to commit everything")
+    settle(stack)
     assert stored(stack, marker) == (producer.total, producer.total)
 
 

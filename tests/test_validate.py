@@ -94,6 +94,7 @@ def test_malformed_inputs_go_to_dlq_with_readable_reasons() -> None:
         good.replace(b"Jalan berlubang", b"x" * 6000): "length <= 5000",
         good.replace(b'"citizen_report"', b'"laporan_hoaks"'): "unknown kind",
         b"": "empty message",
+        good.replace(b"Jalan berlubang", "Jalan rusak caf\u00e9".encode("latin-1")): "UTF-8",
     }
     for raw, reason in cases.items():
         [out] = run(raw).out

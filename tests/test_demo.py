@@ -1,0 +1,29 @@
+"""`posko demo --duration`: the whole stack from one command, stopping by itself with a summary."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_runs_the_pipeline_and_prints_a_summary(kafka_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**os.environ, **kafka_env, "POSKO_CLICKHOUSE": f"chdb://{tmp_path / 'clickhouse'}"}
+    env["POSKO_HOME"] = str(tmp_path / "home")
+    # The demo's home differs from the broker's, so point it at the session broker as a cluster.
+    env["POSKO_KAFKA"] = f"kafka://127.0.0.1:{kafka_env['POSKO_KAFKA_PORT']}"
+    done = subprocess.run(
+        [sys.executable, "-m", "posko.cli", "demo", "--duration", "15", "--rate", "200",
+         "--malformed", "0.05"],
+        env=env, capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = dict(re.findall(r"^\s*([\w .-]+): (\d+)$", done.stdout, re.M))
+    assert int(summary["stored events"]) > 1_500, done.stdout
+    assert int(summary["citizen_report"]) > int(summary["permit_filing"]) > 0
+    assert int(summary["dead letters"]) > 0
+    assert int(summary["alerts"]) > 0
+    assert summary["lag posko-stream"] == "0" and summary["lag posko-clickhouse"] == "0"
+    assert (tmp_path / "home" / "logs" / "worker.log").exists()
