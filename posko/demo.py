@@ -17,7 +17,7 @@ from rich.table import Table
 
 from connectors.simulate import SimulationStats, simulate
 from posko.kafka import broker
-from posko.services import Service
+from posko.services import Service, ServiceFailing
 from posko.settings import Settings
 from posko.sql import run_sql
 from posko.topics import create_topics
@@ -161,10 +161,11 @@ async def _live(settings: Settings, rate: float, malformed_ratio: float,
         while not stop.is_set():
             await asyncio.wait([asyncio.ensure_future(stop.wait())], timeout=1.0)
             for child in children:
-                if child.exited is not None:
+                try:
+                    child.keep_running()
+                except ServiceFailing as exc:
                     stop.set()
-                    raise DemoError(f"posko {child.name} exited with {child.exited}:\n"
-                                    f"{child.tail()}\n(full log: {child.log})")
+                    raise DemoError(str(exc)) from exc
             try:
                 snap = await asyncio.to_thread(read_snapshot, settings)
                 snap.lag = await consumer_lag(settings)

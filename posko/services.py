@@ -6,9 +6,16 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 STOP_TIMEOUT_S = 30.0
+# A service that ends this soon after starting is failing, not recovering: stop restarting.
+FAILING_WITHIN_S = 10.0
+
+
+class ServiceFailing(RuntimeError):
+    """A service keeps ending right after it starts; the message carries its log's tail."""
 
 
 class Service:
@@ -19,9 +26,12 @@ class Service:
         self.log = log_dir / f"{name}.log"
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.restarts = 0
 
     def start(self) -> None:
         """Start the process."""
+        self.started_at = time.monotonic()
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -34,6 +44,19 @@ class Service:
     def exited(self) -> int | None:
         """The exit code once the process has ended, else None."""
         return self.process.poll() if self.process else None
+
+    def keep_running(self) -> bool:
+        """Restart the process if it ended; True when it did. Raises ServiceFailing when it
+        ended within FAILING_WITHIN_S of its start (a crash loop, not a one-off failure)."""
+        code = self.exited
+        if self.process is None or code is None:
+            return False
+        if time.monotonic() - self.started_at < FAILING_WITHIN_S:
+            raise ServiceFailing(f"posko {self.name} exited with {code} right after starting:\n"
+                                 f"{self.tail()}\n(full log: {self.log})")
+        self.restarts += 1
+        self.start()
+        return True
 
     def kill(self) -> None:
         """SIGKILL it, as a crash would."""

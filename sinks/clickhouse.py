@@ -64,13 +64,12 @@ class Store(ABC):
             applied.append(version)
         return applied
 
-    def insert_new(self, table: str, json_rows: bytes) -> int:
+    def insert_new(self, table: str, json_rows: bytes) -> None:
         """Insert the rows whose `id` is not in `table` yet (nor twice in the batch)."""
         db = self.database
         staging = self._staging(table)
         self.insert(staging, json_rows)
         try:
-            before = int(self.scalar(f"SELECT count() FROM {db}.{staging}"))
             self.execute(
                 f"INSERT INTO {db}.{table} SELECT * FROM {db}.{staging} WHERE id NOT IN "
                 f"(SELECT id FROM {db}.{table} WHERE id IN (SELECT id FROM {db}.{staging})) "
@@ -78,7 +77,6 @@ class Store(ABC):
             )
         finally:
             self.execute(f"TRUNCATE TABLE {db}.{staging}")
-        return before
 
     def _staging(self, table: str) -> str:
         # One in-memory staging table per writer and table: the batch lands there first, and

@@ -103,15 +103,32 @@ class ClickHouseWriter:
             ready.set()
         try:
             while not stop.is_set():
-                batch = await consumer.getmany(
-                    timeout_ms=self.settings.sink_flush_ms, max_records=self.settings.sink_batch_rows
-                )
+                batch = await self._collect(consumer)
                 if batch:
                     await self.write(batch)
                 await self._commit(consumer)
         finally:
             await self._commit(consumer)
             await consumer.stop()
+
+    async def _collect(
+        self, consumer: AIOKafkaConsumer
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        """Records until sink_batch_rows or sink_flush_ms after the first: few, large inserts."""
+        batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
+        rows = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.sink_flush_ms / 1000
+        while rows < self.settings.sink_batch_rows:
+            wait_ms = max(0, int((deadline - loop.time()) * 1000))
+            polled = await consumer.getmany(timeout_ms=wait_ms,
+                                            max_records=self.settings.sink_batch_rows - rows)
+            for tp, records in polled.items():
+                batch[tp].extend(records)
+                rows += len(records)
+            if wait_ms == 0:
+                break
+        return batch
 
     async def write(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         """Insert a polled batch, table by table, deduplicated by event id."""

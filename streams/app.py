@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import Counter
+import os
+import time
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -25,6 +28,9 @@ log = logging.getLogger("posko.stream")
 
 APP_ID = "posko-stream"
 CODEC = "posko-event"
+WATCHDOG_EVERY_S = 10.0
+STALL_S = 60.0
+EXIT_STALLED = 75  # EX_TEMPFAIL: try again
 class EventCodec(codecs.Codec):
     """Faust codec decoding a raw event with msgspec; a bad one decodes to `Rejected`."""
 
@@ -40,11 +46,29 @@ codecs.register(CODEC, EventCodec())
 
 async def publish(app: faust.App, records: Sequence[Outgoing]) -> None:
     """Produce every record and return once Kafka has them all (the batch is acked after)."""
+    # Records are grouped into one Kafka batch per topic-partition and handed to the
+    # underlying aiokafka producer: per-record sends through Faust's producer cost more than
+    # all the validating. Partitions come from Faust's partitioner, as for any send.
+    producer = app.producer
+    kafka = producer._ensure_producer()  # type: ignore[attr-defined]
+    groups: dict[tuple[str, int], list[Outgoing]] = defaultdict(list)
+    for record in records:
+        groups[(record.topic, producer.key_partition(record.topic, record.key).partition)].append(record)
 
-    async def send(record: Outgoing) -> Any:
-        return await app.producer.send(record.topic, record.key, record.value, None, None, None)
+    async def send(item: tuple[tuple[str, int], list[Outgoing]]) -> asyncio.Future[Any]:
+        # Batches are built anew on every attempt: a batch that failed cannot be resent.
+        (topic, partition), group = item
+        futures = []
+        batch = kafka.create_batch()
+        for record in group:
+            if batch.append(key=record.key, value=record.value, timestamp=None) is None:
+                futures.append(await kafka.send_batch(batch, topic, partition=partition))
+                batch = kafka.create_batch()
+                batch.append(key=record.key, value=record.value, timestamp=None)
+        futures.append(await kafka.send_batch(batch, topic, partition=partition))
+        return asyncio.gather(*futures)
 
-    await deliver_all(send, records)
+    await deliver_all(send, list(groups.items()))
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -98,7 +122,41 @@ def create_app(settings: Settings) -> faust.App:
         topic = app.topic(raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
                           partitions=settings.partitions)
         app.agent(topic, name=f"validate_{kind}")(make_agent(kind))
+    app.timer(WATCHDOG_EVERY_S)(CommitWatchdog(app).check)
     return app
+
+
+class CommitWatchdog:
+    """Ends the worker when acknowledged offsets stop being committed.
+
+    Seen after a broker restart: Faust kept processing but never committed again. Processing
+    is idempotent downstream, so the safe recovery is a restart from the last commit; the
+    process exits with EXIT_STALLED and its supervisor (`posko demo`, systemd, compose)
+    starts it again.
+    """
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+        self.last_progress = time.monotonic()
+        self.last_committed: dict[Any, int | None] = {}
+
+    async def check(self) -> None:
+        """Exit when commits have not moved for STALL_S while acked offsets wait."""
+        consumer = self.app.consumer
+        # Faust keeps these privately: offsets acked but not committed, and the last commits.
+        acked: dict[Any, list[int]] = getattr(consumer, "_acked", {})
+        committed = dict(getattr(consumer, "_committed_offset", {}))
+        waiting = any(offsets and max(offsets) + 1 > (committed.get(tp) or 0)
+                      for tp, offsets in acked.items())
+        now = time.monotonic()
+        if committed != self.last_committed or not waiting:
+            self.last_committed = committed
+            self.last_progress = now
+        elif now - self.last_progress > STALL_S:
+            log.critical("no offset committed for %.0f s although events were processed; "
+                         "exiting so that a restart resumes from the last commit", STALL_S)
+            logging.shutdown()
+            os._exit(EXIT_STALLED)
 
 
 def _route_batch(
@@ -135,4 +193,7 @@ def run_worker(settings: Settings, loglevel: str = "warn") -> None:
         pass
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    # Debug records cost per message even when no handler prints them.
+    for name in ("aiokafka", "faust", "mode"):
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(loglevel.upper())))
     worker.execute_from_commandline()

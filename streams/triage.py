@@ -26,8 +26,8 @@ DANGER_WORDS = (
 # Words that raise an urgent report from Moderate to Severe: people are hurt or trapped.
 VICTIM_WORDS = ("korban", "meninggal", "tewas", "luka", "terjebak", "hilang", "mengungsi")
 
-_DANGER = re.compile(r"\b(" + "|".join(re.escape(w) for w in DANGER_WORDS) + r")\b", re.I)
-_VICTIMS = re.compile(r"\b(" + "|".join(re.escape(w) for w in VICTIM_WORDS) + r")\w*", re.I)
+_DANGER = re.compile(r"\b(" + "|".join(re.escape(w) for w in DANGER_WORDS) + r")\b")
+_VICTIMS = re.compile(r"\b(" + "|".join(re.escape(w) for w in VICTIM_WORDS) + r")\w*")
 
 
 class Triage(msgspec.Struct, frozen=True):
@@ -40,9 +40,11 @@ class Triage(msgspec.Struct, frozen=True):
 def triage_report(event: CitizenReportEvent) -> Triage | None:
     """The report's urgency, or None when it can wait for the normal workflow."""
     report = event.payload
-    text = f"{report.title}\n{report.text}"
-    words = sorted({m.lower() for m in _DANGER.findall(text)})
-    victims = _VICTIMS.search(text) is not None
+    text = f"{report.title}\n{report.text}".lower()
+    # Substring tests first: most reports mention no danger at all, and they are cheap.
+    danger = any(word in text for word in DANGER_WORDS)
+    words = sorted(set(_DANGER.findall(text))) if danger else []
+    victims = any(word in text for word in VICTIM_WORDS) and _VICTIMS.search(text) is not None
     if not words and report.category is not ReportCategory.BENCANA:
         return None
     reasons = []

@@ -88,6 +88,16 @@ class Stack:
         """Start `posko worker` or `posko sink`."""
         self.services[name].start()
 
+    def supervise(self) -> None:
+        """Start again a service that ended by itself, as `posko demo` or systemd would."""
+        for service in self.services.values():
+            service.keep_running()
+
+    @property
+    def restarts(self) -> int:
+        """How often a service ended by itself and was started again."""
+        return sum(service.restarts for service in self.services.values())
+
     def kill(self, name: str) -> None:
         """SIGKILL a service, as a crash would."""
         self.services[name].kill()
@@ -99,6 +109,7 @@ class Stack:
 
     def sql(self, query: str) -> str:
         """Run SQL through the sink; '' while the sink is not answering yet."""
+        self.supervise()
         try:
             return run_sql(self.settings, query, "TabSeparated", open_directly=False).decode().strip()
         except (StoreError, OSError):
@@ -140,10 +151,11 @@ def lag(stack: Stack) -> dict[str, int]:
     """Messages the worker and the sink have not committed yet."""
     from posko.demo import consumer_lag
 
+    stack.supervise()
     return asyncio.run(consumer_lag(stack.settings))
 
 
-def settle(stack: Stack, timeout_s: float = 60) -> None:
+def settle(stack: Stack, timeout_s: float = 150) -> None:
     """Wait until the worker and the sink have committed everything on their topics."""
     wait_for(lambda: not any(lag(stack).values()), timeout_s,
              lambda: f"the worker and sink to commit everything: lag {lag(stack)}\n{stack.log_tail()}")
