@@ -127,34 +127,42 @@ def create_app(settings: Settings) -> faust.App:
 
 
 class CommitWatchdog:
-    """Ends the worker when acknowledged offsets stop being committed.
+    """Ends the worker when its raw partitions have work but their commits stop moving.
 
-    Seen after a broker restart: Faust kept processing but never committed again. Processing
-    is idempotent downstream, so the safe recovery is a restart from the last commit; the
-    process exits with EXIT_STALLED and its supervisor (`posko demo`, systemd, compose)
-    starts it again.
+    Seen after a broker restart: Faust's consumer sometimes stops fetching (or committing)
+    for good while the process looks healthy. Processing is idempotent downstream, so the
+    safe recovery is a restart from the last commit: the process exits with EXIT_STALLED and
+    its supervisor (`posko demo`, systemd, compose) starts it again.
     """
 
     def __init__(self, app: faust.App) -> None:
         self.app = app
+        self.topics = {raw_topic(kind) for kind in Kind}
         self.last_progress = time.monotonic()
         self.last_committed: dict[Any, int | None] = {}
 
     async def check(self) -> None:
-        """Exit when commits have not moved for STALL_S while acked offsets wait."""
+        """Exit when offsets wait on the broker and none was committed for STALL_S."""
         consumer = self.app.consumer
-        # Faust keeps these privately: offsets acked but not committed, and the last commits.
-        acked: dict[Any, list[int]] = getattr(consumer, "_acked", {})
-        committed = dict(getattr(consumer, "_committed_offset", {}))
-        waiting = any(offsets and max(offsets) + 1 > (committed.get(tp) or 0)
-                      for tp, offsets in acked.items())
+        watched = {tp for tp in consumer.assignment() if tp.topic in self.topics}
+        # Faust keeps the last committed offsets privately.
+        known: dict[Any, int | None] = getattr(consumer, "_committed_offset", {})
+        committed = {tp: known.get(tp) for tp in watched}
         now = time.monotonic()
-        if committed != self.last_committed or not waiting:
+        if not watched or committed != self.last_committed:
             self.last_committed = committed
             self.last_progress = now
+            return
+        try:
+            ends = await asyncio.wait_for(consumer.highwaters(*watched), 5.0)
+        except Exception:  # broker unreachable: a restart would not help, keep waiting
+            self.last_progress = now
+            return
+        if not any(ends.get(tp, 0) > (committed[tp] or 0) for tp in watched):
+            self.last_progress = now
         elif now - self.last_progress > STALL_S:
-            log.critical("no offset committed for %.0f s although events were processed; "
-                         "exiting so that a restart resumes from the last commit", STALL_S)
+            log.critical("raw partitions have unprocessed events but nothing was committed for "
+                         "%.0f s; exiting so that a restart resumes from the last commit", STALL_S)
             logging.shutdown()
             os._exit(EXIT_STALLED)
 

@@ -125,16 +125,40 @@ class Stack:
         return "\n".join(f"--- {s.name}\n{s.tail()}" for s in self.services.values())
 
 
+async def group_state(settings: Settings, group: str) -> tuple[str, int]:
+    """A consumer group's state on the broker and its number of members."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([group])
+        [found] = response.to_object()["groups"]
+        return found["state"], len(found["members"])
+    finally:
+        await admin.close()
+
+
+GROUPS = ("posko-stream", "posko-clickhouse")
+
+
 @contextlib.contextmanager
 def running_stack(kafka_env: dict[str, str], path: Path) -> Iterator[Stack]:
-    """Worker and sink on the session broker, with a fresh chdb store under `path`."""
+    """Worker and sink on the session broker, with a fresh chdb store under `path`.
+
+    It starts once an earlier stack's members have left the groups and returns once both
+    groups are stable with one member each, so no rebalance replays a test's events.
+    """
     env = {**kafka_env, "POSKO_CLICKHOUSE": f"chdb://{path / 'clickhouse'}"}
     running = Stack(env, path)
+    states = lambda: [asyncio.run(group_state(running.settings, g)) for g in GROUPS]  # noqa: E731
+    wait_for(lambda: all(members == 0 for _, members in states()), 60,
+             lambda: f"earlier members to leave the groups: {states()}")
     running.start("worker")
     running.start("sink")
     try:
         wait_for(lambda: running.count("SELECT count() FROM posko.schema_migrations") > 0, 60,
                  "the sink to answer SQL")
+        wait_for(lambda: states() == [("Stable", 1)] * len(GROUPS), 90,
+                 lambda: f"both groups stable with one member: {states()}\n{running.log_tail()}")
         yield running
     finally:
         running.stop()
