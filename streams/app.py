@@ -149,22 +149,32 @@ class CommitWatchdog:
         known: dict[Any, int | None] = getattr(consumer, "_committed_offset", {})
         committed = {tp: known.get(tp) for tp in watched}
         now = time.monotonic()
-        if not watched or committed != self.last_committed:
+        if not watched:
+            # Every raw partition belongs to some worker; one left without any for STALL_S
+            # after a broker restart has lost its group membership for good.
+            if now - self.last_progress > STALL_S:
+                self._exit("this worker has had no raw partition assigned")
+            return
+        if committed != self.last_committed:
             self.last_committed = committed
             self.last_progress = now
             return
         try:
             ends = await asyncio.wait_for(consumer.highwaters(*watched), 5.0)
         except Exception:  # broker unreachable: a restart would not help, keep waiting
+            log.warning("watchdog: cannot read the raw partitions' end offsets")
             self.last_progress = now
             return
         if not any(ends.get(tp, 0) > (committed[tp] or 0) for tp in watched):
             self.last_progress = now
         elif now - self.last_progress > STALL_S:
-            log.critical("raw partitions have unprocessed events but nothing was committed for "
-                         "%.0f s; exiting so that a restart resumes from the last commit", STALL_S)
-            logging.shutdown()
-            os._exit(EXIT_STALLED)
+            self._exit("raw partitions have unprocessed events but nothing was committed")
+
+    def _exit(self, why: str) -> None:
+        log.critical("%s for %.0f s; exiting so that a restart resumes from the last commit",
+                     why, STALL_S)
+        logging.shutdown()
+        os._exit(EXIT_STALLED)
 
 
 def _route_batch(

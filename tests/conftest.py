@@ -14,6 +14,7 @@ from typing import TypeVar
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from posko.kafka import broker
 from posko.services import Service
@@ -133,6 +134,8 @@ async def group_state(settings: Settings, group: str) -> tuple[str, int]:
         [response] = await admin.describe_consumer_groups([group])
         [found] = response.to_object()["groups"]
         return found["state"], len(found["members"])
+    except GroupCoordinatorNotAvailableError:  # a new broker: no group has ever existed
+        return "Dead", 0
     finally:
         await admin.close()
 
