@@ -31,6 +31,8 @@ CODEC = "posko-event"
 WATCHDOG_EVERY_S = 10.0
 STALL_S = 60.0
 EXIT_STALLED = 75  # EX_TEMPFAIL: try again
+
+
 class EventCodec(codecs.Codec):
     """Faust codec decoding a raw event with msgspec; a bad one decodes to `Rejected`."""
 

@@ -13,7 +13,7 @@ from connectors.publisher import RawPublisher
 from connectors.simulator import RawMessage, Simulator
 from posko.kafka import broker
 from posko.settings import Settings
-from schemas.events import utc_now
+from schemas.events import kind_of, utc_now
 from sinks.tables import TABLES
 from tests.conftest import Stack, settle, wait_for
 
@@ -44,9 +44,8 @@ class PacedProducer(threading.Thread):
                     for _ in range(due):
                         event = msgspec.structs.replace(simulator.event(utc_now()), source=self.marker)
                         region = event.region or ""
-                        batch.append(RawMessage(kind=event.__struct_config__.tag,  # type: ignore[arg-type]
-                                                key=region.encode(), value=msgspec.json.encode(event),
-                                                flaw=None))
+                        batch.append(RawMessage(kind=kind_of(event), key=region.encode(),
+                                                value=msgspec.json.encode(event), flaw=None))
                     await publisher.publish(batch)
                     self.sent += len(batch)
                 await asyncio.sleep(0.05)
