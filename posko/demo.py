@@ -9,14 +9,13 @@ import time
 from pathlib import Path
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
 from connectors.simulate import SimulationStats, simulate
 from posko.kafka import broker
+from posko.offsets import group_positions
 from posko.services import Service, ServiceFailing
 from posko.settings import Settings
 from posko.sql import run_sql
@@ -83,28 +82,11 @@ def read_snapshot(settings: Settings) -> Snapshot:
 
 async def consumer_lag(settings: Settings) -> dict[str, int]:
     """Messages not yet committed by the stream worker and by the sink."""
-    groups = {
+    positions = await group_positions(settings, {
         STREAM_GROUP: [raw_topic(k) for k in Kind],
         SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ],
-    }
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    await consumer.start()
-    try:
-        lag = {}
-        for group, topics in groups.items():
-            tps = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
-            ends = await consumer.end_offsets(tps)
-            committed = await admin.list_consumer_group_offsets(group)
-            lag[group] = sum(
-                end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
-                for tp, end in ends.items()
-            )
-        return lag
-    finally:
-        await consumer.stop()
-        await admin.close()
+    })
+    return {group: sum(p.lag for p in tps.values()) for group, tps in positions.items()}
 
 
 def _view(snap: Snapshot | None, stats: SimulationStats, rate: float, elapsed: float) -> Group:
@@ -200,7 +182,9 @@ def run_demo(settings: Settings, duration_s: float | None, rate: float,
         started_broker = "started" in message
         print(message)
     asyncio.run(create_topics(settings))
-    children = [Service("worker", logs), Service("sink", logs)]
+    # The demo's one worker is a static group member: a restart keeps its partitions.
+    worker_env = {"POSKO_WORKER_INSTANCE": settings.worker_instance or "demo-worker-1"}
+    children = [Service("worker", logs, worker_env), Service("sink", logs)]
     for child in children:
         child.start()
     try:

@@ -34,6 +34,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     sink_flush_ms: int = 250
     # Faust's worker takes up to this many events from a raw topic at a time.
     stream_batch: int = 2_000
+    # A worker or sink whose partitions have events waiting but whose commits have not moved for
+    # this long exits so that its supervisor restarts it (see posko.watchdog).
+    stall_s: float = 60.0
+    # This worker's stable name in its consumer group (Kafka static membership): a restarted
+    # worker takes its partitions back without a rebalance. Unique per worker; empty: dynamic.
+    worker_instance: str = ""
 
     @property
     def local_kafka(self) -> bool:

@@ -9,15 +9,20 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from posko.settings import Settings
+from posko.watchdog import CommitWatchdog
 from sinks.clickhouse import open_store, socket_path
 from sinks.sql_server import serve_sql
-from sinks.writer import ClickHouseWriter
+from sinks.writer import GROUP_ID, ClickHouseWriter
 
 log = logging.getLogger("posko.sink")
 
 
-async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None) -> int:
-    """Run the ClickHouse sink until `stop` is set; return the rows it wrote."""
+async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None,
+                watchdog: bool = False) -> int:
+    """Run the ClickHouse sink until `stop` is set; return the rows it wrote.
+
+    With `watchdog`, the process exits when its partitions stall (see posko.watchdog).
+    """
     loop = asyncio.get_running_loop()
     # Every chdb call goes through this one thread: never on the event loop, never two at once.
     executor = ThreadPoolExecutor(1, thread_name_prefix="clickhouse")
@@ -32,6 +37,8 @@ async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | 
         if sock is not None:
             server = await serve_sql(store, executor, sock)
         writer = ClickHouseWriter(settings, store, executor)
+        if watchdog:
+            CommitWatchdog(settings, GROUP_ID, writer.topics, writer.assignment).start()
         await writer.run(stop, ready)
         return writer.rows_written
     finally:
@@ -54,7 +61,7 @@ def run_sink(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
+        await serve(settings, stop, watchdog=True)
 
     run_async(main())
 

@@ -86,6 +86,11 @@ class ClickHouseWriter:
         self.topics = list(ROW_MAKERS)
         self.rows_written = 0
         self._uncommitted: dict[TopicPartition, int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this writer's consumer holds now."""
+        return set(self._consumer.assignment()) if self._consumer else set()
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         """Write until `stop` is set; the batch in hand is finished first."""
@@ -99,6 +104,7 @@ class ClickHouseWriter:
             fetch_max_bytes=64 * 1024 * 1024,
         )
         await consumer.start()
+        self._consumer = consumer
         if ready is not None:
             ready.set()
         try:

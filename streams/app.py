@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,17 +18,17 @@ from faust.types import EventT
 
 from posko.delivery import deliver_all
 from posko.settings import Settings
+from posko.watchdog import CommitWatchdog
 from schemas.events import Event, Kind
 from schemas.topics import raw_topic
+from streams.commits import RawCommits
 from streams.validate import Outgoing, Rejected, dead_letter, decode_raw, route
 
 log = logging.getLogger("posko.stream")
 
 APP_ID = "posko-stream"
 CODEC = "posko-event"
-WATCHDOG_EVERY_S = 10.0
-STALL_S = 60.0
-EXIT_STALLED = 75  # EX_TEMPFAIL: try again
+COMMIT_EVERY_S = 1.0
 
 
 class EventCodec(codecs.Codec):
@@ -85,6 +83,9 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.replication_factor,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
+        # Each rebalance is a chance for Faust to drop or stall in-flight records (see
+        # CommitWatchdog); a static member that restarts gets its partitions back without one.
+        consumer_group_instance_id=settings.worker_instance or None,
         stream_buffer_maxsize=max(4096, settings.stream_batch * 2),
         broker_commit_every=settings.stream_batch * 5,
         # A crashed worker's partitions go to the others (or to its restart) after this, not
@@ -102,9 +103,13 @@ def create_app(settings: Settings) -> faust.App:
                             key_serializer="raw", value_serializer="json"),
     )
 
+    commits = RawCommits(app, settings, APP_ID)
+    app.timer(COMMIT_EVERY_S)(commits.commit)
+
     def make_agent(kind: Kind) -> Any:
         async def validate(stream: Stream[Any]) -> None:
-            async for batch in stream.take_events(settings.stream_batch, within=0.05):
+            async for taken in stream.take_events(settings.stream_batch, within=0.05):
+                batch = await commits.in_order(taken)
                 records, tallies = _route_batch(kind, batch)
                 await publish(app, records)
                 # Table updates are changelogged to the partition of the current event, so
@@ -121,62 +126,11 @@ def create_app(settings: Settings) -> faust.App:
         return validate
 
     for kind in Kind:
+        # acks off: Faust does not commit raw offsets, RawCommits does (see streams/commits.py).
         topic = app.topic(raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
-                          partitions=settings.partitions)
+                          partitions=settings.partitions, acks=False)
         app.agent(topic, name=f"validate_{kind}")(make_agent(kind))
-    app.timer(WATCHDOG_EVERY_S)(CommitWatchdog(app).check)
     return app
-
-
-class CommitWatchdog:
-    """Ends the worker when its raw partitions have work but their commits stop moving.
-
-    Seen after a broker restart: Faust's consumer sometimes stops fetching (or committing)
-    for good while the process looks healthy. Processing is idempotent downstream, so the
-    safe recovery is a restart from the last commit: the process exits with EXIT_STALLED and
-    its supervisor (`posko demo`, systemd, compose) starts it again.
-    """
-
-    def __init__(self, app: faust.App) -> None:
-        self.app = app
-        self.topics = {raw_topic(kind) for kind in Kind}
-        self.last_progress = time.monotonic()
-        self.last_committed: dict[Any, int | None] = {}
-
-    async def check(self) -> None:
-        """Exit when offsets wait on the broker and none was committed for STALL_S."""
-        consumer = self.app.consumer
-        watched = {tp for tp in consumer.assignment() if tp.topic in self.topics}
-        # Faust keeps the last committed offsets privately.
-        known: dict[Any, int | None] = getattr(consumer, "_committed_offset", {})
-        committed = {tp: known.get(tp) for tp in watched}
-        now = time.monotonic()
-        if not watched:
-            # Every raw partition belongs to some worker; one left without any for STALL_S
-            # after a broker restart has lost its group membership for good.
-            if now - self.last_progress > STALL_S:
-                self._exit("this worker has had no raw partition assigned")
-            return
-        if committed != self.last_committed:
-            self.last_committed = committed
-            self.last_progress = now
-            return
-        try:
-            ends = await asyncio.wait_for(consumer.highwaters(*watched), 5.0)
-        except Exception:  # broker unreachable: a restart would not help, keep waiting
-            log.warning("watchdog: cannot read the raw partitions' end offsets")
-            self.last_progress = now
-            return
-        if not any(ends.get(tp, 0) > (committed[tp] or 0) for tp in watched):
-            self.last_progress = now
-        elif now - self.last_progress > STALL_S:
-            self._exit("raw partitions have unprocessed events but nothing was committed")
-
-    def _exit(self, why: str) -> None:
-        log.critical("%s for %.0f s; exiting so that a restart resumes from the last commit",
-                     why, STALL_S)
-        logging.shutdown()
-        os._exit(EXIT_STALLED)
 
 
 def _route_batch(
@@ -213,6 +167,8 @@ def run_worker(settings: Settings, loglevel: str = "warn") -> None:
         pass
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    raw = [raw_topic(kind) for kind in Kind]
+    CommitWatchdog(settings, APP_ID, raw, lambda: app.consumer.assignment()).start()
     # Debug records cost per message even when no handler prints them.
     for name in ("aiokafka", "faust", "mode"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(loglevel.upper())))

@@ -67,6 +67,9 @@ def kafka_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "POSKO_KAFKA_CONTROLLER_PORT": str(free_port()),
         "POSKO_PARTITIONS": "3",
         "POSKO_KAFKA_HEAP": "768m",
+        # A stalled worker is restarted sooner than in production, to keep tests short.
+        "POSKO_STALL_S": "25",
+        "POSKO_WORKER_INSTANCE": "test-worker-1",
     }
     settings = load_settings(env)
     broker.start(settings)

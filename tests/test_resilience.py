@@ -8,7 +8,6 @@ import threading
 import time
 
 import msgspec
-import pytest
 
 from connectors.publisher import RawPublisher
 from connectors.simulator import RawMessage, Simulator
@@ -16,7 +15,7 @@ from posko.kafka import broker
 from posko.settings import Settings
 from schemas.events import kind_of, utc_now
 from sinks.tables import TABLES
-from tests.conftest import Stack, settle, wait_for
+from tests.conftest import Stack, lag, settle, wait_for
 
 
 class PacedProducer(threading.Thread):
@@ -67,7 +66,8 @@ def assert_exactly_once(stack: Stack, producer: PacedProducer, marker: str) -> N
     assert producer.error is None, producer.error
     assert producer.sent == producer.total
     wait_for(lambda: stored(stack, marker)[1] >= producer.total, 180,
-             f"all {producer.total} events in ClickHouse\n{stack.log_tail()}")
+             lambda: f"all {producer.total} events in ClickHouse: stored {stored(stack, marker)}, "
+                     f"lag {lag(stack)}\n{stack.log_tail()}")
     settle(stack)
     assert stored(stack, marker) == (producer.total, producer.total)
 
@@ -85,10 +85,6 @@ def test_worker_and_sink_killed_mid_stream_lose_and_duplicate_nothing(stack: Sta
     assert_exactly_once(stack, producer, marker)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known bug, issue 2 left open: in about one run in three Faust's consumer stops committing "
-    "after a broker restart and CommitWatchdog does not catch it; nothing is lost, but the "
-    "raw-topic lag is not cleared"))
 def test_broker_stopped_and_started_mid_stream_loses_nothing(stack: Stack, marker: str) -> None:
     total = 6_000
     producer = PacedProducer(stack.settings, marker, total, rate=600)
