@@ -210,5 +210,14 @@ def bench_pipeline(events: int) -> None:
     run_pipeline_bench(_settings(), events)
 
 
+# --- Push gateway (wall, responders) -----------------------------------------------------------
+
+from posko.gateway_cli import gateway, token  # noqa: E402
+
+main.add_command(gateway)
+main.add_command(token)
+
+
 if __name__ == "__main__":
     main()
+
