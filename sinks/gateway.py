@@ -14,7 +14,7 @@ import logging
 import signal
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -81,8 +82,9 @@ class Outgoing(NamedTuple):
 class Client:
     """One authenticated connection, its token's claims and its bounded queue."""
 
-    def __init__(self, ws: ServerConnection, claims: Claims, limit: int) -> None:
+    def __init__(self, ws: ServerConnection, claims: Claims, limit: int, tally: Counter[str]) -> None:
         self.ws = ws
+        self.tally = tally
         self.claims = claims
         self.limit = limit
         self.queue: deque[Outgoing] = deque()
@@ -109,11 +111,13 @@ class Client:
             return
         if len(self.queue) >= self.limit:
             if self.resync:  # behind again before it caught up with the last skip
+                self.tally["dropped"] += 1
                 self.close(TRY_AGAIN_LATER, "terlalu lambat / too slow to keep up; reconnect")
                 return
             self.missed += sum(1 for item in self.queue if item.journal) + 1
             self.queue = deque(item for item in self.queue if not item.journal)
             self.resync = True
+            self.tally["skipped"] += 1
             self.wake.set()
             return
         self.queue.append(Outgoing(entry.seq, entry.data, True))
@@ -149,6 +153,8 @@ class Gateway:
         self.counts: Counts | None = None
         self.producer: AIOKafkaProducer | None = None
         self.kafka_ready = False
+        # Clients skipped forward (gap + snapshot) and dropped for falling behind, since start.
+        self.tally: Counter[str] = Counter()
         self._stored: dict[str, tuple[float, asyncio.Future[tuple[list[Alert], list[Acknowledgement]]]]] = {}
         self._origins = {o.strip().rstrip("/") for o in settings.gateway_origins.split(",") if o.strip()}
         self._pages = _pages()
@@ -240,7 +246,7 @@ class Gateway:
         claims, resume_after = await self._authenticate(ws)
         if claims is None:
             return
-        client = Client(ws, claims, self.settings.gateway_client_queue)
+        client = Client(ws, claims, self.settings.gateway_client_queue, self.tally)
         if resume_after is not None and self.journal.can_resume(resume_after):
             missed = [e for e in self.journal.since(resume_after) if client.wants(e)]
             if len(missed) <= client.limit:
@@ -343,8 +349,9 @@ class Gateway:
         claims = client.claims
         seq = self.journal.last_seq
         if not claims.can_acknowledge:
-            client.send(seq, _encode(Error(seq, "token dinding tidak dapat menerima alert / a wall "
-                                                "token cannot acknowledge: use an officer or responder token")))
+            refusal = ("token dinding tidak dapat menerima alert / a wall token cannot acknowledge: "
+                       "use an officer or responder token")
+            client.send(seq, _encode(Error(seq, refusal)))
             return
         alert = self.alerts.get(request.alert_id)
         if alert is None:
@@ -389,7 +396,9 @@ class Gateway:
             return response
         if path == "/healthz":
             health = {"status": "ok", "clients": len(self.clients), "seq": self.journal.last_seq,
-                      "kafka": self.kafka_ready}
+                      "kafka": self.kafka_ready, **self.tally}
+            health.setdefault("skipped", 0)
+            health.setdefault("dropped", 0)
             return _response(HTTPStatus.OK, "application/json", _encode(health))
         page = self._pages.get(path)
         if page is None:
@@ -413,9 +422,7 @@ class Gateway:
         )
         await consumer.start()
         try:
-            await consumer.topics()
-            tps = [TopicPartition(topic, p) for topic in (ALERTS, ACKS)
-                   for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            tps = await _partitions(self.settings, [ALERTS, ACKS])
             consumer.assign(tps)
             since_ms = int((time.time() - BACKFILL_S) * 1000)
             found = await consumer.offsets_for_times({tp: since_ms for tp in tps})
@@ -430,6 +437,9 @@ class Gateway:
                 for tp, records in batch.items():
                     for record in records:
                         self._on_record(tp.topic, record.value or b"")
+                        # Let the clients' pumps send before the next one: a burst from one fetch
+                        # is not a client falling behind.
+                        await asyncio.sleep(0)
         finally:
             self.kafka_ready = False
             with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -463,6 +473,17 @@ class Gateway:
                     client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
                 else:
                     client.send(seq, data)
+
+
+async def _partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of the topics, as the broker describes them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:

@@ -37,7 +37,7 @@ class Role(enum.StrEnum):
     RESPONDER = "responder"
 
 
-class Claims(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class Claims(msgspec.Struct, frozen=True, kw_only=True):
     """What a token says about its holder; empty scope lists mean every region or kind."""
 
     sub: str
