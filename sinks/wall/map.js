@@ -8,6 +8,8 @@ const PoskoMap = (() => {
   const shapes = {};
   const labels = {};
   let markers = null;
+  // Kota Jambi lies inside Muaro Jambi and Sungai Penuh inside Kerinci: move their labels apart.
+  const LABEL_SHIFT = {"15.71": [40, -70], "15.05": [-40, 40], "15.72": [-70, 40], "15.01": [30, -40]};
 
   function node(tag, attrs) {
     const n = document.createElementNS(SVG, tag);
@@ -40,7 +42,9 @@ const PoskoMap = (() => {
       const path = node("path", {d, class: "region", "data-region": code});
       regionLayer.append(path);
       shapes[code] = path;
-      const [cx, cy] = project(f.properties.centroid_lng, f.properties.centroid_lat);
+      const [px, py] = project(f.properties.centroid_lng, f.properties.centroid_lat);
+      const [dx, dy] = LABEL_SHIFT[code] || [0, 0];
+      const [cx, cy] = [px + dx, py + dy];
       const label = node("g", {class: "label", transform: `translate(${cx.toFixed(1)},${cy.toFixed(1)})`});
       const name = node("text", {class: "label-name", y: "0"});
       name.textContent = f.properties.nama;

@@ -14,6 +14,7 @@
     alerts: new Map(), acks: new Map(), counts: null, regions: {}, fresh: new Map(),
     link: "connecting", reason: "", notice: "", noticeUntil: 0, lastMessage: null,
   };
+  window.poskoWall = state; // for people and tests inspecting a running wall
   let sound = localStorage.getItem("posko.sound") === "on";
   let pending = false;
 
@@ -63,8 +64,9 @@
     requestAnimationFrame(() => { pending = false; render(); });
   }
 
+  // "Kabupaten Muaro Jambi" → "Muaro Jambi"; the cities keep "Kota", which tells them apart.
   function regionName(code) {
-    return code ? (state.regions[code] || code) : t("outside");
+    return code ? (state.regions[code] || code).replace(/^Kabupaten /, "") : t("outside");
   }
 
   function sorted() {
@@ -73,7 +75,7 @@
   }
 
   function ackLine(acks) {
-    if (!acks || !acks.length) return el("div", {class: "ack pending", text: `⏳ ${t("notAcked")}`});
+    if (!acks || !acks.length) return el("div", {class: "ack pending", text: t("notAcked")});
     const first = acks[0];
     const more = acks.length > 1 ? ` (+${acks.length - 1})` : "";
     const note = first.note ? ` — “${first.note}”` : "";
@@ -149,7 +151,7 @@
     const table = document.getElementById("counts");
     const counts = state.counts || {events: {}, alerts: {}};
     const head = el("tr", {}, el("th", {text: t("region")}),
-      ...KINDS.map((k) => el("th", {text: t("kind")[k]})), el("th", {class: "alert-col", text: t("kind").alert}));
+      ...KINDS.map((k) => el("th", {text: t("kind")[k]})), el("th", {class: "alert-col", text: t("needResponse")}));
     const codes = Object.keys(state.regions).sort();
     const rows = codes.map((code) => {
       const events = counts.events[code] || {};
