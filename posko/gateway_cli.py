@@ -47,7 +47,7 @@ def token() -> None:
 def token_issue(role: str, name: str | None, regions: tuple[str, ...], kinds: tuple[str, ...],
                 min_severity: str, hours: float, url: bool) -> None:
     """Print a signed token (e.g. --role responder --region 15.71 --hours 12)."""
-    from sinks.tokens import Role, TokenError, gateway_secret, issue_token
+    from sinks.tokens import Role, TokenError, gateway_secret, issue_token, page_link
 
     settings = _settings()
     chosen = Role(role)
@@ -61,6 +61,6 @@ def token_issue(role: str, name: str | None, regions: tuple[str, ...], kinds: tu
         raise click.ClickException(str(exc)) from exc
     if url:
         page = "wall" if chosen is not Role.RESPONDER else "responder"
-        click.echo(f"http://{settings.gateway_host}:{settings.gateway_port}/{page}#token={signed}")
+        click.echo(page_link(settings, signed, page))
     else:
         click.echo(signed)

@@ -115,3 +115,8 @@ def verify_token(secret: bytes, token: str) -> Claims:
         return msgspec.convert(payload, Claims)
     except msgspec.ValidationError as exc:
         raise TokenError(f"token tidak sah / invalid token: {exc}") from exc
+
+
+def page_link(settings: Settings, token: str, page: str = "wall") -> str:
+    """The URL of a gateway page (`wall` or `responder`) that signs in with `token`."""
+    return f"http://{settings.gateway_host}:{settings.gateway_port}/{page}#token={token}"
