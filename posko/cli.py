@@ -212,10 +212,11 @@ def bench_pipeline(events: int) -> None:
 
 # --- Push gateway (wall, responders) -----------------------------------------------------------
 
-from posko.gateway_cli import gateway, token  # noqa: E402
+from posko.gateway_cli import bench_fanout, gateway, token  # noqa: E402
 
 main.add_command(gateway)
 main.add_command(token)
+bench.add_command(bench_fanout)
 
 
 if __name__ == "__main__":

@@ -64,3 +64,21 @@ def token_issue(role: str, name: str | None, regions: tuple[str, ...], kinds: tu
         click.echo(page_link(settings, signed, page))
     else:
         click.echo(signed)
+
+
+@click.command("fanout")
+@click.option("--clients", default="100,500,1000", show_default=True,
+              help="Numbers of connected clients to measure, comma-separated.")
+@click.option("--rate", default=10.0, show_default=True, help="Alerts per second.")
+@click.option("--seconds", default=15.0, show_default=True, help="How long to produce at each step.")
+def bench_fanout(clients: str, rate: float, seconds: float) -> None:
+    """Kafka → websocket latency through the gateway, beside bare websockets.broadcast."""
+    from bench.fanout import run_fanout_bench
+
+    try:
+        counts = [int(n) for n in clients.split(",") if n.strip()]
+    except ValueError as exc:
+        raise click.BadParameter("--clients takes numbers separated by commas, e.g. 100,500,1000") from exc
+    if not counts or min(counts) < 1 or rate <= 0 or seconds <= 0:
+        raise click.BadParameter("--clients, --rate and --seconds must be positive")
+    run_fanout_bench(_settings(), counts, rate, seconds)
