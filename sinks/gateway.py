@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -62,6 +62,8 @@ SNAPSHOT_CACHE_S = 1.0
 # On start, alerts and acknowledgements this recent are read back from Kafka into the journal, so
 # a wall connecting right away also gets those the sink has not stored yet.
 BACKFILL_S = 600
+# A client whose transport holds less than this is written to at once (the broadcast fast path).
+DIRECT_WRITE_BYTES = 64 * 1024
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 
@@ -92,6 +94,7 @@ class Client:
         self.resync = False
         self.missed = 0
         self.closing = False
+        self.sending = False  # the pump is inside a send: new messages must queue behind it
 
     def wants(self, entry: Entry) -> bool:
         """True when the entry is in this client's scope (checked for every message)."""
@@ -100,28 +103,34 @@ class Client:
             return self.claims.sees_everything
         return self.claims.covers(item.region, item.event_kind, item.severity)
 
-    def offer(self, entry: Entry) -> None:
-        """Queue a journal entry if in scope; skip forward or drop the client when it is behind."""
+    def offer(self, entry: Entry) -> bool:
+        """Take a journal entry if in scope: True when it may be written to the connection at
+        once (nothing queued or being sent, little buffered), else it is queued; a client that
+        is behind is skipped forward or dropped."""
         if self.closing:
-            return
+            return False
         if self.claims.expired():
             self.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
-            return
+            return False
         if not self.wants(entry):
-            return
+            return False
+        if (not self.queue and not self.resync and not self.sending
+                and self.ws.transport.get_write_buffer_size() < DIRECT_WRITE_BYTES):
+            return True
         if len(self.queue) >= self.limit:
             if self.resync:  # behind again before it caught up with the last skip
                 self.tally["dropped"] += 1
                 self.close(TRY_AGAIN_LATER, "terlalu lambat / too slow to keep up; reconnect")
-                return
+                return False
             self.missed += sum(1 for item in self.queue if item.journal) + 1
             self.queue = deque(item for item in self.queue if not item.journal)
             self.resync = True
             self.tally["skipped"] += 1
             self.wake.set()
-            return
+            return False
         self.queue.append(Outgoing(entry.seq, entry.data, True))
         self.wake.set()
+        return False
 
     def send(self, seq: int, data: bytes) -> None:
         """Queue a message that is not in the journal (welcome, ping, receipt, error)."""
@@ -166,8 +175,11 @@ class Gateway:
         seq = self.journal.next_seq()
         entry = Entry(seq, item, _encode(make(seq)))
         self.journal.append(entry)
-        for client in list(self.clients):
-            client.offer(entry)
+        # Clients that are keeping up get it in one synchronous write each, as websockets'
+        # broadcast does; the others through their queue and pump.
+        direct = [client.ws for client in list(self.clients) if client.offer(entry)]
+        if direct:
+            broadcast(direct, entry.data, text=True)
 
     def on_alert(self, alert: Alert) -> None:
         """A new alert from Kafka (a redelivered one is skipped)."""
@@ -320,11 +332,14 @@ class Gateway:
         """Send the client's queue, in order, at the pace the client reads."""
         try:
             while not client.closing:
-                if client.resync:
-                    await self.resync(client)
-                elif client.queue:
-                    await client.ws.send(client.queue.popleft().data, text=True)
+                if client.resync or client.queue:
+                    client.sending = True
+                    if client.resync:
+                        await self.resync(client)
+                    else:
+                        await client.ws.send(client.queue.popleft().data, text=True)
                 else:
+                    client.sending = False
                     client.wake.clear()
                     await client.wake.wait()
         except ConnectionClosed:
