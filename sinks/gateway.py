@@ -274,7 +274,7 @@ class Gateway:
         snapshot = self.snapshot(claims, stored)
         client.send(snapshot.seq, self._welcome(claims))
         if resume_after is not None:
-            reason = "resume_after terlalu lama / too old to resume: fresh snapshot follows"
+            reason = "resume_after terlalu lama / too old or too far behind to resume: fresh snapshot follows"
             client.send(snapshot.seq, _encode(Gap(snapshot.seq, self.journal.missed_since(resume_after),
                                                   reason)))
         client.send(snapshot.seq, _encode(snapshot))
