@@ -94,6 +94,17 @@ async def test_expired_token_is_refused(gateway_stack: GatewayStack) -> None:
     assert code == 1008 and "token expired" in reason
 
 
+async def test_token_expiring_while_connected_closes_the_connection(gateway_stack: GatewayStack) -> None:
+    ws = await open_client(gateway_stack, gateway_stack.token(hours=10 / 3600))
+    await receive_until(ws, _has(Snapshot))
+    # Checked for every message: the next ping after the expiry closes it (pings come every 15 s).
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(ws.recv(), 60)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert "token expired" in closed.value.rcvd.reason
+
+
 async def test_first_message_must_be_auth(gateway_stack: GatewayStack) -> None:
     ws = await connect(gateway_stack.ws_url)
     await ws.send('{"type":"ack","alert_id":"018f0000-0000-7000-8000-000000000000"}')
