@@ -244,6 +244,7 @@ async def test_acknowledgement_goes_to_kafka_clickhouse_and_every_wall(gateway_s
     alert = make_alert(marker)
     await publish_alerts(gateway_stack, [alert])
     await receive_until(responder, _has_alerts([alert.id]))
+    sent_at = time.monotonic()
     await responder.send(msgspec.json.encode({"type": "ack", "alert_id": alert.id,
                                               "note": "Tim meluncur, ETA 15 menit"}).decode())
     got = await receive_until(responder, _has(Receipt))
@@ -254,6 +255,7 @@ async def test_acknowledgement_goes_to_kafka_clickhouse_and_every_wall(gateway_s
         ack = next(m.ack for m in seen if isinstance(m, AckMessage) and m.ack.alert_id == alert.id)
         assert ack.acked_by == "Regu TRC BPBD Kota Jambi" and ack.note == "Tim meluncur, ETA 15 menit"
         assert ack.region == Region.KOTA_JAMBI and ack.id == receipt.ack_id
+    print(f"acknowledgement on both walls {1000 * (time.monotonic() - sent_at):.0f} ms after it was sent")
     on_kafka = [msgspec.json.decode(v or b"", type=Acknowledgement)
                 for _, v in await read_topic(gateway_stack.stack.settings, ACKS)]
     assert [a.alert_id for a in on_kafka].count(alert.id) == 1

@@ -113,7 +113,9 @@
     const now = Date.now();
     const active = all.filter((a) => now - new Date(a.occurred_at) < HOUR_MS);
     const unacked = active.filter((a) => !state.acks.has(a.id));
-    document.getElementById("n-active").textContent = active.length;
+    // Every alert of the hour from ClickHouse's counters once known; those held here until then.
+    const counted = state.counts ? Object.values(state.counts.alerts).reduce((s, n) => s + n, 0) : 0;
+    document.getElementById("n-active").textContent = Math.max(counted, active.length);
     document.getElementById("n-unacked").textContent = unacked.length;
     document.getElementById("n-severe").textContent = active.filter((a) => FLASHING.has(a.severity)).length;
     document.getElementById("alert-count").textContent = all.length ? `${Math.min(all.length, SHOWN)} / ${all.length}` : "";
