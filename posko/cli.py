@@ -210,5 +210,15 @@ def bench_pipeline(events: int) -> None:
     run_pipeline_bench(_settings(), events)
 
 
+# --- Push gateway (wall, responders) -----------------------------------------------------------
+
+from posko.gateway_cli import bench_fanout, gateway, token  # noqa: E402
+
+main.add_command(gateway)
+main.add_command(token)
+bench.add_command(bench_fanout)
+
+
 if __name__ == "__main__":
     main()
+

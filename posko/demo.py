@@ -22,9 +22,10 @@ from posko.sql import run_sql
 from posko.topics import create_topics
 from schemas.events import Kind
 from schemas.regions import REGION_NAMES, Region
-from schemas.topics import ALERTS, DLQ, events_topic, raw_topic
+from schemas.topics import ACKS, ALERTS, DLQ, events_topic, raw_topic
 from sinks.clickhouse import StoreError
 from sinks.tables import TABLES
+from sinks.tokens import Role, gateway_secret, issue_token, page_link
 from sinks.writer import GROUP_ID as SINK_GROUP
 from streams.app import APP_ID as STREAM_GROUP
 
@@ -84,12 +85,13 @@ async def consumer_lag(settings: Settings) -> dict[str, int]:
     """Messages not yet committed by the stream worker and by the sink."""
     positions = await group_positions(settings, {
         STREAM_GROUP: [raw_topic(k) for k in Kind],
-        SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ],
+        SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ, ACKS],
     })
     return {group: sum(p.lag for p in tps.values()) for group, tps in positions.items()}
 
 
-def _view(snap: Snapshot | None, stats: SimulationStats, rate: float, elapsed: float) -> Group:
+def _view(snap: Snapshot | None, stats: SimulationStats, rate: float, elapsed: float,
+          wall: str = "") -> Group:
     head = Table.grid(padding=(0, 3))
     head.add_row(
         f"[b]Posko demo[/b]  {elapsed:5.0f} s",
@@ -98,6 +100,8 @@ def _view(snap: Snapshot | None, stats: SimulationStats, rate: float, elapsed: f
         f"alerts [b]{snap.alerts if snap else 0:,}[/b]",
         f"DLQ [b red]{snap.dead_letters if snap else 0:,}[/b red]",
     )
+    if wall:
+        head.add_row(f"[b]Wall:[/b] [link={wall}]{wall[:wall.index('#')]}[/link]")
     if snap is None:
         return Group(head, "waiting for the sink to answer…")
     kinds = Table(title="Events by kind", expand=False)
@@ -124,7 +128,7 @@ def _view(snap: Snapshot | None, stats: SimulationStats, rate: float, elapsed: f
 
 
 async def _live(settings: Settings, rate: float, malformed_ratio: float,
-                duration_s: float | None, children: list[Service]) -> Snapshot:
+                duration_s: float | None, children: list[Service], wall: str = "") -> Snapshot:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -138,7 +142,7 @@ async def _live(settings: Settings, rate: float, malformed_ratio: float,
     snap: Snapshot | None = None
     last = (started, 0)
     stored_rate = 0.0
-    with Live(_view(None, stats, 0, 0), console=console, auto_refresh=False,
+    with Live(_view(None, stats, 0, 0, wall), console=console, auto_refresh=False,
               transient=not console.is_terminal) as live:
         while not stop.is_set():
             await asyncio.wait([asyncio.ensure_future(stop.wait())], timeout=1.0)
@@ -157,7 +161,7 @@ async def _live(settings: Settings, rate: float, malformed_ratio: float,
             if snap is not None:
                 stored_rate = (snap.stored - last[1]) / max(now - last[0], 1e-6)
                 last = (now, snap.stored)
-            live.update(_view(snap, stats, stored_rate, now - started), refresh=True)
+            live.update(_view(snap, stats, stored_rate, now - started, wall), refresh=True)
             if producing.done() and duration_s is not None:
                 break
     stop.set()
@@ -184,11 +188,14 @@ def run_demo(settings: Settings, duration_s: float | None, rate: float,
     asyncio.run(create_topics(settings))
     # The demo's one worker is a static group member: a restart keeps its partitions.
     worker_env = {"POSKO_WORKER_INSTANCE": settings.worker_instance or "demo-worker-1"}
-    children = [Service("worker", logs, worker_env), Service("sink", logs)]
+    children = [Service("worker", logs, worker_env), Service("sink", logs), Service("gateway", logs)]
     for child in children:
         child.start()
+    wall = page_link(settings, issue_token(gateway_secret(settings), "Dinding Posko", Role.WALL, 12))
+    print(f"Wall (open in a browser; the token is valid 12 h): {wall}")
+    print("A responder link: posko token issue --role responder --region 15.71 --url")
     try:
-        snap = asyncio.run(_live(settings, rate, malformed_ratio, duration_s, children))
+        snap = asyncio.run(_live(settings, rate, malformed_ratio, duration_s, children, wall))
         # Let the pipeline drain what was sent before the summary.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

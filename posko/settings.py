@@ -40,6 +40,22 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # This worker's stable name in its consumer group (Kafka static membership): a restarted
     # worker takes its partitions back without a rebalance. Unique per worker; empty: dynamic.
     worker_instance: str = ""
+    # The push gateway (wall, responders): where it listens and how it treats clients.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8765
+    # HMAC key for access tokens; empty: a random key kept in $POSKO_HOME/gateway.secret.
+    gateway_secret: str = ""
+    # Browser origins allowed besides the gateway's own (comma-separated, e.g. https://posko.jambiprov.go.id).
+    gateway_origins: str = ""
+    gateway_max_message_bytes: int = 16_384
+    # Messages waiting for one client before it is skipped forward (gap + fresh snapshot).
+    gateway_client_queue: int = 256
+    # Messages kept for clients resuming after a reconnect.
+    gateway_ring: int = 10_000
+    # Alerts in the snapshot a client gets on connect, and how often counters are re-read.
+    gateway_snapshot_alerts: int = 200
+    gateway_ping_s: float = 15.0
+    gateway_counts_ms: int = 2_000
 
     @property
     def local_kafka(self) -> bool:

@@ -365,3 +365,18 @@ DEAD_LETTER_NAMESPACE = uuid.UUID("5f0c2f4e-6d43-4a59-9b8e-3c1d8a0e7b21")
 def dead_letter_id(topic: str, partition: int, offset: int) -> uuid.UUID:
     """The same id for the same source message, so a redelivered failure is stored once."""
     return uuid.uuid5(DEAD_LETTER_NAMESPACE, f"{topic}/{partition}/{offset}")
+
+
+class Acknowledgement(msgspec.Struct, frozen=True, kw_only=True):
+    """A responder or officer confirming they have taken on an alert; shown on every wall."""
+
+    id: uuid.UUID
+    alert_id: uuid.UUID
+    # The alert's region, kind and severity: who may see the acknowledgement follows from them.
+    region: Region | None
+    event_kind: Kind
+    severity: Severity
+    acked_by: Annotated[str, Meta(min_length=1, max_length=200)]
+    role: Annotated[str, Meta(max_length=20)]
+    note: Annotated[str, Meta(max_length=500)] = ""
+    acked_at: UtcTime

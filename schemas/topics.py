@@ -10,6 +10,7 @@ DAY_MS = 24 * 60 * 60 * 1000
 
 DLQ = "posko.dlq"
 ALERTS = "posko.alerts"
+ACKS = "posko.acks"
 
 
 def raw_topic(kind: Kind) -> str:
@@ -53,6 +54,10 @@ def catalogue(partitions: int = 6) -> list[TopicSpec]:
     topics.append(
         TopicSpec(ALERTS, partitions, "region code", 30 * DAY_MS, "delete",
                   "disaster alerts and urgent citizen reports for the wall and responders")
+    )
+    topics.append(
+        TopicSpec(ACKS, partitions, "region code", 30 * DAY_MS, "delete",
+                  "acknowledgements of alerts by responders and officers, from the push gateway")
     )
     topics.append(
         TopicSpec(DLQ, partitions, "source topic", 30 * DAY_MS, "delete",

@@ -10,6 +10,7 @@ import msgspec
 
 from schemas.events import (
     PERMIT_STATUS_NAMES,
+    Acknowledgement,
     Alert,
     CitizenReportEvent,
     DeadLetter,
@@ -122,6 +123,21 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     raw_base64 String
 ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(failed_at) ORDER BY id""",
     ]),
+    (2, "acknowledgements of alerts", [
+        """CREATE TABLE IF NOT EXISTS {db}.acks (
+    id UUID,
+    alert_id UUID,
+    region LowCardinality(Nullable(String)),
+    event_kind LowCardinality(String),
+    severity LowCardinality(String),
+    acked_by String,
+    role LowCardinality(String),
+    note String,
+    acked_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX alert alert_id TYPE bloom_filter GRANULARITY 1
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(acked_at) ORDER BY id""",
+    ]),
 ]
 
 
@@ -211,6 +227,19 @@ class AlertRow(_Row, kw_only=True):
     headline: str
     description: str
     reason: str
+
+
+class AckRow(_Row, kw_only=True):
+    """A row of `acks`."""
+
+    alert_id: uuid.UUID
+    region: str | None
+    event_kind: str
+    severity: str
+    acked_by: str
+    role: str
+    note: str
+    acked_at: datetime
 
 
 class DeadLetterRow(_Row, kw_only=True):
@@ -310,4 +339,13 @@ def dead_letter_row(letter: DeadLetter) -> DeadLetterRow:
         key=letter.key.decode(errors="replace") if letter.key is not None else None,
         raw_text=letter.raw[:65_536].decode(errors="replace"),
         raw_base64=base64.b64encode(letter.raw).decode(),
+    )
+
+
+def ack_row(ack: Acknowledgement) -> AckRow:
+    """The acknowledgement's row."""
+    return AckRow(
+        id=ack.id, alert_id=ack.alert_id, region=ack.region, event_kind=ack.event_kind,
+        severity=ack.severity, acked_by=ack.acked_by, role=ack.role, note=ack.note,
+        acked_at=ack.acked_at,
     )

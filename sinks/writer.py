@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaError
 
 from posko.settings import Settings
 from schemas.events import (
+    Acknowledgement,
     Alert,
     CitizenReportEvent,
     DeadLetter,
@@ -24,9 +25,10 @@ from schemas.events import (
     dead_letter_id,
     utc_now,
 )
-from schemas.topics import ALERTS, DLQ, events_topic
+from schemas.topics import ACKS, ALERTS, DLQ, events_topic
 from sinks.clickhouse import Store
 from sinks.tables import (
+    ack_row,
     alert_row,
     citizen_report_rows,
     dead_letter_row,
@@ -42,6 +44,7 @@ Rows = list[tuple[str, msgspec.Struct]]
 _event = msgspec.json.Decoder(Event)
 _alert = msgspec.json.Decoder(Alert)
 _letter = msgspec.json.Decoder(DeadLetter)
+_ack = msgspec.json.Decoder(Acknowledgement)
 _encoder = msgspec.json.Encoder()
 
 
@@ -59,6 +62,7 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     **{events_topic(kind): _event_rows for kind in Kind},
     ALERTS: lambda data: [("alerts", alert_row(_alert.decode(data)))],
     DLQ: lambda data: [("dead_letters", dead_letter_row(_letter.decode(data)))],
+    ACKS: lambda data: [("acks", ack_row(_ack.decode(data)))],
 }
 
 

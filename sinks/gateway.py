@@ -1,0 +1,582 @@
+"""The push gateway: alerts, acknowledgements and counters from Kafka to walls and responders.
+
+One process serves the websocket protocol (`sinks/protocol.py`) on `/ws` and the wall and
+responder pages over plain HTTP on the same port. Fan-out never waits for a slow client: each
+client has a bounded queue and a task of its own that sends from it; a client that falls behind
+is skipped forward (a `gap` then a fresh snapshot) and dropped if it falls behind again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from http import HTTPStatus
+from importlib import resources
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from posko.settings import Settings
+from schemas.events import Acknowledgement, Alert, new_event_id, utc_now
+from schemas.regions import REGION_NAMES
+from schemas.topics import ACKS, ALERTS
+from sinks.journal import Entry, Journal
+from sinks.protocol import (
+    AckMessage,
+    AckRequest,
+    AlertMessage,
+    AuthRequest,
+    ClientMessage,
+    Counts,
+    CountsMessage,
+    Error,
+    Gap,
+    Ping,
+    Pong,
+    Receipt,
+    Snapshot,
+    Welcome,
+)
+from sinks.snapshot import read_alert, read_alerts, read_counts, scope_filter
+from sinks.tokens import Claims, TokenError, gateway_secret, verify_token
+
+log = logging.getLogger("posko.gateway")
+
+AUTH_TIMEOUT_S = 10.0
+# A snapshot read from ClickHouse serves every client connecting within this time.
+SNAPSHOT_CACHE_S = 1.0
+# On start, alerts and acknowledgements this recent are read back from Kafka into the journal, so
+# a wall connecting right away also gets those the sink has not stored yet.
+BACKFILL_S = 600
+# A client whose transport holds less than this is written to at once (the broadcast fast path).
+DIRECT_WRITE_BYTES = 64 * 1024
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+
+_encode = msgspec.json.Encoder().encode
+_client_message = msgspec.json.Decoder(ClientMessage)
+_alert = msgspec.json.Decoder(Alert)
+_ack = msgspec.json.Decoder(Acknowledgement)
+
+
+class Outgoing(NamedTuple):
+    """A message waiting in a client's queue; journal messages may be dropped after a resync."""
+
+    seq: int
+    data: bytes
+    journal: bool
+
+
+class Client:
+    """One authenticated connection, its token's claims and its bounded queue."""
+
+    def __init__(self, ws: ServerConnection, claims: Claims, limit: int, tally: Counter[str]) -> None:
+        self.ws = ws
+        self.tally = tally
+        self.claims = claims
+        self.limit = limit
+        self.queue: deque[Outgoing] = deque()
+        self.wake = asyncio.Event()
+        self.resync = False
+        self.missed = 0
+        self.closing = False
+        self.sending = False  # the pump is inside a send: new messages must queue behind it
+
+    def wants(self, entry: Entry) -> bool:
+        """True when the entry is in this client's scope (checked for every message)."""
+        item = entry.item
+        if item is None:
+            return self.claims.sees_everything
+        return self.claims.covers(item.region, item.event_kind, item.severity)
+
+    def offer(self, entry: Entry) -> bool:
+        """Take a journal entry if in scope: True when it may be written to the connection at
+        once (nothing queued or being sent, little buffered), else it is queued; a client that
+        is behind is skipped forward or dropped."""
+        if self.closing:
+            return False
+        if self.claims.expired():
+            self.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
+            return False
+        if not self.wants(entry):
+            return False
+        if (not self.queue and not self.resync and not self.sending
+                and self.ws.transport.get_write_buffer_size() < DIRECT_WRITE_BYTES):
+            return True
+        if len(self.queue) >= self.limit:
+            if self.resync:  # behind again before it caught up with the last skip
+                self.tally["dropped"] += 1
+                self.close(TRY_AGAIN_LATER, "terlalu lambat / too slow to keep up; reconnect")
+                return False
+            self.missed += sum(1 for item in self.queue if item.journal) + 1
+            self.queue = deque(item for item in self.queue if not item.journal)
+            self.resync = True
+            self.tally["skipped"] += 1
+            self.wake.set()
+            return False
+        self.queue.append(Outgoing(entry.seq, entry.data, True))
+        self.wake.set()
+        return False
+
+    def send(self, seq: int, data: bytes) -> None:
+        """Queue a message that is not in the journal (welcome, ping, receipt, error)."""
+        if not self.closing:
+            self.queue.append(Outgoing(seq, data, False))
+            self.wake.set()
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the connection with a code and a reason (at most 123 bytes)."""
+        if self.closing:
+            return
+        self.closing = True
+        self.queue.clear()
+        self.wake.set()
+        short = reason.encode()[:123].decode(errors="ignore")
+        asyncio.get_running_loop().create_task(self.ws.close(code, short))
+
+
+class Gateway:
+    """Journal, clients, the Kafka feed and the ClickHouse snapshot, for one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.secret = gateway_secret(settings)
+        self.journal = Journal(settings.gateway_ring)
+        self.clients: set[Client] = set()
+        # Alerts in the journal by id: for acknowledgements and to skip a redelivered alert.
+        self.alerts: dict[uuid.UUID, Alert] = {}
+        self.counts: Counts | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.kafka_ready = False
+        # Clients skipped forward (gap + snapshot) and dropped for falling behind, since start.
+        self.tally: Counter[str] = Counter()
+        self._stored: dict[str, tuple[float, asyncio.Future[tuple[list[Alert], list[Acknowledgement]]]]] = {}
+        self._origins = {o.strip().rstrip("/") for o in settings.gateway_origins.split(",") if o.strip()}
+        self._pages = _pages()
+
+    # --- The journal -------------------------------------------------------------------------
+
+    def publish(self, make: Callable[[int], msgspec.Struct], item: Alert | Acknowledgement | None) -> None:
+        """Give a message the next seq, keep it in the journal and offer it to every client."""
+        seq = self.journal.next_seq()
+        entry = Entry(seq, item, _encode(make(seq)))
+        self.journal.append(entry)
+        # Clients that are keeping up get it in one synchronous write each, as websockets'
+        # broadcast does; the others through their queue and pump.
+        direct = [client.ws for client in list(self.clients) if client.offer(entry)]
+        if direct:
+            broadcast(direct, entry.data, text=True)
+
+    def on_alert(self, alert: Alert) -> None:
+        """A new alert from Kafka (a redelivered one is skipped)."""
+        if alert.id in self.alerts:
+            return
+        self.alerts[alert.id] = alert
+        while len(self.alerts) > self.settings.gateway_ring:
+            del self.alerts[next(iter(self.alerts))]
+        self.publish(lambda seq: AlertMessage(seq, alert), alert)
+
+    def on_ack(self, ack: Acknowledgement) -> None:
+        """An acknowledgement from Kafka."""
+        self.publish(lambda seq: AckMessage(seq, ack), ack)
+
+    def on_counts(self, counts: Counts) -> None:
+        """New counters from ClickHouse; published when they changed."""
+        previous = self.counts
+        self.counts = counts
+        if previous is None or (previous.events, previous.alerts) != (counts.events, counts.alerts):
+            self.publish(lambda seq: CountsMessage(seq, counts), None)
+
+    # --- Snapshots ---------------------------------------------------------------------------
+
+    async def stored(self, claims: Claims) -> tuple[list[Alert], list[Acknowledgement]]:
+        """Recent alerts in scope and their acknowledgements from ClickHouse (shared for 1 s)."""
+        where = scope_filter(claims)
+        loop = asyncio.get_running_loop()
+        cached = self._stored.get(where)
+        if cached is None or loop.time() - cached[0] > SNAPSHOT_CACHE_S:
+            future = asyncio.ensure_future(asyncio.to_thread(self._read_stored, where))
+            cached = (loop.time(), future)
+            self._stored[where] = cached
+        return await asyncio.shield(cached[1])
+
+    def _read_stored(self, where: str) -> tuple[list[Alert], list[Acknowledgement]]:
+        try:
+            return read_alerts(self.settings, where, self.settings.gateway_snapshot_alerts)
+        except Exception as exc:  # the sink is not running or ClickHouse is away: journal only
+            log.warning("snapshot from ClickHouse failed (%s); sending what the gateway holds", exc)
+            return [], []
+
+    def snapshot(self, claims: Claims, stored: tuple[list[Alert], list[Acknowledgement]]) -> Snapshot:
+        """ClickHouse's picture merged with the journal, as of the journal's last seq."""
+        alerts = {alert.id: alert for alert in stored[0]}
+        acks = {ack.id: ack for ack in stored[1]}
+        for entry in self.journal.entries:
+            if isinstance(entry.item, Alert):
+                alerts[entry.item.id] = entry.item
+            elif isinstance(entry.item, Acknowledgement):
+                acks[entry.item.id] = entry.item
+        visible = [a for a in alerts.values() if claims.covers(a.region, a.event_kind, a.severity)]
+        visible.sort(key=lambda a: a.occurred_at, reverse=True)
+        visible = visible[: self.settings.gateway_snapshot_alerts]
+        kept = {a.id for a in visible}
+        return Snapshot(
+            seq=self.journal.last_seq, alerts=visible,
+            acks=sorted((a for a in acks.values() if a.alert_id in kept), key=lambda a: a.acked_at),
+            counts=self.counts if claims.sees_everything else None,
+            regions={str(code): name for code, name in REGION_NAMES.items()},
+        )
+
+    async def resync(self, client: Client) -> None:
+        """Skip a client forward: a gap saying how much it missed, then a fresh snapshot."""
+        stored = await self.stored(client.claims)
+        snapshot = self.snapshot(client.claims, stored)
+        missed, client.missed, client.resync = client.missed, 0, False
+        client.queue = deque(o for o in client.queue if not (o.journal and o.seq <= snapshot.seq))
+        await client.ws.send(_encode(Gap(snapshot.seq, missed, "terlalu lambat / client fell behind")),
+                             text=True)
+        await client.ws.send(_encode(snapshot), text=True)
+
+    # --- Connections -------------------------------------------------------------------------
+
+    async def handle(self, ws: ServerConnection) -> None:
+        """One websocket connection: authenticate, send its start, then pump and listen."""
+        claims, resume_after = await self._authenticate(ws)
+        if claims is None:
+            return
+        client = Client(ws, claims, self.settings.gateway_client_queue, self.tally)
+        if resume_after is not None and self.journal.can_resume(resume_after):
+            missed = [e for e in self.journal.since(resume_after) if client.wants(e)]
+            if len(missed) <= client.limit:
+                client.send(self.journal.last_seq, self._welcome(claims))
+                for entry in missed:
+                    client.queue.append(Outgoing(entry.seq, entry.data, True))
+                self.clients.add(client)
+                await self._serve(client)
+                return
+        stored = await self.stored(claims)
+        if ws.state.name != "OPEN":
+            return
+        snapshot = self.snapshot(claims, stored)
+        client.send(snapshot.seq, self._welcome(claims))
+        if resume_after is not None:
+            reason = "resume_after terlalu lama / too old or too far behind to resume: fresh snapshot follows"
+            client.send(snapshot.seq, _encode(Gap(snapshot.seq, self.journal.missed_since(resume_after),
+                                                  reason)))
+        client.send(snapshot.seq, _encode(snapshot))
+        self.clients.add(client)
+        await self._serve(client)
+
+    async def _authenticate(self, ws: ServerConnection) -> tuple[Claims | None, int | None]:
+        try:
+            raw = await asyncio.wait_for(ws.recv(), AUTH_TIMEOUT_S)
+        except TimeoutError:
+            await ws.close(POLICY_VIOLATION, "auth diperlukan / send {\"type\":\"auth\",\"token\":…} first")
+            return None, None
+        except ConnectionClosed:
+            return None, None
+        try:
+            message = _client_message.decode(raw)
+        except msgspec.DecodeError as exc:
+            await ws.close(POLICY_VIOLATION, f"auth tidak terbaca / unreadable auth: {exc}"[:120])
+            return None, None
+        if not isinstance(message, AuthRequest):
+            await ws.close(POLICY_VIOLATION, "pesan pertama harus auth / first message must be auth")
+            return None, None
+        try:
+            claims = verify_token(self.secret, message.token)
+        except TokenError as exc:
+            await ws.close(POLICY_VIOLATION, str(exc).encode()[:123].decode(errors="ignore"))
+            return None, None
+        return claims, message.resume_after
+
+    def _welcome(self, claims: Claims) -> bytes:
+        return _encode(Welcome(
+            seq=self.journal.last_seq, name=claims.sub, role=claims.role,
+            expires_at=datetime.fromtimestamp(claims.exp, UTC), regions=[str(r) for r in claims.regions],
+            kinds=[str(k) for k in claims.kinds], min_severity=claims.min_severity,
+        ))
+
+    async def _serve(self, client: Client) -> None:
+        pump = asyncio.create_task(self._pump(client))
+        try:
+            async for raw in client.ws:
+                if client.claims.expired():
+                    client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
+                    break
+                await self._on_message(client, raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(client)
+            client.closing = True
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await pump
+
+    async def _pump(self, client: Client) -> None:
+        """Send the client's queue, in order, at the pace the client reads."""
+        try:
+            while not client.closing:
+                if client.resync or client.queue:
+                    client.sending = True
+                    if client.resync:
+                        await self.resync(client)
+                    else:
+                        await client.ws.send(client.queue.popleft().data, text=True)
+                else:
+                    client.sending = False
+                    client.wake.clear()
+                    await client.wake.wait()
+        except ConnectionClosed:
+            pass
+
+    async def _on_message(self, client: Client, raw: str | bytes) -> None:
+        seq = self.journal.last_seq
+        try:
+            message = _client_message.decode(raw)
+        except msgspec.DecodeError as exc:
+            client.send(seq, _encode(Error(seq, f"pesan tidak dimengerti / message not understood: {exc}")))
+            return
+        if isinstance(message, AckRequest):
+            await self.acknowledge(client, message)
+        elif isinstance(message, AuthRequest):
+            client.send(seq, _encode(Error(seq, "sudah masuk / already authenticated")))
+        else:
+            assert isinstance(message, Pong)
+
+    async def acknowledge(self, client: Client, request: AckRequest) -> None:
+        """Put a client's acknowledgement on posko.acks; it comes back to every wall from there."""
+        claims = client.claims
+        seq = self.journal.last_seq
+        if not claims.can_acknowledge:
+            refusal = ("token dinding tidak dapat menerima alert / a wall token cannot acknowledge: "
+                       "use an officer or responder token")
+            client.send(seq, _encode(Error(seq, refusal)))
+            return
+        alert = self.alerts.get(request.alert_id)
+        if alert is None:
+            alert = await asyncio.to_thread(self._stored_alert, request.alert_id)
+        if alert is None or not claims.covers(alert.region, alert.event_kind, alert.severity):
+            client.send(seq, _encode(Error(seq, f"alert {request.alert_id} tidak dikenal atau di luar "
+                                                "wilayah tugas / unknown alert or outside your scope")))
+            return
+        ack = Acknowledgement(
+            id=new_event_id(), alert_id=alert.id, region=alert.region, event_kind=alert.event_kind,
+            severity=alert.severity, acked_by=claims.sub, role=claims.role, note=request.note.strip(),
+            acked_at=utc_now(),
+        )
+        assert self.producer is not None
+        key = str(alert.region).encode() if alert.region else None
+        await (await self.producer.send(ACKS, _encode(ack), key=key))
+        seq = self.journal.last_seq
+        client.send(seq, _encode(Receipt(seq, alert.id, ack.id)))
+
+    def _stored_alert(self, alert_id: uuid.UUID) -> Alert | None:
+        try:
+            return read_alert(self.settings, alert_id)
+        except Exception as exc:
+            log.warning("looking up alert %s in ClickHouse failed: %s", alert_id, exc)
+            return None
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Check the origin of websocket requests; answer every other path with a page or a 404."""
+        path = urlsplit(request.path).path
+        if path == "/ws":
+            origin = request.headers.get("Origin")
+            if origin is not None and not self.origin_allowed(origin, request.headers.get("Host")):
+                return _response(HTTPStatus.FORBIDDEN, "text/plain; charset=utf-8",
+                                 f"origin {origin} is not allowed: open the wall from this gateway, "
+                                 "or add the origin to POSKO_GATEWAY_ORIGINS\n".encode())
+            return None
+        if path == "/":
+            response = _response(HTTPStatus.FOUND, "text/plain; charset=utf-8", b"see /wall\n")
+            response.headers["Location"] = "/wall"
+            return response
+        if path == "/healthz":
+            health = {"status": "ok", "clients": len(self.clients), "seq": self.journal.last_seq,
+                      "kafka": self.kafka_ready, **self.tally}
+            health.setdefault("skipped", 0)
+            health.setdefault("dropped", 0)
+            return _response(HTTPStatus.OK, "application/json", _encode(health))
+        page = self._pages.get(path)
+        if page is None:
+            return _response(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8",
+                             f"no page at {path}: the wall is at /wall, the responder page at /responder\n"
+                             .encode())
+        return _response(HTTPStatus.OK, page[0], page[1])
+
+    def origin_allowed(self, origin: str, host: str | None) -> bool:
+        """Same-origin pages and the configured origins may open the websocket."""
+        origin = origin.rstrip("/")
+        return origin in self._origins or (host is not None and urlsplit(origin).netloc == host)
+
+    # --- Feeds ---------------------------------------------------------------------------------
+
+    async def consume(self, stop: asyncio.Event) -> None:
+        """Alerts and acknowledgements from Kafka into the journal, from BACKFILL_S ago."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False,
+            fetch_max_wait_ms=20, auto_offset_reset="latest",
+        )
+        await consumer.start()
+        try:
+            tps = await _partitions(self.settings, [ALERTS, ACKS])
+            consumer.assign(tps)
+            since_ms = int((time.time() - BACKFILL_S) * 1000)
+            found = await consumer.offsets_for_times({tp: since_ms for tp in tps})
+            for tp in tps:
+                if (at := found.get(tp)) is not None:
+                    consumer.seek(tp, at.offset)
+                else:
+                    await consumer.seek_to_end(tp)
+            self.kafka_ready = True
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=200, max_records=1000)
+                for tp, records in batch.items():
+                    for record in records:
+                        self._on_record(tp.topic, record.value or b"")
+                        # Let the clients' pumps send before the next one: a burst from one fetch
+                        # is not a client falling behind.
+                        await asyncio.sleep(0)
+        finally:
+            self.kafka_ready = False
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await consumer.stop()
+
+    def _on_record(self, topic: str, value: bytes) -> None:
+        try:
+            if topic == ALERTS:
+                self.on_alert(_alert.decode(value))
+            else:
+                self.on_ack(_ack.decode(value))
+        except msgspec.DecodeError as exc:  # the sink sends it to the DLQ; the wall skips it
+            log.warning("skipping unreadable record on %s: %s", topic, exc)
+
+    async def refresh_counts(self, stop: asyncio.Event) -> None:
+        """Re-read the last-hour counters from ClickHouse every gateway_counts_ms."""
+        while not stop.is_set():
+            try:
+                self.on_counts(await asyncio.to_thread(read_counts, self.settings))
+            except Exception as exc:
+                log.info("counters not read (%s); retrying", exc)
+            await _wait(stop, self.settings.gateway_counts_ms / 1000)
+
+    async def ping(self, stop: asyncio.Event) -> None:
+        """Application-level ping every gateway_ping_s; closes connections whose token expired."""
+        while not await _wait(stop, self.settings.gateway_ping_s):
+            seq = self.journal.last_seq
+            data = _encode(Ping(seq, utc_now()))
+            for client in list(self.clients):
+                if client.claims.expired():
+                    client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
+                else:
+                    client.send(seq, data)
+
+
+async def _partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of the topics, as the broker describes them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait `seconds` or until stop; True when stopped."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+def _response(status: HTTPStatus, content_type: str, body: bytes) -> Response:
+    headers = Headers()
+    headers["Content-Type"] = content_type
+    headers["Content-Length"] = str(len(body))
+    headers["Cache-Control"] = "no-cache"
+    headers["X-Content-Type-Options"] = "nosniff"
+    return Response(status.value, status.phrase, headers, body)
+
+
+_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+
+
+def _pages() -> dict[str, tuple[str, bytes]]:
+    """The static pages by path: /wall, /responder, /static/<file> and /regions.geojson."""
+    pages: dict[str, tuple[str, bytes]] = {}
+    for file in resources.files("sinks").joinpath("wall").iterdir():
+        suffix = "." + file.name.rsplit(".", 1)[-1]
+        if suffix in _TYPES:
+            pages[f"/static/{file.name}"] = (_TYPES[suffix], file.read_bytes())
+    pages["/wall"] = pages["/static/wall.html"]
+    pages["/responder"] = pages["/static/responder.html"]
+    geojson = resources.files("schemas").joinpath("data/jambi_kabkota_15.geojson").read_bytes()
+    pages["/regions.geojson"] = ("application/geo+json", geojson)
+    return pages
+
+
+async def serve_gateway(settings: Settings, stop: asyncio.Event,
+                        ready: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Run the gateway until `stop` is set."""
+    gateway = Gateway(settings)
+    gateway.producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
+                                        enable_idempotence=True, linger_ms=0)
+    await gateway.producer.start()
+    tasks = [asyncio.create_task(gateway.consume(stop)), asyncio.create_task(gateway.refresh_counts(stop)),
+             asyncio.create_task(gateway.ping(stop))]
+    try:
+        async with serve(gateway.handle, settings.gateway_host, settings.gateway_port,
+                         process_request=gateway.process_request,
+                         max_size=settings.gateway_max_message_bytes, compression=None,
+                         close_timeout=5, ping_interval=20, ping_timeout=20) as server:
+            log.warning("gateway on http://%s:%d/wall (websocket /ws)", settings.gateway_host,
+                        settings.gateway_port)
+            if ready is not None:
+                await ready()
+            waiting = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            for task in done:
+                if task is not waiting and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            server.close()
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await gateway.producer.stop()
+
+
+def run_gateway(settings: Settings) -> None:
+    """Run the gateway in this process on uvloop until SIGINT or SIGTERM."""
+    from sinks.service import run_async
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_gateway(settings, stop)
+
+    run_async(main())

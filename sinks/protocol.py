@@ -1,0 +1,128 @@
+"""The push gateway's wire protocol: JSON messages (msgspec) between the gateway and its clients.
+
+Client → gateway: `auth` first, then `ack` (and optionally `pong`). Gateway → client: every
+message has `seq`. Journal messages (`alert`, `ack`, `counts`) each take the next `seq`, so a
+wall sees them consecutively; `welcome`, `snapshot`, `gap`, `ping`, `receipt` and `error` carry
+the latest `seq` at the time they were sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from schemas.events import Acknowledgement, Alert
+
+# --- From clients ------------------------------------------------------------------------------
+
+
+class AuthRequest(msgspec.Struct, frozen=True, tag="auth", tag_field="type"):
+    """The first message of every connection: the token and, when reconnecting, the last seq seen."""
+
+    token: str
+    resume_after: int | None = None
+
+
+class AckRequest(msgspec.Struct, frozen=True, tag="ack", tag_field="type"):
+    """A responder or officer acknowledging an alert, with an optional note."""
+
+    alert_id: uuid.UUID
+    note: Annotated[str, Meta(max_length=500)] = ""
+
+
+class Pong(msgspec.Struct, frozen=True, tag="pong", tag_field="type"):
+    """A client answering a ping (optional)."""
+
+
+ClientMessage = AuthRequest | AckRequest | Pong
+
+# --- From the gateway ----------------------------------------------------------------------------
+
+
+class Counts(msgspec.Struct, frozen=True):
+    """Events per kabupaten/kota and kind, and alerts per kabupaten/kota, over the last hour."""
+
+    since: datetime
+    events: dict[str, dict[str, int]] = {}
+    alerts: dict[str, int] = {}
+
+
+class Welcome(msgspec.Struct, frozen=True, tag="welcome", tag_field="type"):
+    """Authentication succeeded: who the gateway takes the client to be."""
+
+    seq: int
+    name: str
+    role: str
+    expires_at: datetime
+    regions: list[str]
+    kinds: list[str]
+    min_severity: str
+
+
+class Snapshot(msgspec.Struct, frozen=True, tag="snapshot", tag_field="type"):
+    """The current picture: recent alerts in scope, their acknowledgements and the counters."""
+
+    seq: int
+    alerts: list[Alert]
+    acks: list[Acknowledgement]
+    counts: Counts | None
+    regions: dict[str, str]
+
+
+class AlertMessage(msgspec.Struct, frozen=True, tag="alert", tag_field="type"):
+    """A new alert."""
+
+    seq: int
+    alert: Alert
+
+
+class AckMessage(msgspec.Struct, frozen=True, tag="ack", tag_field="type"):
+    """Someone acknowledged an alert."""
+
+    seq: int
+    ack: Acknowledgement
+
+
+class CountsMessage(msgspec.Struct, frozen=True, tag="counts", tag_field="type"):
+    """The last-hour counters changed."""
+
+    seq: int
+    counts: Counts
+
+
+class Gap(msgspec.Struct, frozen=True, tag="gap", tag_field="type"):
+    """Messages were skipped (client too slow, or resumed too late); a snapshot follows."""
+
+    seq: int
+    missed: int | None
+    reason: str
+
+
+class Ping(msgspec.Struct, frozen=True, tag="ping", tag_field="type"):
+    """Application-level keep-alive, so a browser can tell a dead connection from a quiet one."""
+
+    seq: int
+    now: datetime
+
+
+class Receipt(msgspec.Struct, frozen=True, tag="receipt", tag_field="type"):
+    """The client's acknowledgement is stored on Kafka; it will come back as an `ack` message."""
+
+    seq: int
+    alert_id: uuid.UUID
+    ack_id: uuid.UUID
+
+
+class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
+    """A client message could not be used; the text says why and what to do."""
+
+    seq: int
+    message: str
+
+
+JournalMessage = AlertMessage | AckMessage | CountsMessage
+ServerMessage = Welcome | Snapshot | AlertMessage | AckMessage | CountsMessage | Gap | Ping | Receipt | Error

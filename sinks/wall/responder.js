@@ -1,0 +1,121 @@
+// The responder's phone page: alerts in the token's scope, newest first, and the
+// "Terima / Acknowledge" button with an optional note.
+"use strict";
+
+(() => {
+  const {t, el, wibTime, ago} = Posko;
+  const state = {alerts: new Map(), acks: new Map(), regions: {}, me: null, sending: new Set(), link: "connecting",
+                 errors: new Map()};
+  let link = null;
+
+  function addAck(ack) {
+    const list = state.acks.get(ack.alert_id) || [];
+    if (!list.some((a) => a.id === ack.id)) list.push(ack);
+    state.acks.set(ack.alert_id, list);
+    state.sending.delete(ack.alert_id);
+  }
+
+  function onMessage(m) {
+    if (m.type === "welcome") state.me = m;
+    else if (m.type === "snapshot") {
+      state.alerts = new Map(m.alerts.map((a) => [a.id, a]));
+      state.acks = new Map();
+      m.acks.forEach(addAck);
+      state.regions = m.regions;
+    } else if (m.type === "alert") state.alerts.set(m.alert.id, m.alert);
+    else if (m.type === "ack") addAck(m.ack);
+    else if (m.type === "error") {
+      showNotice(m.message);
+      state.sending.clear();
+    }
+    render();
+  }
+
+  function onState(next, reason) {
+    state.link = next;
+    if (next === "refused") Posko.askToken("responder", reason);
+    render();
+  }
+
+  function showNotice(text) {
+    const notice = document.getElementById("notice");
+    notice.textContent = text;
+    notice.hidden = !text;
+  }
+
+  function card(a) {
+    const node = document.getElementById("card").content.firstElementChild.cloneNode(true);
+    node.dataset.alertId = a.id;
+    node.dataset.severity = a.severity;
+    node.querySelector(".sev").textContent = t("severity")[a.severity] || a.severity;
+    node.querySelector(".headline").textContent = a.headline;
+    node.querySelector(".meta").textContent =
+      `${state.regions[a.region] || a.region || t("outside")} · ${t("kind")[a.event_kind]} · ${wibTime(a.occurred_at)} (${ago(a.occurred_at)})`;
+    node.querySelector(".desc").textContent = a.description;
+    const acks = state.acks.get(a.id) || [];
+    const mine = state.me && acks.some((k) => k.acked_by === state.me.name);
+    node.querySelector(".acks").replaceChildren(...acks.map((k) =>
+      el("div", {class: "ack", text: `✔ ${t("acked")} ${t("by")} ${k.acked_by} · ${wibTime(k.acked_at)}${k.note ? ` — “${k.note}”` : ""}`})));
+    const form = node.querySelector(".ack-form");
+    const button = form.querySelector("button");
+    const note = form.querySelector(".note");
+    note.placeholder = t("notePlaceholder");
+    if (mine) {
+      form.replaceWith(el("div", {class: "mine", text: `✔ ${t("ackedByYou")}`}));
+      node.classList.add("is-acked");
+    } else {
+      const sending = state.sending.has(a.id);
+      button.textContent = sending ? t("ackSending") : (Posko.lang() === "id" ? "Terima / Acknowledge" : "Acknowledge / Terima");
+      button.disabled = sending;
+      form.onsubmit = (event) => {
+        event.preventDefault();
+        if (link.send({type: "ack", alert_id: a.id, note: note.value})) {
+          state.sending.add(a.id);
+          showNotice("");
+          render();
+        }
+      };
+    }
+    return node;
+  }
+
+  function render() {
+    document.getElementById("lang").textContent = Posko.lang() === "id" ? "EN" : "ID";
+    const linkNode = document.getElementById("link-state");
+    linkNode.dataset.state = state.link;
+    linkNode.textContent = `● ${t(state.link)}`;
+    if (state.me) {
+      document.getElementById("who").textContent = state.me.name;
+      const regions = state.me.regions.map((r) => state.regions[r] || r).join(", ") || t("all");
+      const min = state.me.min_severity !== "Unknown" ? ` · ${t("minSeverity")} ${t("severity")[state.me.min_severity]}` : "";
+      document.getElementById("scope").textContent = `${t("scope")}: ${regions}${min}`;
+    }
+    // Keep what the responder is typing: re-render only cards whose content changed.
+    const list = document.getElementById("alerts");
+    const focused = document.activeElement && document.activeElement.classList.contains("note")
+      ? document.activeElement.closest(".alert").dataset.alertId : null;
+    const alerts = [...state.alerts.values()].sort((x, y) => new Date(y.occurred_at) - new Date(x.occurred_at));
+    if (!alerts.length) { list.replaceChildren(el("li", {class: "empty", text: t("noAlerts")})); return; }
+    const notes = {};
+    list.querySelectorAll(".alert").forEach((n) => { const i = n.querySelector(".note"); if (i) notes[n.dataset.alertId] = i.value; });
+    list.replaceChildren(...alerts.map((a) => {
+      const node = card(a);
+      const input = node.querySelector(".note");
+      if (input && notes[a.id]) input.value = notes[a.id];
+      return node;
+    }));
+    if (focused) {
+      const input = list.querySelector(`[data-alert-id="${focused}"] .note`);
+      if (input) input.focus();
+    }
+  }
+
+  document.getElementById("lang").onclick = () => { Posko.setLang(Posko.lang() === "id" ? "en" : "id"); render(); };
+  Posko.setLang(Posko.lang());
+  setInterval(render, 30000);
+  const token = Posko.token("responder");
+  if (!token) { Posko.askToken("responder"); return; }
+  link = new Posko.Link(token, onMessage, onState);
+  link.connect();
+  render();
+})();

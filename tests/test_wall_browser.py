@@ -1,0 +1,192 @@
+"""The wall and the responder page in real headless Chromium, against the real gateway and pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from connectors.simulate import simulate
+from schemas.events import (
+    AlertCategory,
+    Certainty,
+    DisasterAlert,
+    DisasterAlertEvent,
+    Kind,
+    Point,
+    Severity,
+    Urgency,
+    new_event_id,
+    utc_now,
+)
+from schemas.regions import Region
+from schemas.topics import raw_topic
+from sinks.tokens import Role
+from tests.conftest import produce
+from tests.gateway_stack import GatewayStack, gateway_stack, make_alert, publish_alerts, screenshot_dir
+
+__all__ = ["gateway_stack"]
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+WAIT_MS = 90_000
+WALL = {"width": 1920, "height": 1080}
+PHONE = {"width": 412, "height": 915}
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM,
+                                                    args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        await launched.close()
+
+
+async def open_page(browser: Browser, stack: GatewayStack, path: str, token: str,
+                    viewport: dict[str, int]) -> Page:
+    """A page of the gateway opened with its token in the URL fragment, once it shows it is live."""
+    page = await browser.new_page(viewport=viewport)  # type: ignore[arg-type]
+    await page.goto(f"{stack.url}/{path}#token={token}")
+    await expect(page.locator("#link-state")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    return page
+
+
+def official_alert(marker: str, region: Region, severity: Severity, headline: str,
+                   where: Point) -> DisasterAlertEvent:
+    """A BPBD warning as a connector would send it onto the raw topic."""
+    now = utc_now()
+    return DisasterAlertEvent(
+        id=new_event_id(), source=marker, occurred_at=now, received_at=now, region=region, location=where,
+        payload=DisasterAlert(event="Banjir", category=AlertCategory.MET, urgency=Urgency.IMMEDIATE,
+                              severity=severity, certainty=Certainty.OBSERVED, headline=headline,
+                              issuer="BPBD Provinsi Jambi",
+                              description="Warga diminta mengungsi ke tempat tinggi."),
+    )
+
+
+def _card(page: Page, alert_id: object) -> object:
+    return page.locator(f'#alerts [data-alert-id="{alert_id}"]')
+
+
+async def test_alert_reaches_wall_and_responder_in_scope_not_out_of_scope(
+        browser: Browser, gateway_stack: GatewayStack, marker: str) -> None:
+    wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
+    jambi = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
+        Role.RESPONDER, "TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]), PHONE)
+    kerinci = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
+        Role.RESPONDER, "TRC BPBD Kerinci", regions=[Region.KERINCI]), PHONE)
+    event = official_alert(marker, Region.KOTA_JAMBI, Severity.EXTREME,
+                           f"Banjir bandang Kelurahan Legok ({marker})", Point(-1.5862, 103.5740))
+    # Through the whole pipeline: raw topic → stream worker → posko.alerts → gateway → browsers.
+    await produce(gateway_stack.stack.settings,
+                  [(raw_topic(Kind.DISASTER_ALERT), b"15.71", msgspec.json.encode(event))])
+    await expect(wall.locator(f'#alerts [data-alert-id="{event.id}"] .headline')).to_have_text(
+        event.payload.headline, timeout=WAIT_MS)
+    await expect(wall.locator(f'#alerts [data-alert-id="{event.id}"] .sev')).to_have_text("EKSTREM")
+    await expect(wall.locator("#flash")).to_be_visible()
+    await expect(wall.locator("#flash-headline")).to_have_text(event.payload.headline)
+    await wall.screenshot(path=screenshot_dir() / "wall-flash.png")
+    await expect(wall.locator(f'#map .marker[data-alert-id="{event.id}"]')).to_have_count(1)
+    region = wall.locator('#map .region[data-region="15.71"]')
+    await expect(region).to_have_attribute("data-severity", "Extreme")
+    await expect(jambi.locator(f'#alerts [data-alert-id="{event.id}"] .headline')).to_have_text(
+        event.payload.headline, timeout=WAIT_MS)
+    # The Kerinci responder gets its own alert, sent after, and never the Kota Jambi one.
+    theirs = make_alert(marker, region=Region.KERINCI,
+                        headline=f"Longsor jalan Sungai Penuh–Tapan ({marker})")
+    await publish_alerts(gateway_stack, [theirs])
+    await expect(kerinci.locator(f'#alerts [data-alert-id="{theirs.id}"]')).to_have_count(1, timeout=WAIT_MS)
+    await expect(kerinci.locator(f'#alerts [data-alert-id="{event.id}"]')).to_have_count(0)
+    assert event.payload.headline not in await kerinci.content()
+    for page in (wall, jambi, kerinci):
+        await page.close()
+
+
+async def test_responder_acknowledges_and_the_wall_shows_who_and_when(
+        browser: Browser, gateway_stack: GatewayStack, marker: str) -> None:
+    # Realistic background: simulated events for the counters, and alerts of every severity.
+    await simulate(gateway_stack.stack.settings, 400, count=1500, seed=7)
+    board = [
+        make_alert(marker, Region.KERINCI, Severity.SEVERE, Kind.CITIZEN_REPORT,
+                   "Longsor menutup jalan Kayu Aro, 2 rumah tertimbun", Point(-1.7800, 101.2700)),
+        make_alert(marker, Region.MERANGIN, Severity.MODERATE, Kind.CITIZEN_REPORT,
+                   "Banjir genangi Pasar Bangko setinggi 40 cm", Point(-2.0840, 102.2670)),
+        make_alert(marker, Region.TANJUNG_JABUNG_TIMUR, Severity.MINOR, Kind.DISASTER_ALERT,
+                   "Peringatan dini gelombang tinggi pesisir Nipah Panjang", Point(-1.0400, 104.1900)),
+        make_alert(marker, Region.MUARO_JAMBI, Severity.SEVERE, Kind.DISASTER_ALERT,
+                   "Karhutla 12 ha di Kumpeh, asap pekat ke Kota Jambi", Point(-1.4200, 103.8200)),
+    ]
+    await publish_alerts(gateway_stack, board)
+    wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
+    responder = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
+        Role.RESPONDER, "Regu TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]), PHONE)
+    alert = make_alert(marker, Region.KOTA_JAMBI, Severity.SEVERE, Kind.DISASTER_ALERT,
+                       "Tanggul Sungai Batanghari rembes di Pasar Angso Duo", Point(-1.5930, 103.6150),
+                       description="Air merembes di tiga titik tanggul. Warga bantaran bersiap mengungsi.")
+    await publish_alerts(gateway_stack, [alert])
+    card = responder.locator(f'#alerts [data-alert-id="{alert.id}"]')
+    await expect(card.locator(".ack-button")).to_have_text("Terima / Acknowledge", timeout=WAIT_MS)
+    await responder.screenshot(path=screenshot_dir() / "responder-before-ack.png", full_page=False)
+    await card.locator(".note").fill("Tim meluncur, ETA 15 menit")
+    await card.locator(".ack-button").click()
+    await expect(card.locator(".mine")).to_be_visible(timeout=WAIT_MS)
+    wall_ack = wall.locator(f'#alerts [data-alert-id="{alert.id}"] .ack')
+    await expect(wall_ack).to_contain_text("Diterima oleh Regu TRC BPBD Kota Jambi", timeout=WAIT_MS)
+    await expect(wall_ack).to_contain_text("WIB")
+    await expect(wall_ack).to_contain_text("Tim meluncur, ETA 15 menit")
+    reports = wall.locator('#counts tr[data-region="15.71"] td').nth(1)
+    await expect(reports).not_to_have_text("0", timeout=WAIT_MS)
+    await wall.locator("#flash").evaluate("node => node.hidden = true")
+    await wall.screenshot(path=screenshot_dir() / "wall.png")
+    await responder.screenshot(path=screenshot_dir() / "responder.png", full_page=False)
+    await wall.locator("#lang").click()
+    await expect(wall.locator(".alerts-panel h2")).to_contain_text("Latest alerts")
+    await expect(wall_ack).to_contain_text("Acknowledged by Regu TRC BPBD Kota Jambi")
+    await wall.screenshot(path=screenshot_dir() / "wall-en.png")
+    await wall.locator("#lang").click()
+    print(f"screenshots in {screenshot_dir()}")
+    for page in (wall, responder):
+        await page.close()
+
+
+async def test_wall_reloaded_mid_stream_shows_everything_without_gap(
+        browser: Browser, gateway_stack: GatewayStack, marker: str) -> None:
+    wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
+    stream = [make_alert(marker, region=list(Region)[i % 11], severity=Severity.MINOR) for i in range(60)]
+
+    async def paced() -> None:
+        for i in range(0, len(stream), 3):
+            await publish_alerts(gateway_stack, stream[i:i + 3])
+            await asyncio.sleep(0.1)  # a steady stream, not a test wait
+
+    producing = asyncio.create_task(paced())
+    has_all = "ids => ids.every(id => window.poskoWall.alerts.has(id))"
+    await wall.wait_for_function(has_all, arg=[str(stream[5].id)], timeout=WAIT_MS)
+    await wall.reload()
+    await producing
+    await expect(wall.locator("#link-state")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    wanted = [str(a.id) for a in stream]
+    with contextlib.suppress(PlaywrightTimeout):
+        await wall.wait_for_function(has_all, arg=wanted, timeout=WAIT_MS)
+    missing = await wall.evaluate("ids => ids.filter(id => !window.poskoWall.alerts.has(id))", wanted)
+    assert missing == []
+    assert await wall.locator("#notice").text_content() == ""  # no gap was announced
+    await wall.close()
+
+
+async def test_bad_token_is_refused_with_a_reason(browser: Browser, gateway_stack: GatewayStack) -> None:
+    page = await browser.new_page(viewport=WALL)  # type: ignore[arg-type]
+    await page.goto(f"{gateway_stack.url}/wall#token=bukan-token-yang-sah")
+    await expect(page.locator("#link-state")).to_have_attribute("data-state", "refused", timeout=WAIT_MS)
+    await expect(page.locator("#token-reason")).to_contain_text("Token ditolak")
+    await expect(page.locator("#token-reason")).to_contain_text("invalid token")
+    await expect(page.locator("#token-box")).to_be_visible()
+    await page.screenshot(path=screenshot_dir() / "wall-refused.png")
+    await page.close()
