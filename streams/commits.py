@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,8 @@ from posko.settings import Settings
 
 log = logging.getLogger("posko.stream")
 
+REWIND_AGAIN_S = 0.5
+
 
 class RawCommits:
     """Which raw records may be processed now, and the offsets to commit once they were."""
@@ -36,7 +39,7 @@ class RawCommits:
     def __init__(self, app: faust.App, settings: Settings, group: str) -> None:
         self.app, self.settings, self.group = app, settings, group
         self.next: dict[TopicPartition, int] = {}
-        self.rewinding: set[TopicPartition] = set()
+        self.rewinding: dict[TopicPartition, float] = {}  # partition: when it was last sought
         self._sent: dict[TopicPartition, int] = {}
         self._lock = asyncio.Lock()
         app.on_partitions_revoked.connect(self._on_revoked)
@@ -55,18 +58,33 @@ class RawCommits:
                     kept.append(event)
                 elif offset == expected or not await self._hole(tp, expected, offset):
                     self.next[tp] = offset + 1
-                    self.rewinding.discard(tp)
+                    self.rewinding.pop(tp, None)
                     kept.append(event)
-                elif tp not in self.rewinding:
-                    log.warning("records %s/%d from offset %d were skipped by the consumer (next "
-                                "delivered: %d); reading them again", tp.topic, tp.partition,
-                                expected, offset)
-                    self.rewinding.add(tp)
-                    await self.app.consumer.seek(_faust_tp(tp), expected)
+                else:
+                    await self._rewind(tp, expected, offset)
             return kept
+
+    async def _rewind(self, tp: TopicPartition, expected: int, offset: int) -> None:
+        if tp not in self.rewinding:
+            log.warning("records %s/%d from offset %d were skipped by the consumer (next "
+                        "delivered: %d); reading them again", tp.topic, tp.partition, expected, offset)
+            self.rewinding[tp] = 0.0
+        await self._seek(tp)
+
+    async def _seek(self, tp: TopicPartition) -> None:
+        # Records Faust fetched before a seek still arrive after it and move its read offset past
+        # the rewound ones again, so the seek is repeated (here and from the commit timer) until
+        # they come.
+        now = time.monotonic()
+        if now - self.rewinding[tp] >= REWIND_AGAIN_S:
+            self.rewinding[tp] = now
+            await self.app.consumer.seek(_faust_tp(tp), self.next[tp])
 
     async def commit(self) -> None:
         """Commit, for every partition, the offset after the last record processed in order."""
+        async with self._lock:
+            for tp in list(self.rewinding):
+                await self._seek(tp)
         moved = {tp: offset for tp, offset in self.next.items() if self._sent.get(tp) != offset}
         if not moved:
             return
@@ -121,7 +139,7 @@ class RawCommits:
             gone = TopicPartition(tp.topic, tp.partition)
             self.next.pop(gone, None)
             self._sent.pop(gone, None)
-            self.rewinding.discard(gone)
+            self.rewinding.pop(gone, None)
 
 
 def _tp(event: EventT[Any]) -> TopicPartition:
