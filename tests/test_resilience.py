@@ -64,7 +64,7 @@ def stored(stack: Stack, marker: str) -> tuple[int, int]:
 def assert_exactly_once(stack: Stack, producer: PacedProducer, marker: str) -> None:
     producer.join(180)
     assert producer.error is None, producer.error
-    assert producer.sent == producer.total
+    assert producer.sent == producer.total, f"the producer sent {producer.sent} of {producer.total}"
     wait_for(lambda: stored(stack, marker)[1] >= producer.total, 180,
              lambda: f"all {producer.total} events in ClickHouse: stored {stored(stack, marker)}, "
                      f"lag {lag(stack)}\n{stack.log_tail()}")
