@@ -21,6 +21,7 @@ from schemas.events import (
     Event,
     Kind,
     PermitFilingEvent,
+    SectorIndicatorEvent,
     dead_letter_id,
     utc_now,
 )
@@ -32,6 +33,7 @@ from sinks.tables import (
     dead_letter_row,
     disaster_alert_row,
     permit_filing_row,
+    sector_indicator_row,
 )
 
 log = logging.getLogger("posko.sink")
@@ -51,6 +53,8 @@ def _event_rows(data: bytes) -> Rows:
         return list(citizen_report_rows(event))
     if isinstance(event, DisasterAlertEvent):
         return [("disaster_alerts", disaster_alert_row(event))]
+    if isinstance(event, SectorIndicatorEvent):
+        return [("sector_indicators", sector_indicator_row(event))]
     assert isinstance(event, PermitFilingEvent)
     return [("permit_filings", permit_filing_row(event))]
 
