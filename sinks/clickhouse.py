@@ -92,7 +92,7 @@ def migration_statements(database: str, done: frozenset[int] | set[int] = frozen
 
     `Store.migrate` runs them; `posko migrate --print-sql` prints them for a server's init scripts.
     """
-    statements = []
+    statements: list[str] = []
     for version, description, ddl in MIGRATIONS:
         if version in done:
             continue
