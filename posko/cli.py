@@ -225,5 +225,45 @@ def bench_pipeline(events: int) -> None:
     run_pipeline_bench(_settings(), events)
 
 
+# --- Grafana dashboards --------------------------------------------------------------------
+
+
+@main.group()
+def dashboards() -> None:
+    """The Grafana dashboards (grafana/dashboards/*.json), built from code."""
+
+
+@dashboards.command("build")
+@click.option("--check", is_flag=True, help="Only check that the committed JSON is what the code builds.")
+def dashboards_build(check: bool) -> None:
+    """Write the overview and the 11 sector dashboards as JSON under grafana/dashboards/."""
+    from grafana.dashboards import DASHBOARDS_DIR, all_dashboards, build, to_json
+
+    if check:
+        stale = [name for name, board in all_dashboards() if not (DASHBOARDS_DIR / name).is_file()
+                 or (DASHBOARDS_DIR / name).read_text() != to_json(board)]
+        if stale:
+            raise click.ClickException(f"stale dashboards: {', '.join(stale)}; run `posko dashboards build`")
+        click.echo("dashboards are up to date")
+        return
+    for path in build():
+        click.echo(f"wrote {path}")
+
+
+@dashboards.command("publish")
+@click.option("--url", default=None, help="Grafana's URL [default: POSKO_GRAFANA_URL].")
+@click.option("--token", default=None, help="A service account token [default: POSKO_GRAFANA_TOKEN].")
+def dashboards_publish(url: str | None, token: str | None) -> None:
+    """Push the dashboards to a running Grafana (folder "Posko Jambi"), overwriting older versions."""
+    from grafana.publish import PublishError, publish
+
+    settings = _settings()
+    try:
+        uids = publish(url or settings.grafana_url, token or settings.grafana_token)
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"published {len(uids)} dashboards: {', '.join(uids)}")
+
+
 if __name__ == "__main__":
     main()

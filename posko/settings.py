@@ -34,6 +34,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     sink_flush_ms: int = 250
     # Faust's worker takes up to this many events from a raw topic at a time.
     stream_batch: int = 2_000
+    # Where `posko dashboards publish` pushes the dashboards, and its service account token.
+    grafana_url: str = "http://127.0.0.1:3000"
+    grafana_token: str = ""
 
     @property
     def local_kafka(self) -> bool:
