@@ -65,7 +65,7 @@ def expand(sql: str, start: datetime, end: datetime) -> str:
     return expanded
 
 
-def _rows(store: ChdbStore) -> dict[str, list[bytes]]:
+def _rows() -> dict[str, list[bytes]]:
     """Eight days of events and seventy of indicator readings, through the stream's and sink's code."""
     simulator = Simulator(random.Random(20260812))
     events: list[Event] = []
@@ -86,14 +86,12 @@ def _rows(store: ChdbStore) -> dict[str, list[bytes]]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbStore]:
-    """A real chdb store with the sink's tables, loaded with simulated data for all 11 sectors."""
-    loaded = ChdbStore(tmp_path_factory.mktemp("dashboards") / "clickhouse")
-    loaded.migrate()
-    for table, rows in _rows(loaded).items():
-        loaded.insert(table, b"\n".join(rows))
-    yield loaded
-    loaded.close()
+def store(chdb_store: ChdbStore) -> ChdbStore:
+    """The real chdb store with the sink's tables, loaded with simulated data for all 11 sectors."""
+    chdb_store.migrate()
+    for table, rows in _rows().items():
+        chdb_store.insert(table, b"\n".join(rows))
+    return chdb_store
 
 
 def test_store_holds_every_sector(store: ChdbStore) -> None:
