@@ -83,10 +83,51 @@ def test_bind_mounts_exist(compose: dict[str, Any]) -> None:
 def test_compose_config_is_valid_for_docker_compose() -> None:
     if shutil.which("docker") is None or subprocess.run(
             ["docker", "compose", "version"], capture_output=True).returncode != 0:
-        pytest.skip("the docker client has no compose plugin here; the YAML checks above stand in")
+        pytest.skip("the docker client has no compose plugin here; compose-go checks the file below")
     result = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
                             capture_output=True, text=True, env={**ENV, "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def composecheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """docker/composecheck built with Go: compose-go, the parser and validator of `docker compose`."""
+    if shutil.which("go") is None:
+        pytest.skip("Go is not installed: docker/composecheck (compose-go) cannot be built")
+    binary = tmp_path_factory.mktemp("composecheck") / "composecheck"
+    built = subprocess.run(["go", "build", "-o", str(binary), "."], cwd=DOCKER / "composecheck",
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    return binary
+
+
+def _resolve(composecheck: Path, path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(composecheck), str(path)], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", **env})
+
+
+def test_compose_go_loads_and_validates_the_compose_file(composecheck: Path) -> None:
+    result = _resolve(composecheck, COMPOSE, ENV)
+    assert result.returncode == 0, result.stderr
+    project = yaml.safe_load(result.stdout)
+    services = project["services"]
+    assert set(services) == {"kafka", "clickhouse", "grafana", *POSKO_SERVICES}
+    sink_env = services["sink"]["environment"]
+    assert sink_env["POSKO_CLICKHOUSE"] == "clickhouse://posko:w@clickhouse:8123/posko"
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            if volume["type"] == "bind":
+                assert Path(volume["source"]).exists(), volume
+
+
+def test_compose_go_refuses_a_missing_password_and_a_broken_file(composecheck: Path, tmp_path: Path) -> None:
+    without = {k: v for k, v in ENV.items() if k != "POSKO_CLICKHOUSE_PASSWORD"}
+    missing = _resolve(composecheck, COMPOSE, without)
+    assert missing.returncode == 1 and "POSKO_CLICKHOUSE_PASSWORD" in missing.stderr
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(COMPOSE.read_text().replace("condition: service_healthy", "condition: when_ready", 1))
+    refused = _resolve(composecheck, broken, ENV)
+    assert refused.returncode == 1 and "condition value must be one of" in refused.stderr
 
 
 def test_clickhouse_init_sql_is_the_sinks_migrations() -> None:
