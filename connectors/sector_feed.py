@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from schemas.events import SectorIndicator, SectorIndicatorEvent, new_event_id
-from schemas.regions import Region
-from schemas.sectors import CATALOGUE, Cadence, Indicator, Sector
+from schemas.regions import REGION_NAMES, Region
+from schemas.sectors import CATALOGUE, Cadence, Indicator
 
 SOURCE = "simulator"
 WIB = timedelta(hours=7)
@@ -118,7 +118,7 @@ def _places(indicator: Indicator) -> list[tuple[Region, str | None, float]]:
            _R.TANJUNG_JABUNG_TIMUR: 0.9, _R.KERINCI: 1.0, _R.KOTA_SUNGAI_PENUH: 0.4}
     scaled = {"bpnt_keluarga_penerima": 9_000.0, "akta_kelahiran_terbit": 45.0, "nib_terbit": 25.0,
               "siswa_putus_sekolah": 20.0, "jalan_rusak_berat": 9.0, "umkm_terdaftar": 18.0,
-              "kur_tersalur": 2_600.0, "penerimaan_pajak_daerah": 550.0, "progres_fisik_proyek": 0.0}
+              "kur_tersalur": 2_600.0, "penerimaan_pajak_daerah": 550.0}
     if code in ("produksi_tbs_sawit", "produksi_karet", "produksi_padi", "produksi_kopi"):
         regions, base = {"produksi_tbs_sawit": (_PLANTATION, 3_200.0), "produksi_karet": (_RUBBER, 260.0),
                          "produksi_padi": (_RICE, 5_500.0), "produksi_kopi": (_COFFEE, 650.0)}[code]
@@ -199,7 +199,7 @@ class SectorFeed:
             payload=SectorIndicator(
                 sector=indicator.sector, indicator=indicator.code, value=value, unit=indicator.unit,
                 period_start=start, period_end=end,
-                agency=f"{indicator.agency} {_agency_place(series.region)}", site=series.site,
+                agency=f"{indicator.agency} {REGION_NAMES[series.region]}", site=series.site,
             ),
         )
 
@@ -288,13 +288,3 @@ def _poisson(rng: random.Random, mean: float) -> int:
             return k
         k += 1
 
-
-def _agency_place(region: Region) -> str:
-    from schemas.regions import REGION_NAMES
-
-    return REGION_NAMES[region]
-
-
-def sectors_fed() -> set[Sector]:
-    """The sectors the feed has indicators for."""
-    return {series.indicator.sector for series in _series()}
