@@ -265,5 +265,14 @@ def dashboards_publish(url: str | None, token: str | None) -> None:
     click.echo(f"published {len(uids)} dashboards: {', '.join(uids)}")
 
 
+@bench.command("dashboards")
+@click.option("--repeats", default=3, show_default=True, help="Runs per query (the median is kept).")
+def bench_dashboards(repeats: int) -> None:
+    """Every dashboard panel's SQL on simulated history (chdb), beside a plain scan of its table."""
+    from bench.dashboards import run_dashboards_bench
+
+    run_dashboards_bench(repeats)
+
+
 if __name__ == "__main__":
     main()

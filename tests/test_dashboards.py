@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import json
-import random
+import os
 import re
-from collections import defaultdict
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from grafana_foundation_sdk.models.dashboard import Panel
 
-from connectors.simulator import Simulator
 from grafana.clickhouse import PLUGIN_ID, ClickHouseQuery, Format, QueryType
 from grafana.dashboards import DASHBOARDS_DIR, TIMEZONE, all_dashboards, parse, to_json
-from schemas.events import Event, kind_of
-from schemas.regions import Region
+from grafana.macros import expand
+from grafana.sample import load_history
 from schemas.sectors import Sector
-from schemas.topics import raw_topic
 from sinks.clickhouse import ChdbStore
-from sinks.writer import ROW_MAKERS
-from streams.validate import decode_raw, route
 
 NOW = datetime(2026, 8, 12, 4, 0, tzinfo=UTC)  # Wednesday 11:00 WIB in the karhutla season
 RANGES = {"1 jam": timedelta(hours=1), "7 hari": timedelta(days=7)}
-MAX_DATA_POINTS = 1_000  # about a panel's width in pixels, as Grafana derives the interval
 
 
 def _committed() -> dict[str, dict[str, Any]]:
@@ -41,56 +36,10 @@ def _panels() -> Iterator[tuple[str, dict[str, Any]]]:
             yield f"{name}: {panel['title']}", panel
 
 
-def expand(sql: str, start: datetime, end: datetime) -> str:
-    """The SQL as Grafana and the ClickHouse plugin send it: variables, then the plugin's macros."""
-    regions = ",".join(f"'{r}'" for r in Region)  # the "All" choice of the wilayah variable
-    sql = sql.replace("${wilayah:singlequote}", regions)
-    interval = max(1, int((end - start).total_seconds() / MAX_DATA_POINTS))
-    frm, to = int(start.timestamp()), int(end.timestamp())
-
-    def macro(match: re.Match[str]) -> str:
-        name, arg = match.group(1), match.group(2)
-        if name == "timeFilter":
-            return f"{arg} >= toDateTime({frm}) AND {arg} <= toDateTime({to})"
-        if name == "timeInterval":
-            return f"toStartOfInterval(toDateTime({arg}), INTERVAL {interval} second)"
-        if name == "fromTime":
-            return f"toDateTime({frm})"
-        if name == "toTime":
-            return f"toDateTime({to})"
-        raise AssertionError(f"a macro the test does not expand: $__{name}")
-
-    expanded = re.sub(r"\$__(\w+?)(?:\(([^()]*)\))?(?=\W|$)", macro, sql)
-    assert "$" not in expanded, expanded
-    return expanded
-
-
-def _rows() -> dict[str, list[bytes]]:
-    """Eight days of events and seventy of indicator readings, through the stream's and sink's code."""
-    simulator = Simulator(random.Random(20260812))
-    events: list[Event] = []
-    at = NOW - timedelta(days=8)
-    while at < NOW:
-        events.append(simulator.event(at))
-        at += timedelta(seconds=90)
-    events.extend(simulator.indicator_history(NOW - timedelta(days=70), NOW))
-    tables: dict[str, list[bytes]] = defaultdict(list)
-    encoder = msgspec.json.Encoder()
-    for offset, event in enumerate(events):
-        raw = encoder.encode(event)
-        topic = raw_topic(kind_of(event))
-        for out in route(kind_of(event), decode_raw(raw), topic, 0, offset, None, raw).out:
-            for table, row in ROW_MAKERS[out.topic](out.value):
-                tables[table].append(encoder.encode(row))
-    return tables
-
-
 @pytest.fixture(scope="module")
 def store(chdb_store: ChdbStore) -> ChdbStore:
     """The real chdb store with the sink's tables, loaded with simulated data for all 11 sectors."""
-    chdb_store.migrate()
-    for table, rows in _rows().items():
-        chdb_store.insert(table, b"\n".join(rows))
+    load_history(chdb_store, NOW)
     return chdb_store
 
 
@@ -184,3 +133,15 @@ def test_dashboards_directory_is_the_provisioned_one() -> None:
     provider = (Path(__file__).resolve().parents[1] / "grafana" / "provisioning" / "dashboards"
                 / "posko.yaml").read_text()
     assert "/var/lib/grafana/dashboards/posko" in provider
+
+
+def test_bench_dashboards_prints_figures_beside_its_baseline(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "posko.cli", "bench", "dashboards", "--repeats", "1"],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert set(figures["ranges"]) == {"1h", "7d"}
+    for name, found in figures["ranges"].items():
+        assert found["panels"] == len(list(_panels())), name
+        assert found["baseline_median_ms"] > 0 and found["ratio"] > 0
