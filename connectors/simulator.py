@@ -20,6 +20,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import msgspec
 
+from connectors.sector_feed import SectorFeed
 from schemas.events import (
     AlertArea,
     AlertCategory,
@@ -39,6 +40,7 @@ from schemas.events import (
     Point,
     ReportCategory,
     ReporterContact,
+    SectorIndicatorEvent,
     Severity,
     Urgency,
     new_event_id,
@@ -1269,6 +1271,11 @@ class Simulator:
             "cuaca": self._cuaca, "longsor": self._longsor, "puting_beliung": self._puting_beliung,
             "kerinci": self._gunung_kerinci, "asap": self._asap,
         }
+        # Sector indicators come on the agencies' cadence, not the event rate: raw() hands out
+        # the readings that fell due before the next random event.
+        self._sector_feed = SectorFeed(random.Random(self._rng.getrandbits(64)))
+        self._due: list[SectorIndicatorEvent] = []
+        self._feed_checked: datetime | None = None
 
     # --- public -------------------------------------------------------------------------
 
@@ -1284,11 +1291,23 @@ class Simulator:
             return self._permit(now, slot)
         return self._alert(now, slot)
 
+    def indicators(self, now: datetime) -> list[SectorIndicatorEvent]:
+        """Sector indicator readings that arrived by `now` and were not handed out yet."""
+        return self._sector_feed.due(_as_utc(now))
+
+    def indicator_history(self, since: datetime, until: datetime) -> list[SectorIndicatorEvent]:
+        """Every sector indicator reading that arrived in (since, until], oldest first."""
+        return self._sector_feed.between(_as_utc(since), _as_utc(until))
+
     def raw(self, now: datetime) -> RawMessage:
         """What a connector writes: valid, or malformed with probability `malformed_ratio`."""
         if self._malformed_ratio and self._rng.random() < self._malformed_ratio:
             return self.malformed(now)
-        event = self.event(now)
+        now = _as_utc(now)
+        if self._feed_checked is None or now - self._feed_checked >= _FEED_CHECK:
+            self._feed_checked = now
+            self._due.extend(reversed(self._sector_feed.due(now)))
+        event: Event = self._due.pop() if self._due else self.event(now)
         return RawMessage(_KIND_OF[type(event)], _key(event), msgspec.json.encode(event), None)
 
     def malformed(self, now: datetime, flaw: Flaw | None = None) -> RawMessage:
@@ -1849,7 +1868,9 @@ _KIND_OF: dict[type, Kind] = {
     CitizenReportEvent: Kind.CITIZEN_REPORT,
     DisasterAlertEvent: Kind.DISASTER_ALERT,
     PermitFilingEvent: Kind.PERMIT_FILING,
+    SectorIndicatorEvent: Kind.SECTOR_INDICATOR,
 }
+_FEED_CHECK = timedelta(seconds=30)
 
 
 def _key(event: Event) -> bytes:

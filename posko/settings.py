@@ -56,6 +56,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     gateway_snapshot_alerts: int = 200
     gateway_ping_s: float = 15.0
     gateway_counts_ms: int = 2_000
+    # Where `posko dashboards publish` pushes the dashboards, and its service account token.
+    grafana_url: str = "http://127.0.0.1:3000"
+    grafana_token: str = ""
 
     @property
     def local_kafka(self) -> bool:

@@ -12,6 +12,7 @@ from msgspec import Meta
 from uuid_utils import compat as uuid_compat
 
 from schemas.regions import Region
+from schemas.sectors import Sector
 
 SCHEMA_VERSION = 1
 
@@ -28,6 +29,7 @@ class Kind(enum.StrEnum):
     CITIZEN_REPORT = "citizen_report"
     DISASTER_ALERT = "disaster_alert"
     PERMIT_FILING = "permit_filing"
+    SECTOR_INDICATOR = "sector_indicator"
 
 
 class Point(msgspec.Struct, frozen=True):
@@ -270,6 +272,22 @@ class PermitFiling(msgspec.Struct, frozen=True, omit_defaults=True):
     note: LongText = ""
 
 
+# --- Sector indicators (periodic measurements from the dinas) --------------------------------
+
+
+class SectorIndicator(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One reading of a catalogued indicator (`schemas.sectors`) for one period and place."""
+
+    sector: Sector
+    indicator: Annotated[str, Meta(pattern=r"^[a-z0-9_]{1,64}$")]
+    value: float
+    unit: Annotated[str, Meta(min_length=1, max_length=20)]
+    period_start: UtcTime
+    period_end: UtcTime
+    agency: ShortText
+    site: ShortText | None = None  # the market, river gauge or tourist site, when per site
+
+
 # --- The envelope ----------------------------------------------------------------------------
 
 
@@ -303,12 +321,19 @@ class PermitFilingEvent(Envelope, frozen=True, kw_only=True, tag="permit_filing"
     payload: PermitFiling
 
 
-Event = CitizenReportEvent | DisasterAlertEvent | PermitFilingEvent
+class SectorIndicatorEvent(Envelope, frozen=True, kw_only=True, tag="sector_indicator"):
+    """A sector indicator reading in its envelope."""
+
+    payload: SectorIndicator
+
+
+Event = CitizenReportEvent | DisasterAlertEvent | PermitFilingEvent | SectorIndicatorEvent
 
 EVENT_TYPES: dict[Kind, type[Envelope]] = {
     Kind.CITIZEN_REPORT: CitizenReportEvent,
     Kind.DISASTER_ALERT: DisasterAlertEvent,
     Kind.PERMIT_FILING: PermitFilingEvent,
+    Kind.SECTOR_INDICATOR: SectorIndicatorEvent,
 }
 
 

@@ -50,19 +50,9 @@ class Store(ABC):
         self.execute(f"CREATE DATABASE IF NOT EXISTS {db}")
         self.execute(MIGRATIONS[0][2][1].format(db=db))
         done = {int(v) for v in self.execute(f"SELECT version FROM {db}.schema_migrations").split()}
-        applied = []
-        for version, description, statements in MIGRATIONS:
-            if version in done:
-                continue
-            for statement in statements:
-                self.execute(statement.format(db=db))
-            escaped = description.replace("'", "\\'")
-            self.execute(
-                f"INSERT INTO {db}.schema_migrations (version, description) "
-                f"VALUES ({version}, '{escaped}')"
-            )
-            applied.append(version)
-        return applied
+        for statement in migration_statements(db, done):
+            self.execute(statement)
+        return [version for version, _, _ in MIGRATIONS if version not in done]
 
     def insert_new(self, table: str, json_rows: bytes) -> None:
         """Insert the rows whose `id` is not in `table` yet (nor twice in the batch)."""
@@ -95,6 +85,22 @@ class Store(ABC):
         for name in self._staging_tables.values():
             self.execute(f"DROP TABLE IF EXISTS {self.database}.{name}")
         self._staging_tables.clear()
+
+
+def migration_statements(database: str, done: frozenset[int] | set[int] = frozenset()) -> list[str]:
+    """The statements that bring `database` from the `done` migrations to the latest, in order.
+
+    `Store.migrate` runs them; `posko migrate --print-sql` prints them for a server's init scripts.
+    """
+    statements: list[str] = []
+    for version, description, ddl in MIGRATIONS:
+        if version in done:
+            continue
+        statements.extend(statement.format(db=database) for statement in ddl)
+        escaped = description.replace("'", "\\'")
+        statements.append(f"INSERT INTO {database}.schema_migrations (version, description) "
+                          f"VALUES ({version}, '{escaped}')")
+    return statements
 
 
 class ChdbStore(Store):

@@ -18,7 +18,9 @@ from schemas.events import (
     Envelope,
     Kind,
     PermitFilingEvent,
+    SectorIndicatorEvent,
 )
+from schemas.sectors import INDICATORS, SECTOR_NAMES
 
 _ENVELOPE = """
     id UUID,
@@ -138,6 +140,27 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     INDEX alert alert_id TYPE bloom_filter GRANULARITY 1
 ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(acked_at) ORDER BY id""",
     ]),
+    (3, "sector indicators", [
+        # The catalogue's name, aggregation and normal range are stored with each reading:
+        # dashboards need no second source, and a reading keeps the range it was judged by.
+        f"""CREATE TABLE IF NOT EXISTS {{db}}.sector_indicators ({_ENVELOPE}
+    sector LowCardinality(String),
+    sector_name LowCardinality(String),
+    indicator LowCardinality(String),
+    indicator_name LowCardinality(String),
+    value Float64,
+    unit LowCardinality(String),
+    aggregation LowCardinality(String),
+    normal_low Nullable(Float64),
+    normal_high Nullable(Float64),
+    period_start DateTime64(3, 'UTC'),
+    period_end DateTime64(3, 'UTC'),
+    agency LowCardinality(String),
+    site LowCardinality(String),
+    INDEX occurred occurred_at TYPE minmax GRANULARITY 1,
+    INDEX period period_end TYPE minmax GRANULARITY 1
+){_ENGINE}""",
+    ]),
 ]
 
 
@@ -213,6 +236,24 @@ class PermitFilingRow(_EnvelopeRow, kw_only=True):
     note: str
 
 
+class SectorIndicatorRow(_EnvelopeRow, kw_only=True):
+    """A row of `sector_indicators`."""
+
+    sector: str
+    sector_name: str
+    indicator: str
+    indicator_name: str
+    value: float
+    unit: str
+    aggregation: str
+    normal_low: float | None
+    normal_high: float | None
+    period_start: datetime
+    period_end: datetime
+    agency: str
+    site: str
+
+
 class AlertRow(_Row, kw_only=True):
     """A row of `alerts`."""
 
@@ -259,6 +300,7 @@ TABLES: dict[Kind, str] = {
     Kind.CITIZEN_REPORT: "citizen_reports",
     Kind.DISASTER_ALERT: "disaster_alerts",
     Kind.PERMIT_FILING: "permit_filings",
+    Kind.SECTOR_INDICATOR: "sector_indicators",
 }
 
 
@@ -317,6 +359,20 @@ def permit_filing_row(event: PermitFilingEvent) -> PermitFilingRow:
         kbli=permit.kbli, applicant_type=permit.applicant_type, status=int(permit.status),
         status_name=PERMIT_STATUS_NAMES[permit.status], sla_deadline=permit.sla_deadline,
         agency=permit.agency, note=permit.note,
+    )
+
+
+def sector_indicator_row(event: SectorIndicatorEvent) -> SectorIndicatorRow:
+    """The reading's row, with the catalogue's name, aggregation and normal range."""
+    reading = event.payload
+    indicator = INDICATORS[reading.indicator]  # the stream let only catalogued codes through
+    return SectorIndicatorRow(
+        **_envelope(event),  # type: ignore[arg-type]
+        sector=reading.sector, sector_name=SECTOR_NAMES[reading.sector],
+        indicator=reading.indicator, indicator_name=indicator.name, value=reading.value,
+        unit=reading.unit, aggregation=indicator.aggregation, normal_low=indicator.normal_low,
+        normal_high=indicator.normal_high, period_start=reading.period_start,
+        period_end=reading.period_end, agency=reading.agency, site=reading.site or "",
     )
 
 

@@ -22,6 +22,7 @@ from schemas.events import (
     Event,
     Kind,
     PermitFilingEvent,
+    SectorIndicatorEvent,
     dead_letter_id,
     utc_now,
 )
@@ -34,6 +35,7 @@ from sinks.tables import (
     dead_letter_row,
     disaster_alert_row,
     permit_filing_row,
+    sector_indicator_row,
 )
 
 log = logging.getLogger("posko.sink")
@@ -54,6 +56,8 @@ def _event_rows(data: bytes) -> Rows:
         return list(citizen_report_rows(event))
     if isinstance(event, DisasterAlertEvent):
         return [("disaster_alerts", disaster_alert_row(event))]
+    if isinstance(event, SectorIndicatorEvent):
+        return [("sector_indicators", sector_indicator_row(event))]
     assert isinstance(event, PermitFilingEvent)
     return [("permit_filings", permit_filing_row(event))]
 

@@ -11,11 +11,13 @@ from schemas.events import (
     DisasterAlertEvent,
     Event,
     Kind,
+    SectorIndicatorEvent,
     dead_letter_id,
     kind_of,
     utc_now,
 )
 from schemas.regions import PROVINCE_CODE, region_at
+from schemas.sectors import INDICATORS, out_of_range
 from schemas.topics import ALERTS, DLQ, events_topic
 from streams.triage import official_alert, report_alert, triage_report
 
@@ -80,6 +82,25 @@ def _with_region(event: Event) -> Event:
     return msgspec.structs.replace(event, region=region) if region else event
 
 
+def indicator_problem(event: SectorIndicatorEvent) -> str | None:
+    """Why a reading does not fit the indicator catalogue, or None when it does."""
+    reading = event.payload
+    indicator = INDICATORS.get(reading.indicator)
+    if indicator is None:
+        return (f"unknown indicator {reading.indicator}: use a code from the catalogue "
+                f"(schemas/sectors.py), e.g. {', '.join(list(INDICATORS)[:4])}")
+    if reading.sector is not indicator.sector:
+        return (f"indicator {indicator.code} belongs to sector {indicator.sector}, "
+                f"not {reading.sector}")
+    if reading.unit != indicator.unit:
+        return (f"indicator {indicator.code} is reported in {indicator.unit}, not {reading.unit}: "
+                "convert the value first")
+    if reading.period_end <= reading.period_start:
+        return (f"period_end {reading.period_end.isoformat()} is not after period_start "
+                f"{reading.period_start.isoformat()}")
+    return out_of_range(indicator, reading.value)
+
+
 def route(
     kind: Kind, value: Event | Rejected, topic: str, partition: int, offset: int,
     key: bytes | None, raw: bytes | None,
@@ -102,6 +123,9 @@ def route(
         )
         reason = f"cannot place the {kind} in a kabupaten/kota of Jambi: {where}"
         return Routed([dead_letter(reason, topic, partition, offset, key, raw)])
+    elif isinstance(event, SectorIndicatorEvent) and (problem := indicator_problem(event)):
+        return Routed([dead_letter(f"invalid sector indicator: {problem}", topic, partition, offset,
+                                   key, raw)])
     elif isinstance(event, CitizenReportEvent) and (urgent := triage_report(event)):
         alert = report_alert(event, urgent)
     region_key = (event.region or PROVINCE_CODE).encode()

@@ -21,7 +21,7 @@ from posko.services import Service
 from posko.settings import Settings, load_settings
 from posko.sql import run_sql
 from posko.topics import create_topics
-from sinks.clickhouse import StoreError
+from sinks.clickhouse import ChdbStore, StoreError
 
 T = TypeVar("T")
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
@@ -244,3 +244,11 @@ async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None,
         return records
     finally:
         await consumer.stop()
+
+
+@pytest.fixture(scope="session")
+def chdb_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbStore]:
+    """The one in-process chdb store of the test session (chdb allows one data path per process)."""
+    store = ChdbStore(tmp_path_factory.mktemp("chdb") / "clickhouse")
+    yield store
+    store.close()

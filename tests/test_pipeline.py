@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 import msgspec
 import pytest
@@ -44,6 +45,9 @@ def _events(marker: str) -> dict[Kind, list[Event]]:
     simulator = Simulator(random.Random(20261128))
     by_kind: dict[Kind, list[Event]] = {kind: [] for kind in Kind}
     now = utc_now()
+    # Indicators come on the agencies' cadence: two days of them is more than enough.
+    by_kind[Kind.SECTOR_INDICATOR] = [msgspec.structs.replace(e, source=marker) for e in
+                                      simulator.indicator_history(now - timedelta(days=2), now)[:PER_KIND]]
     while any(len(events) < PER_KIND for events in by_kind.values()):
         event = simulator.event(now)
         if len(group := by_kind[kind_of(event)]) < PER_KIND:

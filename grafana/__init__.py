@@ -1,0 +1,1 @@
+"""Grafana: dashboards as code, the ClickHouse query type, publishing, provisioning."""

@@ -1,0 +1,147 @@
+"""Dashboards as code: every panel's SQL against real chdb loaded with all 11 sectors, and the JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from grafana_foundation_sdk.models.dashboard import Panel
+
+from grafana.clickhouse import PLUGIN_ID, ClickHouseQuery, Format, QueryType
+from grafana.dashboards import DASHBOARDS_DIR, TIMEZONE, all_dashboards, parse, to_json
+from grafana.macros import expand
+from grafana.sample import load_history
+from schemas.sectors import Sector
+from sinks.clickhouse import ChdbStore
+
+NOW = datetime(2026, 8, 12, 4, 0, tzinfo=UTC)  # Wednesday 11:00 WIB in the karhutla season
+RANGES = {"1 jam": timedelta(hours=1), "7 hari": timedelta(days=7)}
+
+
+def _committed() -> dict[str, dict[str, Any]]:
+    return {path.name: json.loads(path.read_text()) for path in sorted(DASHBOARDS_DIR.glob("*.json"))}
+
+
+def _panels() -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, board in _committed().items():
+        for panel in board["panels"]:
+            yield f"{name}: {panel['title']}", panel
+
+
+@pytest.fixture(scope="module")
+def store(chdb_store: ChdbStore) -> ChdbStore:
+    """The real chdb store with the sink's tables, loaded with simulated data for all 11 sectors."""
+    load_history(chdb_store, NOW)
+    return chdb_store
+
+
+def test_store_holds_every_sector(store: ChdbStore) -> None:
+    sectors = set(store.scalar("SELECT groupUniqArray(sector) FROM posko.sector_indicators")
+                  .strip("[]").replace("'", "").split(","))
+    # Pelaporan dan Sapa Warga is citizen reports; Perijinan and Kebencanaan also have events.
+    assert sectors == {str(s) for s in Sector} - {Sector.PELAPORAN}
+    for table in ("citizen_reports", "permit_filings", "disaster_alerts", "alerts"):
+        assert int(store.scalar(f"SELECT count() FROM posko.{table}")) > 100, table
+    assert int(store.scalar("SELECT uniqExact(region) FROM posko.sector_indicators")) == 11
+
+
+def _expected_columns(panel: dict[str, Any], sql: str) -> list[str]:
+    if panel["type"] == "timeseries":
+        return ["time"]
+    if panel["type"] == "stat":
+        return ["value"]
+    return list(dict.fromkeys(re.findall(r"`([^`]+)`", sql)))
+
+
+@pytest.mark.parametrize("range_name", list(RANGES))
+@pytest.mark.parametrize(("where", "panel"), list(_panels()), ids=[w for w, _ in _panels()])
+def test_panel_query_returns_rows_with_its_columns(store: ChdbStore, where: str, panel: dict[str, Any],
+                                                   range_name: str) -> None:
+    [target] = panel["targets"]
+    sql = expand(target["rawSql"], NOW - RANGES[range_name], NOW)
+    result = json.loads(store.execute(sql, "JSON"))
+    columns = [column["name"] for column in result["meta"]]
+    assert result["data"], f"{where} returns nothing for {range_name}:\n{sql}"
+    expected = _expected_columns(panel, target["rawSql"])
+    if panel["type"] == "timeseries":
+        assert columns[0] == "time" and columns[-1] == "value", columns
+        assert any(row["value"] is not None for row in result["data"])
+    else:
+        assert columns == expected, where
+    if panel["type"] == "stat":
+        assert result["data"][0]["value"] is not None, where
+
+
+def test_key_indicators_out_of_range_show_on_the_main_screen(store: ChdbStore) -> None:
+    board = _committed()["00-ringkasan.json"]
+    panel = next(p for p in board["panels"] if p["title"] == "Indikator kunci di luar rentang normal")
+    rows = json.loads(store.execute(expand(panel["targets"][0]["rawSql"], NOW - timedelta(hours=1), NOW),
+                                    "JSON"))["data"]
+    flagged = {row["Indikator"] for row in rows}
+    assert "ISPU PM2.5" in flagged, "August haze must be flagged"
+    assert {row["Status"] for row in rows} <= {"Di atas normal", "Di bawah normal"}
+
+
+def test_committed_json_is_what_the_code_builds() -> None:
+    built = {name: to_json(board) for name, board in all_dashboards()}
+    committed = {path.name: path.read_text() for path in DASHBOARDS_DIR.glob("*.json")}
+    assert set(committed) == set(built), "run `posko dashboards build` and commit grafana/dashboards/"
+    for name, text in built.items():
+        assert committed[name] == text, f"{name} is stale: run `posko dashboards build` and commit it"
+
+
+def test_json_reads_back_through_the_sdk_types_unchanged() -> None:
+    for path in sorted(DASHBOARDS_DIR.glob("*.json")):
+        text = path.read_text()
+        board = parse(json.loads(text))
+        assert to_json(board) == text, path.name
+        assert board.schema_version == 41  # Grafana 12's dashboard schema
+        assert board.timezone == TIMEZONE
+        assert board.templating.list_val is not None
+        assert [v.name for v in board.templating.list_val] == ["wilayah"]
+        for panel in board.panels or []:
+            assert isinstance(panel, Panel), "no rows: every panel is on the grid"
+            for target in panel.targets or []:
+                assert isinstance(target, ClickHouseQuery), (path.name, panel.title)
+                assert target.datasource.type_val == PLUGIN_ID
+                series = panel.type_val == "timeseries"
+                assert target.format_val is (Format.TIME_SERIES if series else Format.TABLE)
+                assert target.query_type is (QueryType.TIME_SERIES if series else QueryType.TABLE)
+
+
+def test_one_dashboard_per_sector_plus_the_overview_with_indonesian_titles() -> None:
+    boards = _committed()
+    assert len(boards) == 12
+    titles = [board["title"] for board in boards.values()]
+    assert titles[0] == "Posko Jambi · Ringkasan"
+    assert titles[1:] == [f"{n} · {name}" for n, name in enumerate([
+        "Sosial dan Kependudukan", "Pertanian, Peternakan dan Hortikultura", "Perijinan",
+        "Perindustrian dan Perdagangan", "Pendidikan", "Pelaporan dan Sapa Warga", "Pekerjaan Umum",
+        "Pariwisata", "Koperasi dan UMKM", "Keuangan Daerah", "Kebencanaan"], start=1)]
+    assert len({board["uid"] for board in boards.values()}) == 12
+
+
+def test_dashboards_directory_is_the_provisioned_one() -> None:
+    provider = (Path(__file__).resolve().parents[1] / "grafana" / "provisioning" / "dashboards"
+                / "posko.yaml").read_text()
+    assert "/var/lib/grafana/dashboards/posko" in provider
+
+
+def test_bench_dashboards_prints_figures_beside_its_baseline(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "posko.cli", "bench", "dashboards", "--repeats", "1"],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert set(figures["ranges"]) == {"1h", "7d"}
+    for name, found in figures["ranges"].items():
+        assert found["panels"] == len(list(_panels())), name
+        assert found["baseline_median_ms"] > 0 and found["ratio"] > 0
