@@ -365,3 +365,48 @@ DEAD_LETTER_NAMESPACE = uuid.UUID("5f0c2f4e-6d43-4a59-9b8e-3c1d8a0e7b21")
 def dead_letter_id(topic: str, partition: int, offset: int) -> uuid.UUID:
     """The same id for the same source message, so a redelivered failure is stored once."""
     return uuid.uuid5(DEAD_LETTER_NAMESPACE, f"{topic}/{partition}/{offset}")
+
+
+# --- Citizen report follow-up (LAPOR!-style workflow) ----------------------------------------
+
+
+class ReportStatus(enum.StrEnum):
+    """Where a citizen report is on the LAPOR!-style workflow, in order."""
+
+    DITERIMA = "diterima"
+    DIVERIFIKASI = "diverifikasi"
+    DIDISPOSISIKAN = "didisposisikan"
+    DITINDAKLANJUTI = "ditindaklanjuti"
+    SELESAI = "selesai"
+
+
+REPORT_STATUS_ORDER: tuple[ReportStatus, ...] = tuple(ReportStatus)
+
+
+class StatusStep(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One move of a report along the workflow."""
+
+    status: ReportStatus
+    at: UtcTime
+    by: ShortText
+    note: LongText = ""
+
+
+class ReportStatusChange(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A report's status changed; carries the whole follow-up so far (the topic is compacted)."""
+
+    id: uuid.UUID
+    tracking: ShortText
+    report_id: uuid.UUID
+    channel: Channel
+    category: ReportCategory
+    region: Region | None = None
+    status: ReportStatus
+    changed_at: UtcTime
+    changed_by: ShortText
+    note: LongText = ""
+    history: list[StatusStep]
+    # "<api key id>:<Idempotency-Key>" and the body's SHA-256 of the submission, so a retried
+    # submission finds its tracking number again after a restart. Never stored in ClickHouse.
+    idempotency: str | None = None
+    body_sha256: str | None = None

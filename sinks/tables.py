@@ -17,6 +17,7 @@ from schemas.events import (
     Envelope,
     Kind,
     PermitFilingEvent,
+    ReportStatusChange,
 )
 
 _ENVELOPE = """
@@ -121,6 +122,21 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     raw_text String,
     raw_base64 String
 ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(failed_at) ORDER BY id""",
+    ]),
+    (2, "citizen report status changes", [
+        """CREATE TABLE IF NOT EXISTS {db}.report_status_changes (
+    id UUID,
+    tracking String,
+    report_id UUID,
+    channel LowCardinality(String),
+    category LowCardinality(String),
+    region LowCardinality(Nullable(String)),
+    status LowCardinality(String),
+    changed_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    changed_by String,
+    note String
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(changed_at) ORDER BY id""",
     ]),
 ]
 
@@ -310,4 +326,27 @@ def dead_letter_row(letter: DeadLetter) -> DeadLetterRow:
         key=letter.key.decode(errors="replace") if letter.key is not None else None,
         raw_text=letter.raw[:65_536].decode(errors="replace"),
         raw_base64=base64.b64encode(letter.raw).decode(),
+    )
+
+
+class ReportStatusRow(_Row, kw_only=True):
+    """A row of `report_status_changes`."""
+
+    tracking: str
+    report_id: uuid.UUID
+    channel: str
+    category: str
+    region: str | None
+    status: str
+    changed_at: datetime
+    changed_by: str
+    note: str
+
+
+def report_status_row(change: ReportStatusChange) -> ReportStatusRow:
+    """The status change's row (without the submission's idempotency data)."""
+    return ReportStatusRow(
+        id=change.id, tracking=change.tracking, report_id=change.report_id, channel=change.channel,
+        category=change.category, region=change.region, status=change.status,
+        changed_at=change.changed_at, changed_by=change.changed_by, note=change.note,
     )

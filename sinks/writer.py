@@ -21,10 +21,11 @@ from schemas.events import (
     Event,
     Kind,
     PermitFilingEvent,
+    ReportStatusChange,
     dead_letter_id,
     utc_now,
 )
-from schemas.topics import ALERTS, DLQ, events_topic
+from schemas.topics import ALERTS, DLQ, REPORT_STATUS, events_topic
 from sinks.clickhouse import Store
 from sinks.tables import (
     alert_row,
@@ -32,6 +33,7 @@ from sinks.tables import (
     dead_letter_row,
     disaster_alert_row,
     permit_filing_row,
+    report_status_row,
 )
 
 log = logging.getLogger("posko.sink")
@@ -42,6 +44,7 @@ Rows = list[tuple[str, msgspec.Struct]]
 _event = msgspec.json.Decoder(Event)
 _alert = msgspec.json.Decoder(Alert)
 _letter = msgspec.json.Decoder(DeadLetter)
+_status = msgspec.json.Decoder(ReportStatusChange)
 _encoder = msgspec.json.Encoder()
 
 
@@ -59,6 +62,7 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     **{events_topic(kind): _event_rows for kind in Kind},
     ALERTS: lambda data: [("alerts", alert_row(_alert.decode(data)))],
     DLQ: lambda data: [("dead_letters", dead_letter_row(_letter.decode(data)))],
+    REPORT_STATUS: lambda data: [("report_status_changes", report_status_row(_status.decode(data)))],
 }
 
 
@@ -97,6 +101,8 @@ class ClickHouseWriter:
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
+            # The intake writes a report and its status in one transaction: never store half.
+            isolation_level="read_committed",
         )
         await consumer.start()
         if ready is not None:
