@@ -108,9 +108,10 @@ def intake_openapi(output: Path | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice([k.value for k in Kind]), required=True,
               help="The kind of event every line holds.")
-@click.option("--rate", type=float, default=None, help="Events per second (default: as fast as Kafka takes them).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "csv"]), default="auto", show_default=True,
-              help="auto: by the file name (.csv is CSV, anything else JSON Lines).")
+@click.option("--rate", type=float, default=None,
+              help="Events per second (default: as fast as Kafka takes them).")
+@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "csv"]), default="auto",
+              show_default=True, help="auto: by the file name (.csv is CSV, anything else JSON Lines).")
 def replay(file: Path, kind: str, rate: float | None, fmt: str) -> None:
     """Publish a JSON Lines or CSV file as raw events, with a progress bar."""
     from connectors.replay import replay_file
