@@ -1,9 +1,10 @@
 """`posko intake`: the citizen report intake API (Litestar on uvicorn).
 
 Channels (web form, SMS gateway, WhatsApp bot, LAPOR! forwarding) POST reports with their own
-API key; each accepted report is committed to Kafka (the raw report and its first status, in
-one transaction) before the 202 with its tracking number is sent. Officers move reports along
-the LAPOR!-style workflow with PATCH; every move is a record on posko.report_status.
+API key. An accepted report is one record on posko.report_status (its first status, diterima,
+carrying the report), committed in a Kafka transaction before the 202 with its tracking number
+is sent; the relay then forwards the report to posko.raw.citizen_report. Officers move reports
+along the LAPOR!-style workflow with PATCH; every move is a record on posko.report_status.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ from connectors.intake_models import (
     StatusUpdate,
 )
 from connectors.intake_rate import RateLimiter, retry_after_header
+from connectors.intake_relay import relay_reports
 from connectors.intake_tracking import new_tracking_number, normalise_tracking_number
 from connectors.intake_writer import KafkaUnavailable, Record, TransactionalWriter
 from posko.settings import Settings
 from schemas.events import (
     REPORT_STATUS_ORDER,
     CitizenReportEvent,
-    Kind,
     ReportStatus,
     ReportStatusChange,
     StatusStep,
@@ -52,7 +53,7 @@ from schemas.events import (
     utc_now,
 )
 from schemas.regions import region_at
-from schemas.topics import REPORT_STATUS, raw_topic
+from schemas.topics import REPORT_STATUS
 
 MAX_IDEMPOTENCY_KEY = 200
 RETRY_AFTER_KAFKA_S = 5
@@ -88,7 +89,8 @@ class Intake:
         """Start following posko.report_status and the transaction loop."""
         self.stop.clear()
         self.tasks = [asyncio.create_task(self.ledger.follow(self.settings, self.stop)),
-                      asyncio.create_task(self.writer.run(self.stop))]
+                      asyncio.create_task(self.writer.run(self.stop)),
+                      asyncio.create_task(relay_reports(self.settings, self.stop))]
 
     async def close(self) -> None:
         """Stop both and wait for them."""
@@ -260,13 +262,10 @@ async def _store(intake: Intake, key: ApiKey, data: ReportSubmission, region: An
         id=new_event_id(), tracking=tracking, report_id=event.id, channel=data.channel,
         category=data.category, region=region, status=ReportStatus.DITERIMA, changed_at=now,
         changed_by=by, history=[StatusStep(ReportStatus.DITERIMA, now, by)], idempotency=token,
-        body_sha256=digest)
+        body_sha256=digest, report=event)
     intake.issuing.add(tracking)
     try:
-        await intake.commit([
-            Record(raw_topic(Kind.CITIZEN_REPORT), str(region).encode(), _encoder.encode(event)),
-            Record(REPORT_STATUS, tracking.encode(), _encoder.encode(change)),
-        ])
+        await intake.commit([Record(REPORT_STATUS, tracking.encode(), _encoder.encode(change))])
         intake.ledger.apply(change)
     finally:
         intake.issuing.discard(tracking)

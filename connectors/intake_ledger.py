@@ -37,6 +37,8 @@ class ReportLedger:
 
     def apply(self, change: ReportStatusChange) -> None:
         """Take a status change into account (a stale or repeated one changes nothing)."""
+        if change.report is not None:  # the relay forwards it; the ledger needs only the status
+            change = msgspec.structs.replace(change, report=None)
         current = self.reports.get(change.tracking)
         if current is None or len(change.history) >= len(current.history):
             self.reports[change.tracking] = change

@@ -1,13 +1,13 @@
-"""Writing the intake's records atomically: one Kafka transaction per group of concurrent requests.
+"""Writing the intake's records for sure: one Kafka transaction per group of concurrent requests.
 
-A submission is two records (the raw report and its first status); both are committed in one
-transaction or neither is. Requests arriving while a transaction commits wait and go together
-in the next one (group commit), so throughput grows with concurrency while every caller still
-returns only after its own records are committed (acks=all, idempotent producer).
+A caller returns only once its records are committed (acks=all, idempotent producer). Requests
+arriving while a transaction commits wait and go together in the next one (group commit), so
+throughput grows with concurrency.
 
 When Kafka does not answer within the timeout every waiting caller gets `KafkaUnavailable`,
 and the producer is dropped: the next one, with the same transactional id, fences it and
-aborts its open transaction, so nothing it sent becomes visible to `read_committed` readers.
+aborts its open transaction. So records of a failed call never become visible to
+`read_committed` readers (the ledger, the relay, the sink), even if the broker had appended them.
 """
 
 from __future__ import annotations

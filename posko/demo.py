@@ -23,7 +23,7 @@ from posko.sql import run_sql
 from posko.topics import create_topics
 from schemas.events import Kind
 from schemas.regions import REGION_NAMES, Region
-from schemas.topics import ALERTS, DLQ, REPORT_STATUS, events_topic, raw_topic
+from schemas.topics import ALERTS, DLQ, events_topic, raw_topic
 from sinks.clickhouse import StoreError
 from sinks.tables import TABLES
 from sinks.writer import GROUP_ID as SINK_GROUP
@@ -85,7 +85,7 @@ async def consumer_lag(settings: Settings) -> dict[str, int]:
     """Messages not yet committed by the stream worker and by the sink."""
     groups = {
         STREAM_GROUP: [raw_topic(k) for k in Kind],
-        SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ, REPORT_STATUS],
+        SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ],
     }
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)

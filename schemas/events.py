@@ -393,7 +393,12 @@ class StatusStep(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class ReportStatusChange(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """A report's status changed; carries the whole follow-up so far (the topic is compacted)."""
+    """A report's status changed; carries the whole follow-up so far (the topic is compacted).
+
+    The first change of a report (diterima) also carries the report itself: it is the one
+    record the intake writes before answering, and the intake's relay forwards the report to
+    posko.raw.citizen_report from there (a transactional outbox on Kafka).
+    """
 
     id: uuid.UUID
     tracking: ShortText
@@ -410,3 +415,4 @@ class ReportStatusChange(msgspec.Struct, frozen=True, kw_only=True, omit_default
     # submission finds its tracking number again after a restart. Never stored in ClickHouse.
     idempotency: str | None = None
     body_sha256: str | None = None
+    report: CitizenReportEvent | None = None

@@ -101,7 +101,7 @@ class ClickHouseWriter:
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
-            # The intake writes a report and its status in one transaction: never store half.
+            # The intake writes report statuses in transactions: only committed ones are stored.
             isolation_level="read_committed",
         )
         await consumer.start()
