@@ -220,8 +220,8 @@ async def submit_report(
     intake = _intake(request.app.state)
     key = _api_key(request)
     if data.channel != key.channel:
-        raise ApiProblem(400, "invalid_report", f"channel {data.channel!r} does not match key "
-                         f"{key.name!r}, which is for channel {key.channel!r}", "channel")
+        raise ApiProblem(400, "invalid_report", f"channel '{data.channel}' does not match key "
+                         f"{key.name!r}, which is for channel '{key.channel}'", "channel")
     region = data.region or (region_at(data.location.lat, data.location.lon) if data.location else None)
     if region is None:
         where = "location is outside Jambi" if data.location else "neither region nor location is given"
