@@ -136,7 +136,7 @@ def _api_key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
     return key
 
 
-# --- Guards: run before the body is read -----------------------------------------------------
+# --- Guards: run before the body is read (async: Litestar would run sync ones in a thread) ----
 
 
 def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
@@ -154,12 +154,12 @@ def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
     return checked.key
 
 
-def any_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def any_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Any valid key may read a report's status."""
     _authenticate(connection)
 
 
-def channel_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def channel_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Only channel keys submit reports, each within its rate."""
     key = _authenticate(connection)
     if key.role is not Role.CHANNEL:
@@ -172,7 +172,7 @@ def channel_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHand
                          headers={"Retry-After": retry_after_header(wait)})
 
 
-def officer_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def officer_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Only officer keys move a report's status."""
     key = _authenticate(connection)
     if key.role is not Role.OFFICER:
@@ -180,7 +180,7 @@ def officer_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHand
                          "change a report's status")
 
 
-def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """The body must be JSON."""
     media_type = connection.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":

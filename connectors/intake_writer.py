@@ -108,6 +108,9 @@ class TransactionalWriter:
                 enable_idempotence=True,
                 transactional_id=self.transactional_id,
                 transaction_timeout_ms=60_000,
+                # Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the previous
+                # commit markers are written; the default 100 ms backoff would be most of the latency.
+                retry_backoff_ms=10,
                 request_timeout_ms=max(1_000, int(self.timeout_s * 1000)),
             )
             try:
