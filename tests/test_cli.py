@@ -45,18 +45,19 @@ def test_status_of_a_stopped_local_broker_exits_nonzero(tmp_path: Path) -> None:
 
 def test_topics_create_is_idempotent(kafka_env: dict[str, str]) -> None:
     done = posko("topics", "create", env=kafka_env)
-    assert done.returncode == 0 and "0 created, 8 already present" in done.stdout
+    assert done.returncode == 0 and "0 created, 9 already present" in done.stdout
 
 
 def test_migrate_twice_then_sql_opens_the_store_directly(tmp_path: Path) -> None:
     env = {"POSKO_HOME": str(tmp_path)}
     first = posko("migrate", env=env)
-    assert first.returncode == 0 and "applied migrations [1]" in first.stdout, first.stderr
+    assert first.returncode == 0 and "applied migrations [1, 2]" in first.stdout, first.stderr
     again = posko("migrate", env=env)
     assert again.returncode == 0 and "up to date" in again.stdout
     tables = posko("sql", "SHOW TABLES FROM posko", "--format", "TabSeparated", env=env)
     assert set(tables.stdout.split()) >= {"citizen_reports", "disaster_alerts", "permit_filings",
-                                          "alerts", "dead_letters", "reporter_contacts"}
+                                          "alerts", "dead_letters", "reporter_contacts",
+                                          "report_status_changes"}
 
 
 def test_bad_sql_gets_clickhouse_reason(tmp_path: Path) -> None:

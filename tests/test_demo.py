@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import free_port
+
 
 def test_demo_runs_the_pipeline_and_prints_a_summary(kafka_env: dict[str, str], tmp_path: Path) -> None:
     env = {**os.environ, **kafka_env, "POSKO_CLICKHOUSE": f"chdb://{tmp_path / 'clickhouse'}"}
     env["POSKO_HOME"] = str(tmp_path / "home")
     # The demo's home differs from the broker's, so point it at the session broker as a cluster.
     env["POSKO_KAFKA"] = f"kafka://127.0.0.1:{kafka_env['POSKO_KAFKA_PORT']}"
+    env["POSKO_INTAKE_PORT"] = str(free_port())
     done = subprocess.run(
         [sys.executable, "-m", "posko.cli", "demo", "--duration", "15", "--rate", "200",
          "--malformed", "0.05"],
@@ -27,3 +30,5 @@ def test_demo_runs_the_pipeline_and_prints_a_summary(kafka_env: dict[str, str], 
     assert int(summary["alerts"]) > 0
     assert summary["lag posko-stream"] == "0" and summary["lag posko-clickhouse"] == "0"
     assert (tmp_path / "home" / "logs" / "worker.log").exists()
+    assert f"intake API: http://127.0.0.1:{env['POSKO_INTAKE_PORT']}" in done.stdout
+    assert (tmp_path / "home" / "logs" / "intake.log").exists()
