@@ -25,7 +25,7 @@ import httpx
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from bench.pipeline import _free_port, _percentiles
+from bench.pipeline import _broker_cpu, _free_port, _percentiles
 from connectors.intake_keys import KeyStore, Role
 from connectors.simulator import Simulator
 from posko.kafka import broker
@@ -49,7 +49,8 @@ class Result(msgspec.Struct):
     intake_latency_ms: dict[str, float]
     baseline_latency_ms: dict[str, float]
     answers: dict[str, int]
-    intake_cpu_seconds: float
+    seconds: float
+    cpu_seconds: dict[str, float]
 
 
 def _reports(count: int) -> list[CitizenReportEvent]:
@@ -147,12 +148,15 @@ def run_intake_bench(base: Settings, reports: int, clients: int) -> Result:
             asyncio.run(_post_all(url, keys, events[:WARM_UP], clients, warm_answers))
             say(f"posting {reports:,} reports with {clients} concurrent clients…")
             answers: Counter[str] = Counter()
-            cpu_before = service.cpu_seconds()
+            cpu_before = (service.cpu_seconds(), _broker_cpu(settings), time.process_time())
             seconds, latencies = asyncio.run(_post_all(url, keys, events[WARM_UP:], clients, answers))
-            cpu = service.cpu_seconds() - cpu_before
+            cpu = {"intake": service.cpu_seconds() - cpu_before[0],
+                   "broker": _broker_cpu(settings) - cpu_before[1],
+                   "clients": time.process_time() - cpu_before[2]}
+            cpu = {name: round(value, 1) for name, value in cpu.items()}
             intake_rate = answers["202"] / seconds
             say(f"intake: {intake_rate:,.0f} accepted reports/s, latency {_percentiles(latencies)} ms, "
-                f"answers {dict(answers)}, intake process CPU {cpu:.1f} s")
+                f"answers {dict(answers)}, CPU seconds over {seconds:.1f} s: {cpu}")
             base_seconds, base_latencies = asyncio.run(_bare_producer(settings, events[WARM_UP:], clients))
             baseline_rate = reports / base_seconds
             say(f"baseline (bare idempotent producer, acks=all): {baseline_rate:,.0f} events/s, "
@@ -164,7 +168,7 @@ def run_intake_bench(base: Settings, reports: int, clients: int) -> Result:
         reports=reports, clients=clients, intake_per_s=round(intake_rate, 1),
         baseline_per_s=round(baseline_rate, 1), ratio=round(intake_rate / baseline_rate, 3),
         intake_latency_ms=_percentiles(latencies), baseline_latency_ms=_percentiles(base_latencies),
-        answers=dict(answers), intake_cpu_seconds=round(cpu, 1),
+        answers=dict(answers), seconds=round(seconds, 1), cpu_seconds=cpu,
     )
     print(msgspec.json.encode(result).decode(), flush=True)
     return result
