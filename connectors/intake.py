@@ -28,7 +28,7 @@ from litestar.openapi.spec.server import Server
 from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
 
-from connectors.intake_keys import ApiKey, KeyRing, KeyStore, Role
+from connectors.intake_keys import ApiKey, KeyRing, Role
 from connectors.intake_ledger import ReportLedger
 from connectors.intake_models import (
     Accepted,
@@ -74,7 +74,7 @@ class Intake:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.keys = KeyRing(KeyStore(settings.intake_dir))
+        self.keys = KeyRing(settings.intake_dir)
         self.limits = RateLimiter()
         self.ledger = ReportLedger()
         self.writer = TransactionalWriter(

@@ -133,15 +133,17 @@ class KeyCheck(msgspec.Struct, frozen=True):
 class KeyRing:
     """The keys as the running service sees them, re-read every REFRESH_S."""
 
-    def __init__(self, store: KeyStore) -> None:
-        self.store = store
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._store: KeyStore | None = None  # opened on first use: building the app touches no disk
         self._loaded_at = float("-inf")
         self._keys: dict[str, tuple[str, ApiKey]] = {}
 
     def check(self, presented: str) -> KeyCheck:
         """Find the key for a presented `pk_<id>_<secret>` string."""
         if time.monotonic() - self._loaded_at > REFRESH_S:
-            self._keys = self.store._digests()
+            self._store = self._store or KeyStore(self.directory)
+            self._keys = self._store._digests()
             self._loaded_at = time.monotonic()
         parts = presented.split("_", 2)
         if len(parts) != 3 or parts[0] + "_" != KEY_PREFIX or parts[1] not in self._keys:

@@ -39,7 +39,7 @@ def test_keys_are_stored_hashed_checked_and_revoked(tmp_path: Path) -> None:
     store = KeyStore(tmp_path)
     key, secret = store.add("sms-gateway", Role.CHANNEL, Channel.SMS, 60)
     assert secret.encode() not in store.path.read_bytes()
-    ring = KeyRing(store)
+    ring = KeyRing(tmp_path)
     assert ring.check(secret).key == key
     assert ring.check(secret[:-1] + ("x" if secret[-1] != "x" else "y")).problem.startswith("unknown API key")
     with pytest.raises(KeyStoreError, match="exists already"):
@@ -47,5 +47,5 @@ def test_keys_are_stored_hashed_checked_and_revoked(tmp_path: Path) -> None:
     with pytest.raises(KeyStoreError, match="needs --channel"):
         store.add("web", Role.CHANNEL, None, 60)
     store.revoke("sms-gateway")
-    assert KeyRing(store).check(secret).problem.startswith("API key 'sms-gateway' was revoked")
+    assert KeyRing(tmp_path).check(secret).problem.startswith("API key 'sms-gateway' was revoked")
     assert [k.revoked_at is not None for k in store.keys()] == [True]
