@@ -93,7 +93,7 @@ class Intake:
                       asyncio.create_task(relay_reports(self.settings, self.stop))]
 
     async def close(self) -> None:
-        """Stop both and wait for them."""
+        """Stop them and wait for them."""
         self.stop.set()
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
@@ -121,9 +121,8 @@ class Intake:
             await self.writer.write(records)
         except KafkaUnavailable as exc:
             raise ApiProblem(503, "kafka_unavailable",
-                             f"the report could not be stored ({exc}); nothing was saved, "
-                             "send it again shortly", headers={"Retry-After": str(RETRY_AFTER_KAFKA_S)}
-                             ) from exc
+                             f"Kafka is unavailable ({exc}); nothing was saved, send it again shortly",
+                             headers={"Retry-After": str(RETRY_AFTER_KAFKA_S)}) from exc
 
 
 def _intake(state: State) -> Intake:
@@ -325,11 +324,11 @@ async def move_report(request: Request[Any, Any, Any], tracking: str, data: Stat
 
 @get("/healthz", tags=["service"], summary="Whether the intake takes reports")
 async def health(request: Request[Any, Any, Any]) -> Response[Health]:
-    """200 once report statuses are loaded, 503 before."""
-    ledger = _intake(request.app.state).ledger
-    loaded = ledger.loaded.is_set()
-    return Response(Health("ok" if loaded else "loading", len(ledger.reports)),
-                    status_code=200 if loaded else 503)
+    """200 once report statuses are loaded and the Kafka producer is up, 503 before."""
+    intake = _intake(request.app.state)
+    ok = intake.ledger.loaded.is_set() and intake.writer.ready
+    return Response(Health("ok" if ok else "starting", len(intake.ledger.reports)),
+                    status_code=200 if ok else 503)
 
 
 # --- Errors ----------------------------------------------------------------------------------

@@ -106,5 +106,5 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
 class Health(msgspec.Struct, frozen=True):
     """Whether the intake can take reports."""
 
-    status: Annotated[str, Meta(examples=["ok", "loading"])]
+    status: Annotated[str, Meta(examples=["ok", "starting"])]
     reports_known: int

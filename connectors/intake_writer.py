@@ -25,6 +25,7 @@ from posko.settings import Settings
 log = logging.getLogger("posko.intake")
 
 MAX_GROUP = 500  # requests per transaction
+WARM_UP_S = 60.0
 
 
 class Record(msgspec.Struct, frozen=True, array_like=True):
@@ -53,7 +54,13 @@ class TransactionalWriter:
         self.timeout_s = settings.intake_kafka_timeout_s
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
         self._producer: AIOKafkaProducer | None = None
+        self._starting = asyncio.Lock()
         self.transactions = 0
+
+    @property
+    def ready(self) -> bool:
+        """True while a transactional producer is up."""
+        return self._producer is not None
 
     async def write(self, records: Sequence[Record]) -> None:
         """Return once the records are committed; raise KafkaUnavailable if they could not be."""
@@ -63,6 +70,7 @@ class TransactionalWriter:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Commit waiting groups until `stop` is set."""
+        warming = asyncio.create_task(self._keep_producer(stop))
         try:
             while not stop.is_set():
                 try:
@@ -74,7 +82,19 @@ class TransactionalWriter:
                     group.append(self._queue.get_nowait())
                 await self._commit(group)
         finally:
+            await warming
             await self._drop_producer()
+
+    async def _keep_producer(self, stop: asyncio.Event) -> None:
+        # Starting the first transactional producer of a fresh cluster creates its transaction
+        # log, which can take longer than a request may wait: start (and restart) it ahead.
+        while not stop.is_set():
+            if self._producer is None:
+                try:
+                    await asyncio.wait_for(self._ready_producer(), WARM_UP_S)
+                except Exception as exc:
+                    log.warning("cannot start the Kafka producer yet: %r", exc)
+            await asyncio.sleep(1.0)
 
     async def _commit(self, group: list[_Waiting]) -> None:
         try:
@@ -101,26 +121,29 @@ class TransactionalWriter:
         await producer.commit_transaction()
 
     async def _ready_producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.settings.bootstrap_servers,
-                acks="all",
-                enable_idempotence=True,
-                transactional_id=self.transactional_id,
-                transaction_timeout_ms=60_000,
-                # Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the previous
-                # commit markers are written; the default 100 ms backoff would be most of the latency.
-                retry_backoff_ms=10,
-                request_timeout_ms=max(1_000, int(self.timeout_s * 1000)),
-            )
-            try:
-                await producer.start()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(producer.stop(), 2.0)
-                raise
-            self._producer = producer
-        return self._producer
+        async with self._starting:
+            return self._producer or await self._start_producer()
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            transactional_id=self.transactional_id,
+            transaction_timeout_ms=60_000,
+            # Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the previous
+            # commit markers are written; the default 100 ms backoff would be most of the latency.
+            retry_backoff_ms=10,
+            request_timeout_ms=max(1_000, int(self.timeout_s * 1000)),
+        )
+        try:
+            await producer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), 2.0)
+            raise
+        self._producer = producer
+        return producer
 
     async def _drop_producer(self) -> None:
         producer, self._producer = self._producer, None
