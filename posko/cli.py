@@ -93,9 +93,9 @@ def topics_list() -> None:
     from schemas.topics import catalogue
 
     for spec in catalogue(_settings().partitions):
-        days = spec.retention_ms // 86_400_000
+        days = f"{spec.retention_ms // 86_400_000}d" if spec.retention_ms >= 0 else "forever"
         click.echo(f"{spec.name:32} {spec.partitions:>3} partitions  key={spec.key:12} "
-                   f"retention={days}d  {spec.cleanup_policy:7} {spec.description}")
+                   f"retention={days}  {spec.cleanup_policy:7} {spec.description}")
 
 
 # --- ClickHouse ----------------------------------------------------------------------------
@@ -281,6 +281,15 @@ from posko.gateway_cli import bench_fanout, gateway, token  # noqa: E402
 main.add_command(gateway)
 main.add_command(token)
 bench.add_command(bench_fanout)
+
+
+# --- Citizen report intake, replay (connectors) --------------------------------------------
+
+from posko.cli_intake import bench_intake, intake, replay  # noqa: E402
+
+main.add_command(intake)
+main.add_command(replay)
+bench.add_command(bench_intake)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""`posko demo`: broker, topics, worker, sink and simulator, with a live terminal view."""
+"""`posko demo`: broker, topics, worker, sink, intake API and simulator, with a live terminal view."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -188,7 +189,11 @@ def run_demo(settings: Settings, duration_s: float | None, rate: float,
     asyncio.run(create_topics(settings))
     # The demo's one worker is a static group member: a restart keeps its partitions.
     worker_env = {"POSKO_WORKER_INSTANCE": settings.worker_instance or "demo-worker-1"}
-    children = [Service("worker", logs, worker_env), Service("sink", logs), Service("gateway", logs)]
+    intake_port = _free_intake_port(settings)
+    children = [Service("worker", logs, worker_env), Service("sink", logs), Service("gateway", logs),
+                Service("intake", logs, {"POSKO_INTAKE_PORT": str(intake_port)})]
+    print(f"intake API: http://{settings.intake_host}:{intake_port} (OpenAPI: /schema/openapi.json; "
+          "keys: posko intake key add NAME --channel web)")
     for child in children:
         child.start()
     wall = page_link(settings, issue_token(gateway_secret(settings), "Dinding Posko", Role.WALL, 12))
@@ -211,6 +216,19 @@ def run_demo(settings: Settings, duration_s: float | None, rate: float,
             print(broker.stop(settings))
     print(summary(snap))
     return snap
+
+
+def _free_intake_port(settings: Settings) -> int:
+    """The configured intake port, or a free one when something else listens there."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((settings.intake_host, settings.intake_port))
+            return settings.intake_port
+        except OSError:
+            probe.bind((settings.intake_host, 0))
+            port = int(probe.getsockname()[1])
+    print(f"port {settings.intake_port} is taken: the intake API uses {port} (set POSKO_INTAKE_PORT)")
+    return port
 
 
 def summary(snap: Snapshot) -> str:

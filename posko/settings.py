@@ -59,6 +59,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Where `posko dashboards publish` pushes the dashboards, and its service account token.
     grafana_url: str = "http://127.0.0.1:3000"
     grafana_token: str = ""
+    # The citizen report intake API: where it listens, the largest body it reads, and how long
+    # it waits for Kafka before answering 503.
+    intake_host: str = "127.0.0.1"
+    intake_port: int = 8088
+    intake_max_body_bytes: int = 64 * 1024
+    intake_kafka_timeout_s: float = 5.0
 
     @property
     def local_kafka(self) -> bool:
@@ -81,6 +87,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     def clickhouse_url(self) -> str:
         """The ClickHouse location, defaulting to an embedded chdb store under home."""
         return self.clickhouse or f"chdb://{Path(self.home) / 'clickhouse'}"
+
+    @property
+    def intake_dir(self) -> Path:
+        """The intake API's state: its API keys."""
+        return Path(self.home) / "intake"
 
     @property
     def kafka_dir(self) -> Path:

@@ -405,3 +405,54 @@ class Acknowledgement(msgspec.Struct, frozen=True, kw_only=True):
     role: Annotated[str, Meta(max_length=20)]
     note: Annotated[str, Meta(max_length=500)] = ""
     acked_at: UtcTime
+
+
+# --- Citizen report follow-up (LAPOR!-style workflow) ----------------------------------------
+
+
+class ReportStatus(enum.StrEnum):
+    """Where a citizen report is on the LAPOR!-style workflow, in order."""
+
+    DITERIMA = "diterima"
+    DIVERIFIKASI = "diverifikasi"
+    DIDISPOSISIKAN = "didisposisikan"
+    DITINDAKLANJUTI = "ditindaklanjuti"
+    SELESAI = "selesai"
+
+
+REPORT_STATUS_ORDER: tuple[ReportStatus, ...] = tuple(ReportStatus)
+
+
+class StatusStep(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One move of a report along the workflow."""
+
+    status: ReportStatus
+    at: UtcTime
+    by: ShortText
+    note: LongText = ""
+
+
+class ReportStatusChange(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A report's status changed; carries the whole follow-up so far (the topic is compacted).
+
+    The first change of a report (diterima) also carries the report itself: it is the one
+    record the intake writes before answering, and the intake's relay forwards the report to
+    posko.raw.citizen_report from there (a transactional outbox on Kafka).
+    """
+
+    id: uuid.UUID
+    tracking: ShortText
+    report_id: uuid.UUID
+    channel: Channel
+    category: ReportCategory
+    region: Region | None = None
+    status: ReportStatus
+    changed_at: UtcTime
+    changed_by: ShortText
+    note: LongText = ""
+    history: list[StatusStep]
+    # "<api key id>:<Idempotency-Key>" and the body's SHA-256 of the submission, so a retried
+    # submission finds its tracking number again after a restart. Never stored in ClickHouse.
+    idempotency: str | None = None
+    body_sha256: str | None = None
+    report: CitizenReportEvent | None = None

@@ -11,6 +11,9 @@ DAY_MS = 24 * 60 * 60 * 1000
 DLQ = "posko.dlq"
 ALERTS = "posko.alerts"
 ACKS = "posko.acks"
+# Citizen report follow-up: one record per status change, keyed by tracking number, compacted
+# so the latest state of every report stays readable after any restart.
+REPORT_STATUS = "posko.report_status"
 
 
 def raw_topic(kind: Kind) -> str:
@@ -62,5 +65,9 @@ def catalogue(partitions: int = 6) -> list[TopicSpec]:
     topics.append(
         TopicSpec(DLQ, partitions, "source topic", 30 * DAY_MS, "delete",
                   "messages that failed decoding or validation, with the original bytes and why")
+    )
+    topics.append(
+        TopicSpec(REPORT_STATUS, partitions, "tracking number", -1, "compact",
+                  "citizen report status changes (diterima … selesai), latest per report kept")
     )
     return topics

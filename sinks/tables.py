@@ -18,6 +18,7 @@ from schemas.events import (
     Envelope,
     Kind,
     PermitFilingEvent,
+    ReportStatusChange,
     SectorIndicatorEvent,
 )
 from schemas.sectors import INDICATORS, SECTOR_NAMES
@@ -160,6 +161,21 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     INDEX occurred occurred_at TYPE minmax GRANULARITY 1,
     INDEX period period_end TYPE minmax GRANULARITY 1
 ){_ENGINE}""",
+    ]),
+    (4, "citizen report status changes", [
+        """CREATE TABLE IF NOT EXISTS {db}.report_status_changes (
+    id UUID,
+    tracking String,
+    report_id UUID,
+    channel LowCardinality(String),
+    category LowCardinality(String),
+    region LowCardinality(Nullable(String)),
+    status LowCardinality(String),
+    changed_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    changed_by String,
+    note String
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(changed_at) ORDER BY id""",
     ]),
 ]
 
@@ -404,4 +420,27 @@ def ack_row(ack: Acknowledgement) -> AckRow:
         id=ack.id, alert_id=ack.alert_id, region=ack.region, event_kind=ack.event_kind,
         severity=ack.severity, acked_by=ack.acked_by, role=ack.role, note=ack.note,
         acked_at=ack.acked_at,
+    )
+
+
+class ReportStatusRow(_Row, kw_only=True):
+    """A row of `report_status_changes`."""
+
+    tracking: str
+    report_id: uuid.UUID
+    channel: str
+    category: str
+    region: str | None
+    status: str
+    changed_at: datetime
+    changed_by: str
+    note: str
+
+
+def report_status_row(change: ReportStatusChange) -> ReportStatusRow:
+    """The status change's row (without the submission's idempotency data)."""
+    return ReportStatusRow(
+        id=change.id, tracking=change.tracking, report_id=change.report_id, channel=change.channel,
+        category=change.category, region=change.region, status=change.status,
+        changed_at=change.changed_at, changed_by=change.changed_by, note=change.note,
     )

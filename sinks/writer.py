@@ -22,11 +22,12 @@ from schemas.events import (
     Event,
     Kind,
     PermitFilingEvent,
+    ReportStatusChange,
     SectorIndicatorEvent,
     dead_letter_id,
     utc_now,
 )
-from schemas.topics import ACKS, ALERTS, DLQ, events_topic
+from schemas.topics import ACKS, ALERTS, DLQ, REPORT_STATUS, events_topic
 from sinks.clickhouse import Store
 from sinks.tables import (
     ack_row,
@@ -35,6 +36,7 @@ from sinks.tables import (
     dead_letter_row,
     disaster_alert_row,
     permit_filing_row,
+    report_status_row,
     sector_indicator_row,
 )
 
@@ -47,6 +49,7 @@ _event = msgspec.json.Decoder(Event)
 _alert = msgspec.json.Decoder(Alert)
 _letter = msgspec.json.Decoder(DeadLetter)
 _ack = msgspec.json.Decoder(Acknowledgement)
+_status = msgspec.json.Decoder(ReportStatusChange)
 _encoder = msgspec.json.Encoder()
 
 
@@ -67,6 +70,7 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     ALERTS: lambda data: [("alerts", alert_row(_alert.decode(data)))],
     DLQ: lambda data: [("dead_letters", dead_letter_row(_letter.decode(data)))],
     ACKS: lambda data: [("acks", ack_row(_ack.decode(data)))],
+    REPORT_STATUS: lambda data: [("report_status_changes", report_status_row(_status.decode(data)))],
 }
 
 
@@ -110,6 +114,8 @@ class ClickHouseWriter:
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
+            # The intake writes report statuses in transactions: only committed ones are stored.
+            isolation_level="read_committed",
         )
         await consumer.start()
         self._consumer = consumer

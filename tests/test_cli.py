@@ -59,7 +59,8 @@ def test_migrate_twice_then_sql_opens_the_store_directly(tmp_path: Path) -> None
     assert again.returncode == 0 and "up to date" in again.stdout
     tables = posko("sql", "SHOW TABLES FROM posko", "--format", "TabSeparated", env=env)
     assert set(tables.stdout.split()) >= {"citizen_reports", "disaster_alerts", "permit_filings",
-                                          "alerts", "dead_letters", "reporter_contacts", "acks"}
+                                          "alerts", "dead_letters", "reporter_contacts", "acks",
+                                          "report_status_changes"}
 
 
 def test_bad_sql_gets_clickhouse_reason(tmp_path: Path) -> None:

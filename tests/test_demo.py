@@ -17,6 +17,7 @@ def test_demo_runs_the_pipeline_and_prints_a_summary(kafka_env: dict[str, str], 
     # The demo's home differs from the broker's, so point it at the session broker as a cluster.
     env["POSKO_KAFKA"] = f"kafka://127.0.0.1:{kafka_env['POSKO_KAFKA_PORT']}"
     env["POSKO_GATEWAY_PORT"] = str(free_port())
+    env["POSKO_INTAKE_PORT"] = str(free_port())
     done = subprocess.run(
         [sys.executable, "-m", "posko.cli", "demo", "--duration", "15", "--rate", "200",
          "--malformed", "0.05"],
@@ -32,3 +33,5 @@ def test_demo_runs_the_pipeline_and_prints_a_summary(kafka_env: dict[str, str], 
     assert (tmp_path / "home" / "logs" / "worker.log").exists()
     assert f"http://127.0.0.1:{env['POSKO_GATEWAY_PORT']}/wall#token=" in done.stdout
     assert (tmp_path / "home" / "logs" / "gateway.log").exists()
+    assert f"intake API: http://127.0.0.1:{env['POSKO_INTAKE_PORT']}" in done.stdout
+    assert (tmp_path / "home" / "logs" / "intake.log").exists()

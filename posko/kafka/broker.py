@@ -78,6 +78,9 @@ def _properties(settings: Settings, data_dir: Path) -> str:
         "offsets.topic.replication.factor=1",
         "offsets.topic.num.partitions=6",
         "transaction.state.log.replication.factor=1",
+        # The intake's transactions: 6 log partitions, not 50, so creating the log on first use
+        # is quick and does not hold up other clients starting at the same time.
+        "transaction.state.log.num.partitions=6",
         "transaction.state.log.min.isr=1",
         "share.coordinator.state.topic.replication.factor=1",
         "share.coordinator.state.topic.min.isr=1",

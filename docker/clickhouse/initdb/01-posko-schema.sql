@@ -172,3 +172,19 @@ ORDER BY id;
 
 INSERT INTO posko.schema_migrations (version, description) VALUES (3, 'sector indicators');
 
+CREATE TABLE IF NOT EXISTS posko.report_status_changes (
+    id UUID,
+    tracking String,
+    report_id UUID,
+    channel LowCardinality(String),
+    category LowCardinality(String),
+    region LowCardinality(Nullable(String)),
+    status LowCardinality(String),
+    changed_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    changed_by String,
+    note String
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(changed_at) ORDER BY id;
+
+INSERT INTO posko.schema_migrations (version, description) VALUES (4, 'citizen report status changes');
+

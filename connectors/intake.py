@@ -1,0 +1,392 @@
+"""`posko intake`: the citizen report intake API (Litestar on uvicorn).
+
+Channels (web form, SMS gateway, WhatsApp bot, LAPOR! forwarding) POST reports with their own
+API key. An accepted report is one record on posko.report_status (its first status, diterima,
+carrying the report), committed in a Kafka transaction before the 202 with its tracking number
+is sent; the relay then forwards the report to posko.raw.citizen_report. Officers move reports
+along the LAPOR!-style workflow with PATCH; every move is a record on posko.report_status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, Response, get, patch, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec.server import Server
+from litestar.params import Parameter
+from litestar.types import ControllerRouterHandler
+
+from connectors.intake_keys import ApiKey, KeyRing, Role
+from connectors.intake_ledger import ReportLedger
+from connectors.intake_models import (
+    Accepted,
+    Health,
+    Problem,
+    ReportSubmission,
+    ReportView,
+    StatusUpdate,
+)
+from connectors.intake_rate import RateLimiter, retry_after_header
+from connectors.intake_relay import relay_reports
+from connectors.intake_tracking import new_tracking_number, normalise_tracking_number
+from connectors.intake_writer import KafkaUnavailable, Record, TransactionalWriter
+from posko.settings import Settings
+from schemas.events import (
+    REPORT_STATUS_ORDER,
+    CitizenReportEvent,
+    ReportStatus,
+    ReportStatusChange,
+    StatusStep,
+    new_event_id,
+    utc_now,
+)
+from schemas.regions import region_at
+from schemas.topics import REPORT_STATUS
+
+MAX_IDEMPOTENCY_KEY = 200
+RETRY_AFTER_KAFKA_S = 5
+_encoder = msgspec.json.Encoder()
+
+
+class ApiProblem(HTTPException):
+    """A request the API refuses, with a code, the field at fault and what to do."""
+
+    def __init__(self, status: int, error: str, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=status, detail=message, headers=headers)
+        self.problem = Problem(status, error, message, field)
+
+
+class Intake:
+    """The running service's parts: keys, limits, the ledger of reports and the Kafka writer."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.keys = KeyRing(settings.intake_dir)
+        self.limits = RateLimiter()
+        self.ledger = ReportLedger()
+        self.writer = TransactionalWriter(
+            settings, f"posko-intake-{socket.gethostname()}-{settings.intake_port}")
+        self.pending: dict[str, asyncio.Future[str]] = {}  # idempotency token -> tracking
+        self.issuing: set[str] = set()  # tracking numbers being committed
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.stop = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Start following posko.report_status and the transaction loop."""
+        self.stop.clear()
+        self.tasks = [asyncio.create_task(self.ledger.follow(self.settings, self.stop)),
+                      asyncio.create_task(self.writer.run(self.stop)),
+                      asyncio.create_task(relay_reports(self.settings, self.stop))]
+
+    async def close(self) -> None:
+        """Stop them and wait for them."""
+        self.stop.set()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def ready(self) -> None:
+        """Refuse with 503 until every earlier report's status is loaded."""
+        if not self.ledger.loaded.is_set():
+            raise ApiProblem(503, "starting", "the intake is still loading report statuses from Kafka; "
+                             "retry in a few seconds", headers={"Retry-After": str(RETRY_AFTER_KAFKA_S)})
+
+    def report(self, tracking: str) -> ReportStatusChange:
+        """The latest status of a report, or 404."""
+        number = normalise_tracking_number(tracking)
+        if number is None:
+            raise ApiProblem(404, "unknown_tracking_number",
+                             f"{tracking!r} is not a tracking number: they look like JMB-2611-7Q4KM")
+        self.ready()
+        if number not in self.ledger.reports:
+            raise ApiProblem(404, "unknown_tracking_number",
+                             f"no report has tracking number {number}: check the number on the receipt")
+        return self.ledger.reports[number]
+
+    async def commit(self, records: Sequence[Record]) -> None:
+        """Commit records to Kafka or answer 503."""
+        try:
+            await self.writer.write(records)
+        except KafkaUnavailable as exc:
+            raise ApiProblem(503, "kafka_unavailable",
+                             f"Kafka is unavailable ({exc}); nothing was saved, send it again shortly",
+                             headers={"Retry-After": str(RETRY_AFTER_KAFKA_S)}) from exc
+
+
+def _intake(state: State) -> Intake:
+    found: Intake = state.intake
+    return found
+
+
+def _api_key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
+    key: ApiKey = connection.state.api_key
+    return key
+
+
+# --- Guards: run before the body is read (async: Litestar would run sync ones in a thread) ----
+
+
+def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
+    header = connection.headers.get("authorization", "")
+    presented = header[7:].strip() if header.lower().startswith("bearer ") else connection.headers.get(
+        "x-api-key", "")
+    if not presented:
+        raise ApiProblem(401, "missing_api_key", "send your channel's API key as "
+                         "'Authorization: Bearer pk_…' (keys come from: posko intake key add)",
+                         headers={"WWW-Authenticate": "Bearer"})
+    checked = _intake(connection.app.state).keys.check(presented)
+    if checked.key is None:
+        raise ApiProblem(401, "invalid_api_key", checked.problem, headers={"WWW-Authenticate": "Bearer"})
+    connection.state.api_key = checked.key
+    return checked.key
+
+
+async def any_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Any valid key may read a report's status."""
+    _authenticate(connection)
+
+
+async def channel_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Only channel keys submit reports, each within its rate."""
+    key = _authenticate(connection)
+    if key.role is not Role.CHANNEL:
+        raise ApiProblem(403, "wrong_role", f"key {key.name!r} is an officer key: reports are "
+                         "submitted with a channel key")
+    wait = _intake(connection.app.state).limits.admit(key.id, key.rate_per_minute)
+    if wait:
+        raise ApiProblem(429, "rate_limited", f"channel key {key.name!r} may send {key.rate_per_minute} "
+                         "reports per minute; retry after the time in Retry-After",
+                         headers={"Retry-After": retry_after_header(wait)})
+
+
+async def officer_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Only officer keys move a report's status."""
+    key = _authenticate(connection)
+    if key.role is not Role.OFFICER:
+        raise ApiProblem(403, "wrong_role", f"key {key.name!r} is a channel key: only officer keys "
+                         "change a report's status")
+
+
+async def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The body must be JSON."""
+    media_type = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise ApiProblem(415, "unsupported_media_type",
+                         f"the body must be JSON sent with 'Content-Type: application/json', "
+                         f"not {media_type or 'no content type'!r}")
+
+
+# --- Handlers --------------------------------------------------------------------------------
+
+def _problem_responses(*statuses: int) -> dict[int, Any]:
+    from litestar.openapi.datastructures import ResponseSpec
+
+    descriptions = {400: "invalid report: `field` names the field, `message` the reason",
+                    401: "missing, unknown or revoked API key", 403: "the key's role may not do this",
+                    404: "no report with this tracking number", 409: "the status cannot move that way",
+                    413: "body too large", 415: "the body is not JSON",
+                    422: "Idempotency-Key reused for a different report",
+                    429: "the channel is over its rate; see Retry-After",
+                    503: "Kafka is unavailable or the service is starting; nothing was stored"}
+    return {s: ResponseSpec(data_container=Problem, description=descriptions[s], generate_examples=False)
+            for s in statuses}
+
+
+@post("/v1/reports", guards=[channel_key, json_body], status_code=202,
+      responses=_problem_responses(400, 401, 403, 413, 415, 422, 429, 503), tags=["reports"],
+      summary="Submit a citizen report", description=(
+          "Validates the report with the CitizenReport schema, commits it to Kafka and answers "
+          "with a tracking number. A repeated `Idempotency-Key` (per channel key) returns the "
+          "first tracking number and stores nothing new."))
+async def submit_report(
+    request: Request[Any, Any, Any], data: ReportSubmission,
+    idempotency_key: str | None = Parameter(header="Idempotency-Key", default=None, required=False,
+                                            max_length=MAX_IDEMPOTENCY_KEY),
+) -> Response[Accepted]:
+    """Accept a report once it is on Kafka."""
+    intake = _intake(request.app.state)
+    key = _api_key(request)
+    if data.channel != key.channel:
+        raise ApiProblem(400, "invalid_report", f"channel '{data.channel}' does not match key "
+                         f"{key.name!r}, which is for channel '{key.channel}'", "channel")
+    region = data.region or (region_at(data.location.lat, data.location.lon) if data.location else None)
+    if region is None:
+        where = "location is outside Jambi" if data.location else "neither region nor location is given"
+        raise ApiProblem(400, "invalid_report", f"cannot place the report in a kabupaten/kota of Jambi: "
+                         f"{where}; give region (e.g. 15.71) or a location inside Jambi", "region")
+    intake.ready()
+    digest = hashlib.sha256(await request.body()).hexdigest()
+    token = f"{key.id}:{idempotency_key}" if idempotency_key else None
+    if token is None:
+        return _accepted(await _store(intake, key, data, region, None, digest), replayed=False)
+    if tracking := intake.ledger.submissions.get(token):
+        return _replayed(intake, tracking, digest)
+    if (first := intake.pending.get(token)) is not None:
+        return _replayed(intake, await asyncio.shield(first), digest)
+    future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    intake.pending[token] = future
+    try:
+        change = await _store(intake, key, data, region, token, digest)
+        future.set_result(change.tracking)
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+        raise
+    finally:
+        del intake.pending[token]
+    return _accepted(change, replayed=False)
+
+
+async def _store(intake: Intake, key: ApiKey, data: ReportSubmission, region: Any, token: str | None,
+                 digest: str) -> ReportStatusChange:
+    now = utc_now()
+    event = CitizenReportEvent(
+        id=new_event_id(), source=f"intake:{key.name}", occurred_at=data.occurred_at or now,
+        received_at=now, region=region, location=data.location, payload=data.report())
+    tracking = new_tracking_number(now, intake.ledger.reports, intake.issuing)
+    by = f"intake:{key.name}"
+    change = ReportStatusChange(
+        id=new_event_id(), tracking=tracking, report_id=event.id, channel=data.channel,
+        category=data.category, region=region, status=ReportStatus.DITERIMA, changed_at=now,
+        changed_by=by, history=[StatusStep(ReportStatus.DITERIMA, now, by)], idempotency=token,
+        body_sha256=digest, report=event)
+    intake.issuing.add(tracking)
+    try:
+        await intake.commit([Record(REPORT_STATUS, tracking.encode(), _encoder.encode(change))])
+        intake.ledger.apply(change)
+    finally:
+        intake.issuing.discard(tracking)
+    return change
+
+
+def _replayed(intake: Intake, tracking: str, digest: str) -> Response[Accepted]:
+    change = intake.ledger.reports[tracking]
+    if change.body_sha256 and change.body_sha256 != digest:
+        raise ApiProblem(422, "idempotency_key_reused", "this Idempotency-Key was already used for a "
+                         f"different report ({tracking}); use a new key for a new report",
+                         "Idempotency-Key")
+    return _accepted(change, replayed=True)
+
+
+def _accepted(change: ReportStatusChange, replayed: bool) -> Response[Accepted]:
+    url = f"/v1/reports/{change.tracking}"
+    body = Accepted(change.tracking, change.report_id, change.status, url,
+                    f"Laporan Anda diterima. Nomor pelacakan: {change.tracking}")
+    headers = {"Location": url}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body, status_code=202, headers=headers)
+
+
+@get("/v1/reports/{tracking:str}", guards=[any_key], responses=_problem_responses(401, 404, 503),
+     tags=["reports"], summary="A report's status along the workflow")
+async def report_status(request: Request[Any, Any, Any], tracking: str) -> ReportView:
+    """The report's current status and its history."""
+    return ReportView.of(_intake(request.app.state).report(tracking))
+
+
+@patch("/v1/reports/{tracking:str}", guards=[officer_key, json_body],
+       responses=_problem_responses(400, 401, 403, 404, 409, 413, 415, 503), tags=["reports"],
+       summary="Move a report along diterima → diverifikasi → didisposisikan → ditindaklanjuti → selesai",
+       description="Officer keys only. The status moves forward (steps may be skipped), never back.")
+async def move_report(request: Request[Any, Any, Any], tracking: str, data: StatusUpdate) -> ReportView:
+    """Record an officer's status change as an event on posko.report_status."""
+    intake = _intake(request.app.state)
+    current = intake.report(tracking)
+    async with intake.locks.setdefault(current.tracking, asyncio.Lock()):
+        current = intake.report(tracking)
+        position = REPORT_STATUS_ORDER.index(current.status)
+        onwards = REPORT_STATUS_ORDER[position + 1:]
+        if data.status not in onwards:
+            can = ", ".join(onwards) or "nothing (it is finished)"
+            raise ApiProblem(409, "invalid_transition", f"report {current.tracking} is "
+                             f"{current.status}; it can move on to: {can}", "status")
+        now, by = utc_now(), f"officer:{_api_key(request).name}"
+        change = msgspec.structs.replace(
+            current, id=new_event_id(), status=data.status, changed_at=now, changed_by=by,
+            note=data.note, history=[*current.history, StatusStep(data.status, now, by, data.note)])
+        await intake.commit([Record(REPORT_STATUS, change.tracking.encode(), _encoder.encode(change))])
+        intake.ledger.apply(change)
+    return ReportView.of(change)
+
+
+@get("/healthz", tags=["service"], summary="Whether the intake takes reports")
+async def health(request: Request[Any, Any, Any]) -> Response[Health]:
+    """200 once report statuses are loaded and the Kafka producer is up, 503 before."""
+    intake = _intake(request.app.state)
+    ok = intake.ledger.loaded.is_set() and intake.writer.ready
+    return Response(Health("ok" if ok else "starting", len(intake.ledger.reports)),
+                    status_code=200 if ok else 503)
+
+
+# --- Errors ----------------------------------------------------------------------------------
+
+
+def _problem(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    if isinstance(exc, ApiProblem):
+        return Response(exc.problem, status_code=exc.problem.status, headers=exc.headers)
+    if isinstance(exc, ValidationException):
+        found = exc.extra[0] if isinstance(exc.extra, list) and exc.extra else {}
+        field = found.get("key") if isinstance(found, dict) else None
+        message = found.get("message", exc.detail) if isinstance(found, dict) else exc.detail
+        if field == "data":
+            field = None
+        where = f" at {field!r}" if field else ""
+        return Response(Problem(400, "invalid_request", f"{message}{where}; see /schema/openapi.json",
+                                field), status_code=400)
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status == 413:
+        return Response(Problem(413, "body_too_large", "the body is larger than the limit; reports "
+                                "are at most 5,000 characters of text"), status_code=413)
+    if status == 400:
+        return Response(Problem(400, "malformed_json", f"the body is not valid JSON ({exc.detail})"),
+                        status_code=400)
+    error = {404: "not_found", 405: "method_not_allowed"}.get(status, "error")
+    return Response(Problem(status, error, exc.detail), status_code=status, headers=exc.headers)
+
+
+def create_app(settings: Settings, extra_route_handlers: Sequence[ControllerRouterHandler] = ()) -> Litestar:
+    """The intake app (plus any other connector's routes, served on the same port)."""
+    intake = Intake(settings)
+    openapi = OpenAPIConfig(
+        title="Posko citizen report intake", version="1.0.0",
+        description="Citizen reports from channels (web form, SMS gateway, WhatsApp bot, LAPOR!) "
+                    "into Posko, and their follow-up status.",
+        servers=[Server(url="/")],
+        components=Components(security_schemes={
+            "apiKey": SecurityScheme(type="http", scheme="bearer",
+                                     description="A key from `posko intake key add`")}),
+        security=[{"apiKey": []}],
+    )
+    return Litestar(
+        route_handlers=[submit_report, report_status, move_report, health, *extra_route_handlers],
+        state=State({"intake": intake}),
+        on_startup=[intake.start],
+        on_shutdown=[intake.close],
+        openapi_config=openapi,
+        request_max_body_size=settings.intake_max_body_bytes,
+        exception_handlers={HTTPException: _problem},
+        logging_config=None,
+    )
+
+
+def run_intake(settings: Settings) -> None:
+    """Serve the intake API until SIGINT/SIGTERM."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=settings.intake_host, port=settings.intake_port,
+                log_level="warning", access_log=False)

@@ -1,0 +1,93 @@
+"""The intake with Kafka stopped: 503, nothing written, and the same submission accepted once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connectors.intake_keys import KeyStore, Role
+from posko.kafka import broker
+from posko.services import Service
+from posko.settings import Settings, load_settings
+from posko.topics import create_topics
+from schemas.events import Channel, Kind
+from schemas.topics import REPORT_STATUS, raw_topic
+from tests.conftest import free_port, read_topic, wait_for
+from tests.test_intake import report
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """A broker of this test's own, so stopping it disturbs no other test."""
+    env = {"POSKO_HOME": str(tmp_path), "POSKO_KAFKA_PORT": str(free_port()),
+           "POSKO_KAFKA_CONTROLLER_PORT": str(free_port()), "POSKO_PARTITIONS": "3",
+           "POSKO_KAFKA_HEAP": "512m", "POSKO_INTAKE_PORT": str(free_port())}
+    settings = load_settings(env)
+    broker.start(settings)
+    asyncio.run(create_topics(settings))
+    try:
+        yield settings, env
+    finally:
+        broker.stop(settings)
+
+
+def _records_with(settings: Settings, topic: str, marker: str) -> int:
+    records = asyncio.run(read_topic(settings, topic))
+    return sum(1 for _, value in records if value and marker.encode() in value)
+
+
+def test_kafka_down_answers_503_and_nothing_is_half_written(
+        own_broker: tuple[Settings, dict[str, str]], tmp_path: Path) -> None:
+    settings, env = own_broker
+    key = KeyStore(settings.intake_dir).add("web", Role.CHANNEL, Channel.WEB, 0)[1]
+    service = Service("intake", tmp_path / "logs", env)
+    service.start()
+    http = httpx.Client(base_url=f"http://127.0.0.1:{settings.intake_port}", timeout=60,
+                        headers={"Authorization": f"Bearer {key}"})
+    try:
+        wait_for(lambda: _healthy(http), 90, lambda: f"the intake to start\n{service.tail()}")
+        before = http.post("/v1/reports", json=report("Sebelum gangguan"))
+        assert before.status_code == 202
+
+        broker.stop(settings)
+        marker = f"Saat gangguan {uuid.uuid4().hex[:8]}"
+        refused = http.post("/v1/reports", json=report(marker), headers={"Idempotency-Key": "outage-1"})
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"] == "kafka_unavailable"
+        assert "nothing was saved" in refused.json()["message"]
+        assert int(refused.headers["Retry-After"]) >= 1
+        # What is already known is still answered.
+        status = http.get(f"/v1/reports/{before.json()['tracking']}")
+        assert status.status_code == 200 and status.json()["status"] == "diterima"
+
+        broker.start(settings)
+        answers: list[httpx.Response] = []
+
+        def submitted() -> bool:
+            answers.append(http.post("/v1/reports", json=report(marker),
+                                     headers={"Idempotency-Key": "outage-1"}))
+            return answers[-1].status_code == 202
+
+        wait_for(submitted, 120, lambda: f"the intake to accept again\n{service.tail()}")
+        accepted = answers[-1]
+        assert accepted.headers.get("Idempotent-Replayed") is None  # the refused attempt left nothing
+        # Exactly one status record and, through the relay, exactly one raw report.
+        wait_for(lambda: _records_with(settings, raw_topic(Kind.CITIZEN_REPORT), marker) >= 1, 60,
+                 "the relay to forward the report")
+        assert _records_with(settings, raw_topic(Kind.CITIZEN_REPORT), marker) == 1
+        assert _records_with(settings, REPORT_STATUS, marker) == 1
+    finally:
+        http.close()
+        service.stop()
+
+
+def _healthy(http: httpx.Client) -> bool:
+    try:
+        return http.get("/healthz").status_code == 200
+    except httpx.TransportError:
+        return False

@@ -1,0 +1,51 @@
+"""The intake's parts without a broker: tracking numbers, rate limits, API keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.intake_keys import KeyRing, KeyStore, KeyStoreError, Role
+from connectors.intake_rate import RateLimiter
+from connectors.intake_tracking import PATTERN, new_tracking_number, normalise_tracking_number
+from schemas.events import Channel
+
+
+def test_tracking_numbers_carry_the_wib_month_and_are_not_reused() -> None:
+    # 20:00 UTC on 30 November is already 1 December in Jambi.
+    now = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+    taken = {new_tracking_number(now) for _ in range(2_000)}
+    fresh = new_tracking_number(now, taken)
+    assert fresh not in taken and fresh.startswith("JMB-2612-") and PATTERN.match(fresh)
+
+
+def test_tracking_numbers_as_citizens_type_them_are_understood() -> None:
+    assert normalise_tracking_number(" jmb-2611-7q4km ") == "JMB-2611-7Q4KM"
+    assert normalise_tracking_number("JMB-2611-O1LK0") == "JMB-2611-011K0"
+    assert normalise_tracking_number("JMB-2611-7Q4") is None
+
+
+def test_rate_limit_allows_a_minutes_worth_then_says_when_to_retry() -> None:
+    limits = RateLimiter()
+    assert [limits.admit("k", 3) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert 0 < limits.admit("k", 3) <= 20
+    assert limits.admit("other", 3) == 0.0
+    assert all(limits.admit("free", 0) == 0.0 for _ in range(100))
+
+
+def test_keys_are_stored_hashed_checked_and_revoked(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path)
+    key, secret = store.add("sms-gateway", Role.CHANNEL, Channel.SMS, 60)
+    assert secret.encode() not in store.path.read_bytes()
+    ring = KeyRing(tmp_path)
+    assert ring.check(secret).key == key
+    assert ring.check(secret[:-1] + ("x" if secret[-1] != "x" else "y")).problem.startswith("unknown API key")
+    with pytest.raises(KeyStoreError, match="exists already"):
+        store.add("sms-gateway", Role.CHANNEL, Channel.SMS, 60)
+    with pytest.raises(KeyStoreError, match="needs --channel"):
+        store.add("web", Role.CHANNEL, None, 60)
+    store.revoke("sms-gateway")
+    assert KeyRing(tmp_path).check(secret).problem.startswith("API key 'sms-gateway' was revoked")
+    assert [k.revoked_at is not None for k in store.keys()] == [True]
