@@ -122,7 +122,24 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     raw_base64 String
 ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(failed_at) ORDER BY id""",
     ]),
+    # Alerts change under one id (a BMKG quake seen again, a CAP Update or Cancel): `version`
+    # orders the versions, the sink stores a newer one in place of the old (VERSIONED below).
+    (2, "alert versions: status, msgType, sent, distance to Jambi", [
+        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS status LowCardinality(String) "
+        "DEFAULT 'Actual'",
+        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS msg_type LowCardinality(String) "
+        "DEFAULT 'Alert'",
+        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS sent Nullable(DateTime64(3, 'UTC'))",
+        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS distance_km Nullable(Float32)",
+        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS version DateTime64(3, 'UTC') "
+        "DEFAULT received_at",
+        "ALTER TABLE {db}.alerts ADD COLUMN IF NOT EXISTS version DateTime64(3, 'UTC') "
+        "DEFAULT occurred_at",
+    ]),
 ]
+
+# Tables whose rows are versions of one thing: the sink keeps the newest row per id.
+VERSIONED = frozenset({"disaster_alerts", "alerts"})
 
 
 # --- Rows ------------------------------------------------------------------------------------
@@ -180,6 +197,11 @@ class DisasterAlertRow(_EnvelopeRow, kw_only=True):
     expires: datetime | None
     magnitude: float | None
     depth_km: float | None
+    status: str
+    msg_type: str
+    sent: datetime | None
+    distance_km: float | None
+    version: datetime
 
 
 class PermitFilingRow(_EnvelopeRow, kw_only=True):
@@ -211,6 +233,7 @@ class AlertRow(_Row, kw_only=True):
     headline: str
     description: str
     reason: str
+    version: datetime
 
 
 class DeadLetterRow(_Row, kw_only=True):
@@ -275,7 +298,8 @@ def disaster_alert_row(event: DisasterAlertEvent) -> DisasterAlertRow:
         area_polygons=msgspec.json.encode(alert.area.polygons).decode(),
         area_circles=msgspec.json.encode(alert.area.circles).decode(),
         effective=alert.effective, expires=alert.expires, magnitude=alert.magnitude,
-        depth_km=alert.depth_km,
+        depth_km=alert.depth_km, status=alert.status, msg_type=alert.msg_type, sent=alert.sent,
+        distance_km=alert.distance_km, version=alert.sent or event.received_at,
     )
 
 
@@ -299,6 +323,7 @@ def alert_row(alert: Alert) -> AlertRow:
         occurred_at=alert.occurred_at, region=alert.region, lat=loc.lat if loc else None,
         lon=loc.lon if loc else None, severity=alert.severity, urgency=alert.urgency,
         headline=alert.headline, description=alert.description, reason=alert.reason,
+        version=alert.version or alert.occurred_at,
     )
 
 

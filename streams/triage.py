@@ -77,4 +77,5 @@ def official_alert(event: DisasterAlertEvent) -> Alert:
         occurred_at=event.occurred_at, region=event.region, location=event.location,
         severity=alert.severity, urgency=alert.urgency, headline=alert.headline,
         description=alert.description[:1000], reason=f"peringatan resmi {alert.issuer}",
+        version=alert.sent or event.received_at,
     )
