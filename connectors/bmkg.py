@@ -1,0 +1,111 @@
+"""The BMKG poller: fetches the earthquake feeds with conditional requests and publishes alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from connectors.publisher import RawPublisher
+from connectors.quakes import QuakeBook
+from connectors.simulator import RawMessage
+from posko.settings import Settings
+from schemas.bmkg import BmkgFormatError, Sighting, decode_bmkg
+from schemas.events import Envelope, kind_of, utc_now
+from schemas.regions import PROVINCE_CODE
+
+log = logging.getLogger("posko.bmkg")
+USER_AGENT = "Posko/0.1 (Pusdalops Provinsi Jambi)"
+
+
+class Validators(msgspec.Struct):
+    """What a feed's server said about the last copy we have, for a conditional request."""
+
+    etag: str = ""
+    last_modified: str = ""
+
+
+class PollReport(msgspec.Struct, kw_only=True):
+    """What one poll of every feed did."""
+
+    fetched: list[str] = []
+    not_modified: list[str] = []
+    failed: dict[str, str] = {}
+    published: int = 0
+
+
+def raw_message(event: Envelope) -> RawMessage:
+    """An event as a raw-topic record, keyed by its region (the province when it has none)."""
+    key = (event.region or PROVINCE_CODE).encode()
+    return RawMessage(kind_of(event), key, msgspec.json.encode(event), None)
+
+
+class BmkgPoller:
+    """Polls BMKG's feeds; each earthquake becomes one alert, updated when a feed says more."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient, book: QuakeBook) -> None:
+        self.urls = settings.bmkg_urls
+        self.client = client
+        self.book = book
+        self.validators: dict[str, Validators] = {}
+
+    async def _fetch(self, url: str, report: PollReport) -> list[Sighting]:
+        seen = self.validators.get(url, Validators())
+        headers = {"User-Agent": USER_AGENT}
+        if seen.etag:
+            headers["If-None-Match"] = seen.etag
+        if seen.last_modified:
+            headers["If-Modified-Since"] = seen.last_modified
+        try:
+            response = await self.client.get(url, headers=headers)
+            if response.status_code == 304:
+                report.not_modified.append(url)
+                return []
+            response.raise_for_status()
+            sightings = decode_bmkg(response.content)
+        except (httpx.HTTPError, BmkgFormatError) as exc:
+            report.failed[url] = str(exc) or type(exc).__name__
+            log.warning("BMKG feed %s: %s", url, report.failed[url])
+            return []
+        # Validators are kept only once the document was read: a bad copy is fetched again.
+        self.validators[url] = Validators(response.headers.get("ETag", ""),
+                                          response.headers.get("Last-Modified", ""))
+        report.fetched.append(url)
+        return sightings
+
+    async def poll(self, publisher: RawPublisher) -> PollReport:
+        """Fetch every feed once, publish new and changed quakes, then remember them."""
+        report = PollReport()
+        found = await asyncio.gather(*(self._fetch(url, report) for url in self.urls))
+        sightings: Sequence[Sighting] = [s for group in found for s in group]
+        events = self.book.record(sightings, utc_now())
+        if events:
+            await publisher.publish([raw_message(event) for event in events])
+        self.book.save()  # after Kafka has them: a crash before resends rather than loses
+        report.published = len(events)
+        return report
+
+
+def book_path(settings: Settings) -> Path:
+    """Where the poller remembers the quakes it published."""
+    return Path(settings.home) / "connectors" / "bmkg-quakes.json"
+
+
+async def run_bmkg(settings: Settings, once: bool = False) -> PollReport:
+    """Poll BMKG every bmkg_poll_s seconds (or once); return the last poll's report."""
+    book = QuakeBook(book_path(settings))
+    async with httpx.AsyncClient(timeout=30.0, follow_redirects=True) as client, \
+            RawPublisher(settings) as publisher:
+        poller = BmkgPoller(settings, client, book)
+        while True:
+            report = await poller.poll(publisher)
+            log.info("BMKG poll: %d fetched, %d not modified, %d failed, %d alerts published",
+                     len(report.fetched), len(report.not_modified), len(report.failed), report.published)
+            if once:
+                return report
+            await asyncio.sleep(settings.bmkg_poll_s)
+
