@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
+from connectors.fetch import ConditionalFetcher
 from connectors.publisher import RawPublisher
 from connectors.quakes import QuakeBook
 from connectors.simulator import RawMessage
@@ -19,14 +20,6 @@ from schemas.events import Envelope, kind_of, utc_now
 from schemas.regions import PROVINCE_CODE
 
 log = logging.getLogger("posko.bmkg")
-USER_AGENT = "Posko/0.1 (Pusdalops Provinsi Jambi)"
-
-
-class Validators(msgspec.Struct):
-    """What a feed's server said about the last copy we have, for a conditional request."""
-
-    etag: str = ""
-    last_modified: str = ""
 
 
 class PollReport(msgspec.Struct, kw_only=True):
@@ -49,31 +42,21 @@ class BmkgPoller:
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient, book: QuakeBook) -> None:
         self.urls = settings.bmkg_urls
-        self.client = client
+        self.fetcher = ConditionalFetcher(client)
         self.book = book
-        self.validators: dict[str, Validators] = {}
 
     async def _fetch(self, url: str, report: PollReport) -> list[Sighting]:
-        seen = self.validators.get(url, Validators())
-        headers = {"User-Agent": USER_AGENT}
-        if seen.etag:
-            headers["If-None-Match"] = seen.etag
-        if seen.last_modified:
-            headers["If-Modified-Since"] = seen.last_modified
         try:
-            response = await self.client.get(url, headers=headers)
-            if response.status_code == 304:
+            response = await self.fetcher.get(url)
+            if response is None:
                 report.not_modified.append(url)
                 return []
-            response.raise_for_status()
             sightings = decode_bmkg(response.content)
         except (httpx.HTTPError, BmkgFormatError) as exc:
             report.failed[url] = str(exc) or type(exc).__name__
             log.warning("BMKG feed %s: %s", url, report.failed[url])
             return []
-        # Validators are kept only once the document was read: a bad copy is fetched again.
-        self.validators[url] = Validators(response.headers.get("ETag", ""),
-                                          response.headers.get("Last-Modified", ""))
+        self.fetcher.used(url, response)
         report.fetched.append(url)
         return sightings
 
@@ -82,7 +65,7 @@ class BmkgPoller:
         report = PollReport()
         found = await asyncio.gather(*(self._fetch(url, report) for url in self.urls))
         sightings: Sequence[Sighting] = [s for group in found for s in group]
-        events = self.book.record(sightings, utc_now())
+        events = self.book.record(sightings, utc_now().replace(microsecond=0))
         if events:
             await publisher.publish([raw_message(event) for event in events])
         self.book.save()  # after Kafka has them: a crash before resends rather than loses

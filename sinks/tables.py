@@ -11,13 +11,24 @@ import msgspec
 from schemas.events import (
     PERMIT_STATUS_NAMES,
     Alert,
+    AlertArea,
+    AlertCategory,
+    AlertStatus,
+    Certainty,
+    Circle,
     CitizenReportEvent,
     DeadLetter,
+    DisasterAlert,
     DisasterAlertEvent,
     Envelope,
     Kind,
+    MsgType,
     PermitFilingEvent,
+    Point,
+    Severity,
+    Urgency,
 )
+from schemas.regions import Region
 
 _ENVELOPE = """
     id UUID,
@@ -335,4 +346,27 @@ def dead_letter_row(letter: DeadLetter) -> DeadLetterRow:
         key=letter.key.decode(errors="replace") if letter.key is not None else None,
         raw_text=letter.raw[:65_536].decode(errors="replace"),
         raw_base64=base64.b64encode(letter.raw).decode(),
+    )
+
+
+def disaster_alert_event(row: DisasterAlertRow) -> DisasterAlertEvent:
+    """The alert event a `disaster_alerts` row holds (the newest version of the alert)."""
+    location = Point(row.lat, row.lon) if row.lat is not None and row.lon is not None else None
+    payload = DisasterAlert(
+        event=row.event, category=AlertCategory(row.category), urgency=Urgency(row.urgency),
+        severity=Severity(row.severity), certainty=Certainty(row.certainty), headline=row.headline,
+        issuer=row.issuer, description=row.description, instruction=row.instruction,
+        area=AlertArea(
+            description=row.area_description, regions=[Region(r) for r in row.area_regions],
+            polygons=msgspec.json.decode(row.area_polygons, type=list[list[Point]]),
+            circles=msgspec.json.decode(row.area_circles, type=list[Circle]),
+        ),
+        effective=row.effective, expires=row.expires, magnitude=row.magnitude, depth_km=row.depth_km,
+        status=AlertStatus(row.status), msg_type=MsgType(row.msg_type), sent=row.sent,
+        distance_km=row.distance_km,
+    )
+    return DisasterAlertEvent(
+        id=row.id, source=row.source, occurred_at=row.occurred_at, received_at=row.received_at,
+        region=Region(row.region) if row.region else None, location=location,
+        schema_version=row.schema_version, payload=payload,
     )

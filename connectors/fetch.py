@@ -1,0 +1,42 @@
+"""Conditional HTTP GET: fetch a document again only when its server says it changed."""
+
+from __future__ import annotations
+
+import httpx
+import msgspec
+
+USER_AGENT = "Posko/0.1 (Pusdalops Provinsi Jambi)"
+
+
+class Validators(msgspec.Struct):
+    """What a server said about the copy we have (ETag, Last-Modified), for a conditional request."""
+
+    etag: str = ""
+    last_modified: str = ""
+
+
+class ConditionalFetcher:
+    """GETs documents with If-None-Match / If-Modified-Since from the last copy that was used."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.validators: dict[str, Validators] = {}
+
+    async def get(self, url: str) -> httpx.Response | None:
+        """The document, or None when it has not changed (304); httpx.HTTPError on failure."""
+        seen = self.validators.get(url, Validators())
+        headers = {"User-Agent": USER_AGENT}
+        if seen.etag:
+            headers["If-None-Match"] = seen.etag
+        if seen.last_modified:
+            headers["If-Modified-Since"] = seen.last_modified
+        response = await self.client.get(url, headers=headers)
+        if response.status_code == 304:
+            return None
+        response.raise_for_status()
+        return response
+
+    def used(self, url: str, response: httpx.Response) -> None:
+        """Remember a response's validators once its document was read (a bad copy is fetched again)."""
+        self.validators[url] = Validators(response.headers.get("ETag", ""),
+                                          response.headers.get("Last-Modified", ""))
