@@ -210,5 +210,12 @@ def bench_pipeline(events: int) -> None:
     run_pipeline_bench(_settings(), events)
 
 
+# --- Connectors (BMKG, CAP, OSS-RBA) -------------------------------------------------------
+
+from posko.connectors_cli import connectors  # noqa: E402
+
+main.add_command(connectors)
+
+
 if __name__ == "__main__":
     main()
