@@ -40,7 +40,8 @@ from schemas.events import (
 NOW = datetime(2026, 11, 28, 3, 0, 0, tzinfo=UTC)
 FLORES = "bmkg/gempaterkini_2021-12-14_flores_M7.4_with_duplicates.json"
 KERINCI_QUAKE = (b'{"Infogempa":{"gempa":{"DateTime":"2026-11-27T21:14:05+00:00",'
-                 b'"Coordinates":"-1.90,101.30","Lintang":"1.90 LS","Bujur":"101.30 BT","Magnitude":"5.2","Kedalaman":"12 km",'
+                 b'"Coordinates":"-1.90,101.30","Lintang":"1.90 LS","Bujur":"101.30 BT",'
+                 b'"Magnitude":"5.2","Kedalaman":"12 km",'
                  b'"Wilayah":"Pusat gempa berada di darat 10 km BaratLaut Sungai Penuh",'
                  b'"Potensi":"Tidak berpotensi tsunami","Dirasakan":"IV Sungai Penuh, III Kerinci"}}}')
 
