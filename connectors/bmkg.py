@@ -42,7 +42,7 @@ class BmkgPoller:
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient, book: QuakeBook) -> None:
         self.urls = settings.bmkg_urls
-        self.fetcher = ConditionalFetcher(client)
+        self.fetcher = ConditionalFetcher(client, book_path(settings).with_name("bmkg-validators.json"))
         self.book = book
 
     async def _fetch(self, url: str, report: PollReport) -> list[Sighting]:
@@ -69,6 +69,7 @@ class BmkgPoller:
         if events:
             await publisher.publish([raw_message(event) for event in events])
         self.book.save()  # after Kafka has them: a crash before resends rather than loses
+        self.fetcher.save()
         report.published = len(events)
         return report
 

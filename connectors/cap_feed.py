@@ -60,12 +60,18 @@ def cap_router(settings: Settings) -> Router:
                          base + "/v1/cap/alerts/{id}.xml")
         return Response(body, media_type=ATOM_TYPE)
 
-    @get("/alerts/{alert_id:uuid}.xml", media_type=CAP_TYPE, sync_to_thread=False)
-    async def alert_xml(alert_id: uuid.UUID) -> Response[bytes]:
-        """One alert's latest version as a CAP 1.2 document."""
-        found = await asyncio.to_thread(stored_alerts, settings, f"WHERE id = '{alert_id}'", 1)
+    @get("/alerts/{name:str}", media_type=CAP_TYPE, sync_to_thread=False)
+    async def alert_xml(name: str) -> Response[bytes]:
+        """One alert's latest version as a CAP 1.2 document: /v1/cap/alerts/<id>.xml."""
+        try:
+            alert_id = uuid.UUID(name.removesuffix(".xml")) if name.endswith(".xml") else None
+        except ValueError:
+            alert_id = None
+        found = [] if alert_id is None else await asyncio.to_thread(
+            stored_alerts, settings, f"WHERE id = '{alert_id}'", 1)
         if not found:
-            raise HTTPException(status_code=404, detail=f"no alert {alert_id}: see /v1/cap/alerts.atom")
+            raise HTTPException(status_code=404, detail=f"no alert {name}: alerts are listed in "
+                                "/v1/cap/alerts.atom, each at /v1/cap/alerts/<id>.xml")
         return Response(export_alert(found[0], settings.cap_sender), media_type=CAP_TYPE)
 
     @post("/alerts", status_code=202, sync_to_thread=False)

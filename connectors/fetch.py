@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import msgspec
 
@@ -16,11 +18,18 @@ class Validators(msgspec.Struct):
 
 
 class ConditionalFetcher:
-    """GETs documents with If-None-Match / If-Modified-Since from the last copy that was used."""
+    """GETs documents with If-None-Match / If-Modified-Since from the last copy that was used.
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    With a path, the validators are kept in that file, so a poller run again (`--once` from
+    cron, or after a restart) still asks only for what changed.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, path: Path | None = None) -> None:
         self.client = client
+        self.path = path
         self.validators: dict[str, Validators] = {}
+        if path is not None and path.exists():
+            self.validators = msgspec.json.decode(path.read_bytes(), type=dict[str, Validators])
 
     async def get(self, url: str) -> httpx.Response | None:
         """The document, or None when it has not changed (304); httpx.HTTPError on failure."""
@@ -40,3 +49,12 @@ class ConditionalFetcher:
         """Remember a response's validators once its document was read (a bad copy is fetched again)."""
         self.validators[url] = Validators(response.headers.get("ETag", ""),
                                           response.headers.get("Last-Modified", ""))
+
+    def save(self) -> None:
+        """Write the validators to the file, when there is one."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".partial")
+        partial.write_bytes(msgspec.json.encode(self.validators))
+        partial.replace(self.path)

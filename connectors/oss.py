@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -165,14 +165,14 @@ def oss_time(text: str) -> datetime:
     text = text.strip()
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y"):
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=WIB)
+            return datetime.strptime(text, fmt).replace(tzinfo=WIB).astimezone(UTC)
         except ValueError:
             continue
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise OssError(f"tgl_status {text!r} is not a date-time: use YYYY-MM-DD HH:MM:SS (WIB)") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=WIB)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=WIB)).astimezone(UTC)
 
 
 class PermitBook:

@@ -92,7 +92,11 @@ class QuakeBook:
             touched[known.id] = known
         events = []
         for known in touched.values():
-            region, alert = quake_alert(known.sighting, now)
+            # Versions are ordered by `sent` (to the second, as CAP writes it): an update is
+            # always at least a second newer than the version before.
+            sent = now if known.id in new or known.alert.sent is None else max(
+                now, known.alert.sent + timedelta(seconds=1))
+            region, alert = quake_alert(known.sighting, sent)
             if known.id not in new and msgspec.structs.replace(alert, sent=known.alert.sent) == known.alert:
                 continue  # nothing new about this quake
             known.alert = alert
