@@ -11,13 +11,11 @@ import httpx
 import msgspec
 
 from connectors.fetch import ConditionalFetcher
-from connectors.publisher import RawPublisher
+from connectors.publisher import RawPublisher, raw_message
 from connectors.quakes import QuakeBook
-from connectors.simulator import RawMessage
 from posko.settings import Settings
 from schemas.bmkg import BmkgFormatError, Sighting, decode_bmkg
-from schemas.events import Envelope, kind_of, utc_now
-from schemas.regions import PROVINCE_CODE
+from schemas.events import utc_now
 
 log = logging.getLogger("posko.bmkg")
 
@@ -29,12 +27,6 @@ class PollReport(msgspec.Struct, kw_only=True):
     not_modified: list[str] = []
     failed: dict[str, str] = {}
     published: int = 0
-
-
-def raw_message(event: Envelope) -> RawMessage:
-    """An event as a raw-topic record, keyed by its region (the province when it has none)."""
-    key = (event.region or PROVINCE_CODE).encode()
-    return RawMessage(kind_of(event), key, msgspec.json.encode(event), None)
 
 
 class BmkgPoller:

@@ -11,9 +11,8 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from connectors.bmkg import raw_message
 from connectors.fetch import ConditionalFetcher
-from connectors.publisher import RawPublisher
+from connectors.publisher import RawPublisher, raw_message
 from posko.settings import Settings
 from schemas.cap import CapError, CapMessage, embedded_alerts, linked_alerts, parse_xml, read_alert
 from schemas.events import DisasterAlertEvent, MsgType, Urgency, utc_now

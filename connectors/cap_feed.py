@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import HTTPException
+from litestar.params import Parameter
 
-from connectors.bmkg import raw_message
 from connectors.cap import CapImporter, importer_path
-from connectors.publisher import RawPublisher
+from connectors.publisher import RawPublisher, raw_message
 from posko.settings import Settings
 from posko.sql import run_sql
 from schemas.cap import atom_feed, export_alert
@@ -22,6 +23,7 @@ from sinks.tables import DisasterAlertRow, disaster_alert_event
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 CAP_TYPE = "application/cap+xml; charset=utf-8"
 FEED_SIZE = 100
+MAX_FEED_SIZE = 1000
 PUBLISHER = "raw_publisher"  # key of the shared RawPublisher in the app's state
 _rows = msgspec.json.Decoder(DisasterAlertRow)
 
@@ -52,9 +54,11 @@ def cap_router(settings: Settings) -> Router:
     lock = asyncio.Lock()
 
     @get("/alerts.atom", media_type=ATOM_TYPE, sync_to_thread=False)
-    async def alerts_atom(request: Request) -> Response[bytes]:
-        """The newest alerts as an Atom feed, each entry carrying its CAP 1.2 alert."""
-        events = await asyncio.to_thread(stored_alerts, settings)
+    async def alerts_atom(
+        request: Request, limit: Annotated[int, Parameter(ge=1, le=MAX_FEED_SIZE)] = FEED_SIZE,
+    ) -> Response[bytes]:
+        """The newest alerts (by their latest version) as an Atom feed, each entry carrying its CAP alert."""
+        events = await asyncio.to_thread(stored_alerts, settings, "", limit)
         base = str(request.base_url).rstrip("/")
         body = atom_feed(events, settings.cap_sender, f"{base}/v1/cap/alerts.atom",
                          base + "/v1/cap/alerts/{id}.xml")

@@ -16,8 +16,7 @@ from pathlib import Path
 import msgspec
 from litestar import Request, Response, Router, post
 
-from connectors.bmkg import raw_message
-from connectors.publisher import RawPublisher
+from connectors.publisher import RawPublisher, raw_message
 from posko.settings import Settings
 from schemas.bmkg import WIB
 from schemas.events import (
