@@ -212,9 +212,10 @@ def bench_pipeline(events: int) -> None:
 
 # --- Connectors (BMKG, CAP, OSS-RBA) -------------------------------------------------------
 
-from posko.connectors_cli import connectors  # noqa: E402
+from posko.connectors_cli import bench_alert_versions, connectors  # noqa: E402
 
 main.add_command(connectors)
+bench.add_command(bench_alert_versions)
 
 
 if __name__ == "__main__":

@@ -91,3 +91,13 @@ def check(files: tuple[Path, ...]) -> None:
     click.echo(f"{len(checker.events)} events from {len(files)} files"
                + (f"; {len(unread)} with problems" if unread else ""), err=True)
     sys.exit(1 if unread else 0)
+
+
+@click.command("alert-versions")
+@click.option("--batches", default=10, show_default=True)
+@click.option("--batch-rows", default=2_000, show_default=True)
+def bench_alert_versions(batches: int, batch_rows: int) -> None:
+    """The sink's versioned alert insert (new rows, updates) beside its plain insert."""
+    from bench.alert_versions import run_alert_versions_bench
+
+    run_alert_versions_bench(batches, batch_rows)

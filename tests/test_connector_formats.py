@@ -308,3 +308,14 @@ def test_check_prints_one_line_per_event_and_explains_the_rest(fixtures_dir: Pat
     assert "CAP 1.1 (read as CAP 1.2)" in result.stderr
     assert "15 reports of 12 new or changed earthquakes" in result.stderr
     assert utc_now() > max(e.received_at for e in events) - timedelta(minutes=1)
+
+
+# --- The versioned insert's benchmark ---------------------------------------------------------
+
+
+def test_alert_versions_bench_runs_and_keeps_one_row_per_alert(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.alert_versions import Result, run_alert_versions_bench
+
+    run_alert_versions_bench(batches=2, batch_rows=50)  # asserts one row per alert after updates
+    result = msgspec.json.decode(capsys.readouterr().out, type=Result)
+    assert result.baseline_insert_new_rows_per_s > 0 and result.ratio_updates > 0
