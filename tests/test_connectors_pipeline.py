@@ -206,6 +206,8 @@ def test_update_and_cancel_change_the_cap_alert(landed: Landed) -> None:
     rows = _rows(landed.stack,
                  f"SELECT severity, msg_type, sent FROM posko.disaster_alerts WHERE id = '{banten}'")
     assert rows == [["Severe", "Cancel", "2026-02-16 16:40:00.000"]]
+    reasons = _rows(landed.stack, f"SELECT reason FROM posko.alerts WHERE id = '{banten}'")
+    assert reasons == [["peringatan resmi Badan Meteorologi Klimatologi dan Geofisika (dibatalkan)"]]
 
 
 @pytest.fixture(scope="module")
