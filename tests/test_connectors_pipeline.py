@@ -291,3 +291,26 @@ def test_oss_status_push_lands_as_permit_filing_with_sla(landed: Landed, service
     wait_for(lambda: landed.stack.sql("SELECT region, status, sla_deadline FROM posko.permit_filings "
                                       "WHERE permit_id = 'I-PIPE-1'") == "15.71\t10\t2026-03-07 02:00:00.000",
              120, "the permit filing in ClickHouse")
+
+
+def _posko(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "posko.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=300, check=False)
+
+
+def test_bmkg_command_names_the_feeds_it_cannot_reach(kafka_env: dict[str, str], tmp_path: Path) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}/"
+    env = {**kafka_env, "POSKO_HOME": str(tmp_path), "POSKO_BMKG_URL": nowhere,
+           "POSKO_BMKG_FEEDS": "autogempa.json", "POSKO_BMKG_INATEWS_URL": ""}
+    done = _posko("connectors", "bmkg", "--once", env=env)
+    assert done.returncode == 1
+    assert "0 fetched, 0 not modified, 1 failed, 0 alerts published" in done.stdout
+    assert f"{nowhere}autogempa.json" in done.stderr
+
+
+def test_cap_command_explains_a_file_it_cannot_import(kafka_env: dict[str, str], tmp_path: Path,
+                                                      fixtures_dir: Path) -> None:
+    env = {**kafka_env, "POSKO_HOME": str(tmp_path)}
+    done = _posko("connectors", "cap", str(fixtures_dir / "cap/cap12.xsd"), env=env)
+    assert done.returncode == 1
+    assert "the root element is <schema>: expected a CAP <alert>" in done.stderr
