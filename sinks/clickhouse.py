@@ -88,6 +88,12 @@ class Store(ABC):
         staging = self._staging(table)
         self.insert(staging, json_rows)
         try:
+            known = int(self.scalar(f"SELECT count() FROM {db}.{table} "
+                                    f"WHERE id IN (SELECT id FROM {db}.{staging})") or 0)
+            if not known:  # the usual batch: only new alerts, nothing to compare or replace
+                self.execute(f"INSERT INTO {db}.{table} SELECT * FROM {db}.{staging} "
+                             "ORDER BY version DESC LIMIT 1 BY id")
+                return
             stored = (f"SELECT id, max(version) AS stored FROM {db}.{table} "
                       f"WHERE id IN (SELECT id FROM {db}.{staging}) GROUP BY id")
             self.execute(
