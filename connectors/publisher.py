@@ -6,11 +6,14 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from aiokafka import AIOKafkaProducer
 
 from connectors.simulator import RawMessage
 from posko.delivery import deliver_all
 from posko.settings import Settings
+from schemas.events import Envelope, kind_of
+from schemas.regions import PROVINCE_CODE
 from schemas.topics import raw_topic
 
 
@@ -42,3 +45,9 @@ class RawPublisher:
                                              key=message.key or None)
 
         return await deliver_all(send, messages)
+
+
+def raw_message(event: Envelope) -> RawMessage:
+    """An event as a raw-topic record, keyed by its region (the province when it has none)."""
+    key = (event.region or PROVINCE_CODE).encode()
+    return RawMessage(kind_of(event), key, msgspec.json.encode(event), None)

@@ -292,6 +292,14 @@ main.add_command(replay)
 bench.add_command(bench_intake)
 
 
+# --- Connectors (BMKG, CAP, OSS-RBA) -------------------------------------------------------
+
+from posko.connectors_cli import bench_alert_versions, connectors  # noqa: E402
+
+main.add_command(connectors)
+bench.add_command(bench_alert_versions)
+
+
 if __name__ == "__main__":
     main()
 

@@ -65,6 +65,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     intake_port: int = 8088
     intake_max_body_bytes: int = 64 * 1024
     intake_kafka_timeout_s: float = 5.0
+    # BMKG earthquake feeds: a base URL (or a mirror of it), the feed files under it, the
+    # InaTEWS warning document, and the seconds between polls.
+    bmkg_url: str = "https://data.bmkg.go.id/DataMKG/TEWS/"
+    bmkg_feeds: str = ("autogempa.json,gempaterkini.json,gempadirasakan.json,"
+                       "autogempa.xml,gempaterkini.xml,gempadirasakan.xml")
+    bmkg_inatews_url: str = "https://bmkg-content-inatews.storage.googleapis.com/datagempa.json"
+    bmkg_poll_s: float = 60.0
+    # CAP: the sender named in exported alerts, and CAP/Atom/RSS feeds to import (comma list).
+    cap_sender: str = "pusdalops@jambiprov.go.id"
+    cap_feeds: str = ""
+    # `posko connectors serve`: where the CAP feed and the OSS endpoint listen.
+    connectors_host: str = "127.0.0.1"
+    connectors_port: int = 8090
+    # OSS-RBA: the SLA of a licence application, in hours of the clock.
+    oss_sla_hours: float = 120.0
 
     @property
     def local_kafka(self) -> bool:
@@ -92,6 +107,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     def intake_dir(self) -> Path:
         """The intake API's state: its API keys."""
         return Path(self.home) / "intake"
+
+    @property
+    def bmkg_urls(self) -> list[str]:
+        """Every BMKG document the poller fetches: the feeds under bmkg_url, then InaTEWS."""
+        base = self.bmkg_url if self.bmkg_url.endswith("/") else self.bmkg_url + "/"
+        urls = [base + name.strip() for name in self.bmkg_feeds.split(",") if name.strip()]
+        return urls + ([self.bmkg_inatews_url] if self.bmkg_inatews_url else [])
 
     @property
     def kafka_dir(self) -> Path:

@@ -136,6 +136,24 @@ class Certainty(enum.StrEnum):
     UNKNOWN = "Unknown"
 
 
+class AlertStatus(enum.StrEnum):
+    """CAP 1.2 `status`: who the alert is for."""
+
+    ACTUAL = "Actual"
+    EXERCISE = "Exercise"
+    SYSTEM = "System"
+    TEST = "Test"
+    DRAFT = "Draft"
+
+
+class MsgType(enum.StrEnum):
+    """CAP 1.2 `msgType` of an alert's latest version: new, changed or called off."""
+
+    ALERT = "Alert"
+    UPDATE = "Update"
+    CANCEL = "Cancel"
+
+
 class Circle(msgspec.Struct, frozen=True):
     """A CAP circle: centre and radius in kilometres."""
 
@@ -169,6 +187,13 @@ class DisasterAlert(msgspec.Struct, frozen=True, omit_defaults=True):
     expires: UtcTime | None = None
     magnitude: Annotated[float, Meta(ge=0, le=10)] | None = None
     depth_km: Annotated[float, Meta(ge=0, le=1000)] | None = None
+    # An alert changes over time under one event id: `sent` is when this version was issued
+    # (CAP `sent`), newer versions replace older ones; Cancel calls the alert off.
+    status: AlertStatus = AlertStatus.ACTUAL
+    msg_type: MsgType = MsgType.ALERT
+    sent: UtcTime | None = None
+    # How far the event is from Jambi's border, when it is outside the province.
+    distance_km: Annotated[float, Meta(ge=0)] | None = None
 
 
 # --- Permit filings (OSS-RBA) ----------------------------------------------------------------
@@ -369,6 +394,8 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
     headline: str
     description: str
     reason: str
+    # The version of what the alert is about: a newer one replaces the stored row.
+    version: UtcTime | None = None
 
 
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+import math
 from functools import cache
 from importlib import resources
 
 import msgspec
 import shapely
+import shapely.ops
 from shapely.geometry import shape
 
 PROVINCE_CODE = "15"
@@ -98,3 +100,31 @@ def region_at(lat: float, lon: float) -> Region | None:
     for index in found.tree.query(point, predicate="intersects"):
         return found.regions[int(index)]
     return None
+
+
+@cache
+def _province() -> shapely.Geometry:
+    province = shapely.union_all(boundaries().polygons)
+    shapely.prepare(province)
+    return province
+
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The great-circle distance between two points, in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, h)))
+
+
+def distance_to_province_km(lat: float, lon: float) -> float:
+    """How far a point is from Jambi province's border (0 inside), in kilometres."""
+    province = _province()
+    point = shapely.Point(lon, lat)
+    if province.intersects(point):
+        return 0.0
+    nearest = shapely.ops.nearest_points(province, point)[0]
+    return haversine_km(lat, lon, nearest.y, nearest.x)

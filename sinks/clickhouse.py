@@ -68,6 +68,41 @@ class Store(ABC):
         finally:
             self.execute(f"TRUNCATE TABLE {db}.{staging}")
 
+    def insert_newer(self, table: str, json_rows: bytes) -> None:
+        """Insert the rows newer (by `version`) than the stored row of their id; keep one row per id.
+
+        A redelivered version is not newer, so it never becomes a second row; an update
+        replaces the older row (a lightweight delete hides it at once).
+        """
+        db = self.database
+        staging = self._staging(table)
+        self.insert(staging, json_rows)
+        try:
+            known = int(self.scalar(f"SELECT count() FROM {db}.{table} "
+                                    f"WHERE id IN (SELECT id FROM {db}.{staging})") or 0)
+            if not known:  # the usual batch: only new alerts, nothing to compare or replace
+                self.execute(f"INSERT INTO {db}.{table} SELECT * FROM {db}.{staging} "
+                             "ORDER BY version DESC LIMIT 1 BY id")
+                return
+            stored = (f"SELECT id, max(version) AS stored FROM {db}.{table} "
+                      f"WHERE id IN (SELECT id FROM {db}.{staging}) GROUP BY id")
+            self.execute(
+                f"INSERT INTO {db}.{table} SELECT * FROM {db}.{staging} WHERE (id, version) NOT IN "
+                f"(SELECT s.id, s.version FROM {db}.{staging} AS s INNER JOIN ({stored}) AS k "
+                "ON s.id = k.id WHERE s.version <= k.stored) "
+                "ORDER BY version DESC LIMIT 1 BY id"
+            )
+            replaced = int(self.scalar(
+                f"SELECT count() - uniqExact(id) FROM {db}.{table} "
+                f"WHERE id IN (SELECT id FROM {db}.{staging})") or 0)
+            if replaced:
+                self.execute(
+                    f"DELETE FROM {db}.{table} WHERE id IN (SELECT id FROM {db}.{staging}) "
+                    f"AND (id, version) NOT IN ({stored.replace(' AS stored', '')})"
+                )
+        finally:
+            self.execute(f"TRUNCATE TABLE {db}.{staging}")
+
     def _staging(self, table: str) -> str:
         # One in-memory staging table per writer and table: the batch lands there first, and
         # one INSERT … SELECT moves only new ids, atomically, into the real table.

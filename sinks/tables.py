@@ -12,15 +12,26 @@ from schemas.events import (
     PERMIT_STATUS_NAMES,
     Acknowledgement,
     Alert,
+    AlertArea,
+    AlertCategory,
+    AlertStatus,
+    Certainty,
+    Circle,
     CitizenReportEvent,
     DeadLetter,
+    DisasterAlert,
     DisasterAlertEvent,
     Envelope,
     Kind,
+    MsgType,
     PermitFilingEvent,
+    Point,
     ReportStatusChange,
     SectorIndicatorEvent,
+    Severity,
+    Urgency,
 )
+from schemas.regions import Region
 from schemas.sectors import INDICATORS, SECTOR_NAMES
 
 _ENVELOPE = """
@@ -177,7 +188,24 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     note String
 ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(changed_at) ORDER BY id""",
     ]),
+    # Alerts change under one id (a BMKG quake seen again, a CAP Update or Cancel): `version`
+    # orders the versions, the sink stores a newer one in place of the old (VERSIONED below).
+    (5, "alert versions: status, msgType, sent, distance to Jambi", [
+        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS status LowCardinality(String) "
+        "DEFAULT 'Actual'",
+        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS msg_type LowCardinality(String) "
+        "DEFAULT 'Alert'",
+        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS sent Nullable(DateTime64(3, 'UTC'))",
+        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS distance_km Nullable(Float32)",
+        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS version DateTime64(3, 'UTC') "
+        "DEFAULT received_at",
+        "ALTER TABLE {db}.alerts ADD COLUMN IF NOT EXISTS version DateTime64(3, 'UTC') "
+        "DEFAULT occurred_at",
+    ]),
 ]
+
+# Tables whose rows are versions of one thing: the sink keeps the newest row per id.
+VERSIONED = frozenset({"disaster_alerts", "alerts"})
 
 
 # --- Rows ------------------------------------------------------------------------------------
@@ -235,6 +263,11 @@ class DisasterAlertRow(_EnvelopeRow, kw_only=True):
     expires: datetime | None
     magnitude: float | None
     depth_km: float | None
+    status: str
+    msg_type: str
+    sent: datetime | None
+    distance_km: float | None
+    version: datetime
 
 
 class PermitFilingRow(_EnvelopeRow, kw_only=True):
@@ -284,6 +317,7 @@ class AlertRow(_Row, kw_only=True):
     headline: str
     description: str
     reason: str
+    version: datetime
 
 
 class AckRow(_Row, kw_only=True):
@@ -362,7 +396,8 @@ def disaster_alert_row(event: DisasterAlertEvent) -> DisasterAlertRow:
         area_polygons=msgspec.json.encode(alert.area.polygons).decode(),
         area_circles=msgspec.json.encode(alert.area.circles).decode(),
         effective=alert.effective, expires=alert.expires, magnitude=alert.magnitude,
-        depth_km=alert.depth_km,
+        depth_km=alert.depth_km, status=alert.status, msg_type=alert.msg_type, sent=alert.sent,
+        distance_km=alert.distance_km, version=alert.sent or event.received_at,
     )
 
 
@@ -400,6 +435,7 @@ def alert_row(alert: Alert) -> AlertRow:
         occurred_at=alert.occurred_at, region=alert.region, lat=loc.lat if loc else None,
         lon=loc.lon if loc else None, severity=alert.severity, urgency=alert.urgency,
         headline=alert.headline, description=alert.description, reason=alert.reason,
+        version=alert.version or alert.occurred_at,
     )
 
 
@@ -443,4 +479,27 @@ def report_status_row(change: ReportStatusChange) -> ReportStatusRow:
         id=change.id, tracking=change.tracking, report_id=change.report_id, channel=change.channel,
         category=change.category, region=change.region, status=change.status,
         changed_at=change.changed_at, changed_by=change.changed_by, note=change.note,
+    )
+
+
+def disaster_alert_event(row: DisasterAlertRow) -> DisasterAlertEvent:
+    """The alert event a `disaster_alerts` row holds (the newest version of the alert)."""
+    location = Point(row.lat, row.lon) if row.lat is not None and row.lon is not None else None
+    payload = DisasterAlert(
+        event=row.event, category=AlertCategory(row.category), urgency=Urgency(row.urgency),
+        severity=Severity(row.severity), certainty=Certainty(row.certainty), headline=row.headline,
+        issuer=row.issuer, description=row.description, instruction=row.instruction,
+        area=AlertArea(
+            description=row.area_description, regions=[Region(r) for r in row.area_regions],
+            polygons=msgspec.json.decode(row.area_polygons, type=list[list[Point]]),
+            circles=msgspec.json.decode(row.area_circles, type=list[Circle]),
+        ),
+        effective=row.effective, expires=row.expires, magnitude=row.magnitude, depth_km=row.depth_km,
+        status=AlertStatus(row.status), msg_type=MsgType(row.msg_type), sent=row.sent,
+        distance_km=row.distance_km,
+    )
+    return DisasterAlertEvent(
+        id=row.id, source=row.source, occurred_at=row.occurred_at, received_at=row.received_at,
+        region=Region(row.region) if row.region else None, location=location,
+        schema_version=row.schema_version, payload=payload,
     )

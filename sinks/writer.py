@@ -30,6 +30,7 @@ from schemas.events import (
 from schemas.topics import ACKS, ALERTS, DLQ, REPORT_STATUS, events_topic
 from sinks.clickhouse import Store
 from sinks.tables import (
+    VERSIONED,
     ack_row,
     alert_row,
     citizen_report_rows,
@@ -161,7 +162,8 @@ class ClickHouseWriter:
         loop = asyncio.get_running_loop()
         for table, rows in tables.items():
             data = b"\n".join(_encoder.encode(row) for row in rows)
-            await loop.run_in_executor(self.executor, self.store.insert_new, table, data)
+            insert = self.store.insert_newer if table in VERSIONED else self.store.insert_new
+            await loop.run_in_executor(self.executor, insert, table, data)
             self.rows_written += len(rows)
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:

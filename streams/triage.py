@@ -11,6 +11,7 @@ from schemas.events import (
     CitizenReportEvent,
     DisasterAlertEvent,
     Kind,
+    MsgType,
     ReportCategory,
     Severity,
     Urgency,
@@ -76,5 +77,11 @@ def official_alert(event: DisasterAlertEvent) -> Alert:
         id=event.id, event_kind=Kind.DISASTER_ALERT, source=event.source,
         occurred_at=event.occurred_at, region=event.region, location=event.location,
         severity=alert.severity, urgency=alert.urgency, headline=alert.headline,
-        description=alert.description[:1000], reason=f"peringatan resmi {alert.issuer}",
+        description=alert.description[:1000],
+        reason=f"peringatan resmi {alert.issuer}{_CHANGE.get(alert.msg_type, '')}",
+        version=alert.sent or event.received_at,
     )
+
+
+# How the wall is told that an alert it shows was changed or called off.
+_CHANGE = {MsgType.UPDATE: " (diperbarui)", MsgType.CANCEL: " (dibatalkan)"}

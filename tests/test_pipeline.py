@@ -188,7 +188,9 @@ def test_changelog_table_counts_events_per_region_and_kind(delivered: Delivered)
             expected[f"{region}|{kind}"] += 1
     after = asyncio.run(_counts(delivered.stack))
     grown = {key: after.get(key, 0) - delivered.counts_before.get(key, 0) for key in after}
-    assert {k: v for k, v in grown.items() if v} == dict(expected)
+    # At least once: a record read again after a rebalance or a rewind is counted again.
+    assert {k for k, v in grown.items() if v} == set(expected)
+    assert all(grown[key] >= n for key, n in expected.items()), (grown, expected)
 
 
 def test_events_topics_carry_the_filled_region(delivered: Delivered) -> None:

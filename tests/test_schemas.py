@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from schemas.bmkg import decode_feed, to_quake
+from schemas.bmkg import decode_bmkg, quake_alert
 from schemas.events import (
     PERMIT_STATUS_NAMES,
     AlertCategory,
@@ -106,16 +106,16 @@ def test_decode_boundaries_refuses_an_unknown_code() -> None:
 
 
 def test_bmkg_autogempa_decodes_to_an_alert(fixtures_dir: Path) -> None:
-    [gempa] = decode_feed((fixtures_dir / "bmkg/autogempa_2021-10-05_dompu.json").read_bytes())
-    quake = to_quake(gempa)
+    [quake] = decode_bmkg((fixtures_dir / "bmkg/autogempa_2021-10-05_dompu.json").read_bytes())
     assert quake.occurred_at == datetime(2021, 10, 5, 11, 0, 27, tzinfo=UTC)
     assert quake.location == Point(-8.15, 118.10)
     assert quake.magnitude == 4.5 and quake.depth_km == 20
-    assert quake.region is None  # Dompu is in NTB, not Jambi
-    assert quake.alert.category is AlertCategory.GEO and quake.alert.issuer == "BMKG"
+    region, alert = quake_alert(quake, utc_now())
+    assert region is None  # Dompu is in NTB, not Jambi
+    assert alert.category is AlertCategory.GEO and alert.issuer == "BMKG"
     event = DisasterAlertEvent(
         id=new_event_id(), source="bmkg", occurred_at=quake.occurred_at, received_at=utc_now(),
-        location=quake.location, payload=quake.alert,
+        location=quake.location, payload=alert,
     )
     assert msgspec.json.decode(msgspec.json.encode(event), type=Event) == event
 
@@ -123,13 +123,12 @@ def test_bmkg_autogempa_decodes_to_an_alert(fixtures_dir: Path) -> None:
 def test_bmkg_feeds_with_fifteen_quakes_decode(fixtures_dir: Path) -> None:
     for name in ("gempaterkini_2021-12-14_flores_M7.4_with_duplicates.json",
                  "derived_gempadirasakan_2025-06-17.json"):
-        quakes = [to_quake(g) for g in decode_feed((fixtures_dir / "bmkg" / name).read_bytes())]
-        assert len(quakes) == 15
-    flores = [to_quake(g) for g in decode_feed(
-        (fixtures_dir / "bmkg/gempaterkini_2021-12-14_flores_M7.4_with_duplicates.json").read_bytes())]
+        assert len(decode_bmkg((fixtures_dir / "bmkg" / name).read_bytes())) == 15
+    flores = decode_bmkg(
+        (fixtures_dir / "bmkg/gempaterkini_2021-12-14_flores_M7.4_with_duplicates.json").read_bytes())
     big = [q for q in flores if q.magnitude == 7.4]
     assert len(big) == 3  # the feed repeats it; deduplication is the connector's job
-    assert all(q.alert.severity is Severity.EXTREME for q in big)  # tsunami potential
+    assert all(quake_alert(q, utc_now())[1].severity is Severity.EXTREME for q in big)  # tsunami
     assert big[0].location == Point(-7.59, 122.24)
 
 

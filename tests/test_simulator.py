@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -309,14 +308,3 @@ def test_reporter_contact_stays_out_of_the_report_text(office: list[Event]) -> N
         assert re.fullmatch(r"(08|\+628)\d{9,11}", phone)
         assert phone not in event.payload.text and phone not in event.payload.title
 
-
-def test_raw_is_fast() -> None:
-    simulator = Simulator(random.Random(3), malformed_ratio=0.02)
-    for _ in range(2_000):  # warm the per-hour tables
-        simulator.raw(OFFICE)
-    count = 20_000
-    started = time.perf_counter()
-    for _ in range(count):
-        simulator.raw(OFFICE)
-    rate = count / (time.perf_counter() - started)
-    assert rate > 10_000, f"{rate:.0f} raw() calls per second"  # ~40k on a dev laptop

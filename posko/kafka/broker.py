@@ -166,8 +166,9 @@ def start(settings: Settings) -> str:
     if not (data_dir / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         formatted = subprocess.run(
-            [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-             "-c", str(config)],
+            # "=" joined: an id starting with "-" would otherwise read as an option.
+            [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
+             f"--cluster-id={cluster_id}", "-c", str(config)],
             capture_output=True, text=True,
         )
         if formatted.returncode != 0:

@@ -188,3 +188,17 @@ CREATE TABLE IF NOT EXISTS posko.report_status_changes (
 
 INSERT INTO posko.schema_migrations (version, description) VALUES (4, 'citizen report status changes');
 
+ALTER TABLE posko.disaster_alerts ADD COLUMN IF NOT EXISTS status LowCardinality(String) DEFAULT 'Actual';
+
+ALTER TABLE posko.disaster_alerts ADD COLUMN IF NOT EXISTS msg_type LowCardinality(String) DEFAULT 'Alert';
+
+ALTER TABLE posko.disaster_alerts ADD COLUMN IF NOT EXISTS sent Nullable(DateTime64(3, 'UTC'));
+
+ALTER TABLE posko.disaster_alerts ADD COLUMN IF NOT EXISTS distance_km Nullable(Float32);
+
+ALTER TABLE posko.disaster_alerts ADD COLUMN IF NOT EXISTS version DateTime64(3, 'UTC') DEFAULT received_at;
+
+ALTER TABLE posko.alerts ADD COLUMN IF NOT EXISTS version DateTime64(3, 'UTC') DEFAULT occurred_at;
+
+INSERT INTO posko.schema_migrations (version, description) VALUES (5, 'alert versions: status, msgType, sent, distance to Jambi');
+
