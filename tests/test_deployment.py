@@ -27,9 +27,9 @@ INIT_SQL = DOCKER / "clickhouse" / "initdb" / "01-posko-schema.sql"
 USERS = DOCKER / "clickhouse" / "users.d" / "posko.xml"
 DATASOURCE = ROOT / "grafana" / "provisioning" / "datasources" / "clickhouse.yaml"
 PROVIDER = ROOT / "grafana" / "provisioning" / "dashboards" / "posko.yaml"
-POSKO_SERVICES = ("topics", "migrate", "worker", "sink", "simulator")
+POSKO_SERVICES = ("topics", "migrate", "worker", "sink", "simulator", "intake", "gateway", "connectors")
 ENV = {"POSKO_CLICKHOUSE_PASSWORD": "w", "POSKO_GRAFANA_READER_PASSWORD": "r",
-       "POSKO_GRAFANA_ADMIN_PASSWORD": "a"}
+       "POSKO_GRAFANA_ADMIN_PASSWORD": "a", "POSKO_GATEWAY_SECRET": "s"}
 
 
 @pytest.fixture(scope="module")
