@@ -207,13 +207,16 @@ def sector_dashboard(sector: Sector) -> model.Dashboard:
 
 
 def overview_dashboard() -> model.Dashboard:
-    """The main screen: alerts now, overdue permits and key indicators out of range, by kabupaten/kota."""
+    """The main screen: alerts now, overdue reports and permits, key indicators out of range, by region."""
     key = [i.code for i in CATALOGUE if i.key]
     panels: list[Panel] = [
-        _stat("Peringatan", queries.alert_count(), thresholds=_count_thresholds(1)),
-        _stat("Laporan warga", queries.report_count()),
-        _stat("Izin lewat SLA", queries.permits_overdue_count(), thresholds=_count_thresholds(1)),
-        _stat("Indikator kunci di luar normal", queries.abnormal_count(key), thresholds=_count_thresholds(1)),
+        _stat("Peringatan", queries.alert_count(), thresholds=_count_thresholds(1), width=5),
+        _stat("Laporan warga", queries.report_count(), width=4),
+        _stat("Laporan lewat SLA", queries.reports_overdue_count(), thresholds=_count_thresholds(1),
+              width=5, description="Laporan warga yang belum selesai 5 hari setelah diterima"),
+        _stat("Izin lewat SLA", queries.permits_overdue_count(), thresholds=_count_thresholds(1), width=5),
+        _stat("Indikator kunci di luar normal", queries.abnormal_count(key), thresholds=_count_thresholds(1),
+              width=5),
         _table("Peringatan sekarang", queries.alerts_now(), height=10),
         _table("Ringkasan per kabupaten/kota", queries.region_summary(key), height=13),
         _table("Indikator kunci di luar rentang normal", queries.out_of_range(key), width=14, height=10),
@@ -221,7 +224,7 @@ def overview_dashboard() -> model.Dashboard:
         _series("Peringatan per tingkat", queries.alerts_by_severity(), width=24),
     ]
     return _dashboard(OVERVIEW_UID, "Posko Jambi · Ringkasan", ["ringkasan"], panels, "now-24h",
-                      "Layar utama ruang komando: peringatan, laporan, izin lewat SLA dan indikator kunci")
+                      "Layar utama ruang komando: peringatan, laporan dan izin lewat SLA, indikator kunci")
 
 
 def all_dashboards() -> Iterator[tuple[str, model.Dashboard]]:

@@ -288,6 +288,30 @@ ORDER BY sla_deadline
 LIMIT 50"""
 
 
+# LAPOR!-style follow-up: a report should reach "selesai" within this long of being received.
+REPORT_SLA = timedelta(days=5)
+
+
+def _reports() -> str:
+    """Each intake report's latest status up to the end of the range, and when it was received."""
+    return f"""SELECT report_id, last_region AS region, last_status AS status, received
+    FROM (
+        SELECT report_id, argMax(region, changed_at) AS last_region,
+               argMax(status, changed_at) AS last_status, min(changed_at) AS received
+        FROM {DB}.report_status_changes FINAL
+        WHERE changed_at <= $__toTime
+        GROUP BY report_id)
+    WHERE {IN_REGIONS}"""
+
+
+_REPORT_OVERDUE = (f"status != 'selesai' AND received < $__toTime - INTERVAL {_seconds(REPORT_SLA)} SECOND")
+
+
+def reports_overdue_count() -> str:
+    """Stat: citizen reports not finished within the follow-up SLA, at the end of the range."""
+    return f"""SELECT count() AS value FROM ({_reports()}) WHERE {_REPORT_OVERDUE}"""
+
+
 def permit_status_changes() -> str:
     """Time series: permit status changes per interval by status."""
     return f"""SELECT $__timeInterval(occurred_at) AS time, status_name, count() AS value
@@ -303,7 +327,7 @@ def region_summary(key_codes: list[str]) -> str:
     since = f"$__toTime - INTERVAL {_seconds(LATEST_LOOKBACK)} SECOND"
     return f"""SELECT {REGION_LABEL} AS `Kabupaten/Kota`, sumIf(n, what = 'alert') AS `Peringatan`,
        sumIf(n, what = 'urgent') AS `Laporan mendesak`, sumIf(n, what = 'report') AS `Laporan warga`,
-       sumIf(n, what = 'overdue') AS `Izin lewat SLA`,
+       sumIf(n, what = 'late') AS `Laporan lewat SLA`, sumIf(n, what = 'overdue') AS `Izin lewat SLA`,
        sumIf(n, what = 'abnormal') AS `Indikator di luar normal`
 FROM (
     SELECT region, 'alert' AS what, count() AS n FROM {DB}.alerts FINAL
@@ -314,6 +338,8 @@ FROM (
     UNION ALL
     SELECT region, 'report' AS what, count() AS n FROM {DB}.citizen_reports FINAL
     WHERE $__timeFilter(occurred_at) AND {IN_REGIONS} GROUP BY region
+    UNION ALL
+    SELECT region, 'late' AS what, count() AS n FROM ({_reports()}) WHERE {_REPORT_OVERDUE} GROUP BY region
     UNION ALL
     SELECT region, 'overdue' AS what, count() AS n FROM ({_applications()}) WHERE {_OVERDUE} GROUP BY region
     UNION ALL

@@ -8,15 +8,24 @@ running pipeline would have written, without Kafka. Used to test and measure the
 from __future__ import annotations
 
 import random
+import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 import msgspec
 
 from connectors.simulator import Simulator
-from schemas.events import Event, kind_of
+from schemas.events import (
+    REPORT_STATUS_ORDER,
+    CitizenReportEvent,
+    Event,
+    ReportStatusChange,
+    StatusStep,
+    kind_of,
+)
 from schemas.topics import raw_topic
 from sinks.clickhouse import Store
+from sinks.tables import report_status_row
 from sinks.writer import ROW_MAKERS
 from streams.validate import decode_raw, route
 
@@ -42,7 +51,30 @@ def history_rows(until: datetime, seed: int = 20260812) -> dict[str, list[bytes]
         for out in route(kind_of(event), decode_raw(raw), topic, 0, offset, None, raw).out:
             for table, row in ROW_MAKERS[out.topic](out.value):
                 tables[table].append(encoder.encode(row))
+    tables["report_status_changes"] = [
+        encoder.encode(report_status_row(change))
+        for change in _follow_up([e for e in events if isinstance(e, CitizenReportEvent)], until, seed)
+    ]
     return tables
+
+
+def _follow_up(reports: list[CitizenReportEvent], until: datetime, seed: int) -> list[ReportStatusChange]:
+    """Status changes as officers would make them: most reports move on within days, some stall."""
+    rng = random.Random(seed + 1)
+    changes = []
+    for n, report in enumerate(reports):
+        steps: list[StatusStep] = []
+        at = report.received_at
+        for status in REPORT_STATUS_ORDER[: rng.randint(1, len(REPORT_STATUS_ORDER))]:
+            if at > until:
+                break
+            steps.append(StatusStep(status=status, at=at, by="petugas-simulasi"))
+            changes.append(ReportStatusChange(
+                id=uuid.uuid5(report.id, status), tracking=f"JMB-SIM-{n:05d}", report_id=report.id,
+                channel=report.payload.channel, category=report.payload.category, region=report.region,
+                status=status, changed_at=at, changed_by="petugas-simulasi", history=list(steps)))
+            at += timedelta(hours=rng.uniform(2, 60))
+    return changes
 
 
 def load_history(store: Store, until: datetime, seed: int = 20260812) -> dict[str, int]:
