@@ -75,10 +75,16 @@ class RawCommits:
         # Records Faust fetched before a seek still arrive after it and move its read offset past
         # the rewound ones again, so the seek is repeated (here and from the commit timer) until
         # they come.
+        # seek_wait seeks on the consumer's own thread: Faust's plain seek() touches aiokafka's
+        # fetcher from this one while that thread reads it (a KeyError that crashes the worker).
         now = time.monotonic()
         if now - self.rewinding[tp] >= REWIND_AGAIN_S:
             self.rewinding[tp] = now
-            await self.app.consumer.seek(_faust_tp(tp), self.next[tp])
+            try:
+                await self.app.consumer.seek_wait({_faust_tp(tp): self.next[tp]})
+            except Exception as exc:  # tried again from the commit timer
+                log.warning("could not rewind %s/%d to %d: %r", tp.topic, tp.partition,
+                            self.next[tp], exc)
 
     async def commit(self) -> None:
         """Commit, for every partition, the offset after the last record processed in order."""
