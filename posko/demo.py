@@ -202,7 +202,7 @@ def run_demo(settings: Settings, duration_s: float | None, rate: float,
     try:
         snap = asyncio.run(_live(settings, rate, malformed_ratio, duration_s, children, wall))
         # Let the pipeline drain what was sent before the summary.
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             snap = read_snapshot(settings)
             snap.lag = asyncio.run(consumer_lag(settings))

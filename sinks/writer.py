@@ -98,7 +98,7 @@ class ClickHouseWriter:
         self.executor = executor
         self.topics = list(ROW_MAKERS)
         self.rows_written = 0
-        self._uncommitted: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
 
     def assignment(self) -> set[TopicPartition]:
@@ -128,8 +128,9 @@ class ClickHouseWriter:
                 if batch:
                     await self.write(batch)
                 await self._commit(consumer)
-        finally:
             await self._commit(consumer)
+        finally:
+            # Not on an exception: a batch that failed to insert must be read again.
             await consumer.stop()
 
     async def _collect(
@@ -154,11 +155,10 @@ class ClickHouseWriter:
     async def write(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         """Insert a polled batch, table by table, deduplicated by event id."""
         tables: dict[str, list[msgspec.Struct]] = defaultdict(list)
-        for tp, records in batch.items():
+        for records in batch.values():
             for record in records:
                 for table, row in rows_of(record):
                     tables[table].append(row)
-            self._uncommitted[tp] = records[-1].offset + 1
         loop = asyncio.get_running_loop()
         for table, rows in tables.items():
             data = b"\n".join(_encoder.encode(row) for row in rows)
@@ -167,15 +167,17 @@ class ClickHouseWriter:
             self.rows_written += len(rows)
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
-        if not self._uncommitted:
-            return
-        # Only partitions still assigned can be committed; the rest will be redelivered to
-        # whoever owns them now, and the id check keeps that from becoming a second row.
-        assigned = consumer.assignment()
-        offsets = {tp: off for tp, off in self._uncommitted.items() if tp in assigned}
+        """Commit every assigned partition's position: all it returned has been written."""
+        # The position, not the last record's offset + 1: it also steps over the commit markers
+        # that end transactional topics (posko.report_status), which no record follows.
+        offsets = {}
         try:
+            for tp in consumer.assignment():
+                position = await asyncio.wait_for(consumer.position(tp), 5.0)
+                if position != self._committed.get(tp):
+                    offsets[tp] = position
             if offsets:
                 await consumer.commit(offsets)
-            self._uncommitted.clear()
-        except KafkaError as exc:
-            log.warning("commit failed (%s); will retry", exc)
+                self._committed.update(offsets)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("commit failed (%r); will retry", exc)

@@ -109,9 +109,10 @@ def create_app(settings: Settings) -> faust.App:
     def make_agent(kind: Kind) -> Any:
         async def validate(stream: Stream[Any]) -> None:
             async for taken in stream.take_events(settings.stream_batch, within=0.05):
-                batch = await commits.in_order(taken)
+                batch, processed = await commits.in_order(taken)
                 records, tallies = _route_batch(kind, batch)
                 await publish(app, records)
+                commits.done(processed)  # only now may their offsets be committed
                 # Table updates are changelogged to the partition of the current event, so
                 # each partition's counts are written while one of its events is current.
                 # (No await in between: the take buffer never sees the swapped event.)

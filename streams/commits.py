@@ -44,25 +44,35 @@ class RawCommits:
         self._lock = asyncio.Lock()
         app.on_partitions_revoked.connect(self._on_revoked)
 
-    async def in_order(self, batch: Sequence[EventT[Any]]) -> list[EventT[Any]]:
-        """The events of `batch` that continue their partitions; rewinds partitions with a hole."""
+    async def in_order(
+        self, batch: Sequence[EventT[Any]]
+    ) -> tuple[list[EventT[Any]], dict[TopicPartition, int]]:
+        """The events of `batch` that continue their partitions, and the offsets to commit once
+        their output is on Kafka (pass them to `done`); rewinds partitions with a hole."""
         async with self._lock:
             kept = []
+            ahead: dict[TopicPartition, int] = {}
             for event in batch:
                 tp = _tp(event)
                 offset = event.message.offset
-                expected = self.next.get(tp)
-                if expected is None:
-                    expected = self.next[tp] = await self._committed(tp)
+                if tp not in self.next:
+                    self.next[tp] = await self._committed(tp)
+                expected = ahead.get(tp, self.next[tp])
                 if offset < expected:  # a record processed before, delivered again: harmless
                     kept.append(event)
                 elif offset == expected or not await self._hole(tp, expected, offset):
-                    self.next[tp] = offset + 1
+                    ahead[tp] = offset + 1
                     self.rewinding.pop(tp, None)
                     kept.append(event)
                 else:
                     await self._rewind(tp, expected, offset)
-            return kept
+            return kept, ahead
+
+    def done(self, ahead: dict[TopicPartition, int]) -> None:
+        """Mark records as processed: their output is durable, their offsets may be committed."""
+        for tp, offset in ahead.items():
+            if offset > self.next.get(tp, -1):
+                self.next[tp] = offset
 
     async def _rewind(self, tp: TopicPartition, expected: int, offset: int) -> None:
         if tp not in self.rewinding:

@@ -42,8 +42,10 @@ def test_records_in_order_from_the_group_commit_are_all_kept(settings: Settings)
     topic = f"test-commits-{uuid.uuid4().hex[:8]}"
     asyncio.run(produce(settings, [(topic, b"", b"x")] * 5))
     commits = commits_for(settings)
-    kept = asyncio.run(commits.in_order(delivered(topic, [0, 1, 2, 3, 4])))
+    kept, ahead = asyncio.run(commits.in_order(delivered(topic, [0, 1, 2, 3, 4])))
     assert [e.message.offset for e in kept] == [0, 1, 2, 3, 4]
+    assert commits.next == {TopicPartition(topic, 0): 0}  # nothing committable before `done`
+    commits.done(ahead)
     assert commits.next == {TopicPartition(topic, 0): 5}
 
 
@@ -51,8 +53,9 @@ def test_offsets_left_by_transaction_markers_are_not_a_hole(settings: Settings) 
     topic = f"test-commits-{uuid.uuid4().hex[:8]}"
     asyncio.run(transactional_records(settings, topic, 3))  # records at 0, 2, 4; markers at 1, 3, 5
     commits = commits_for(settings)
-    kept = asyncio.run(commits.in_order(delivered(topic, [0, 2, 4])))
+    kept, ahead = asyncio.run(commits.in_order(delivered(topic, [0, 2, 4])))
     assert [e.message.offset for e in kept] == [0, 2, 4]
+    commits.done(ahead)
     assert commits.next == {TopicPartition(topic, 0): 5}
 
 
