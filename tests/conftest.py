@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from posko.kafka import broker
+from posko.offsets import reader
 from posko.services import Service
 from posko.settings import Settings, load_settings
 from posko.sql import run_sql
@@ -226,10 +227,7 @@ async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None,
         [described] = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    # A group of its own: aiokafka's group-less consumer can raise CancelledError on stop().
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
-                                group_id=f"test-reader-{uuid.uuid4().hex}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = reader(settings, auto_offset_reset="earliest")
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
