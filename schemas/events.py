@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import msgspec
@@ -375,6 +375,27 @@ def new_event_id() -> uuid.UUID:
 def utc_now() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+# Plausible event times. Clocks of phones and sensors run minutes ahead; more than this is a
+# wrong clock or a typo, and an event "from the future" would sort first on the wall for ever.
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+# Nothing Posko handles happened before this: the province's digital records (and every feed it
+# reads) start after it, while a year 1900 or 0001 is a default value, not a date.
+EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def occurred_at_problem(occurred_at: datetime, now: datetime | None = None) -> str | None:
+    """Why `occurred_at` cannot be when an event happened, or None when it is plausible."""
+    now = now or utc_now()
+    if occurred_at > now + MAX_CLOCK_SKEW:
+        return (f"occurred_at {occurred_at.isoformat()} is in the future (more than "
+                f"{MAX_CLOCK_SKEW.seconds // 60} minutes after now, {now.isoformat(timespec='seconds')}): "
+                "check the sender's clock and time zone")
+    if occurred_at < EARLIEST_OCCURRED_AT:
+        return (f"occurred_at {occurred_at.isoformat()} is before "
+                f"{EARLIEST_OCCURRED_AT.date().isoformat()}: send the real time of the event")
+    return None
 
 
 # --- What the stream emits beside clean events ----------------------------------------------

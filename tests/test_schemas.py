@@ -164,3 +164,17 @@ def test_topic_catalogue_names_every_stage() -> None:
     assert {"posko.raw.citizen_report", "posko.events.disaster_alert", "posko.alerts",
             "posko.dlq"} <= names
     assert all(spec.partitions == 6 for spec in catalogue(6))
+
+
+def test_occurred_at_far_from_now_is_implausible_with_a_reason() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from schemas.events import occurred_at_problem
+
+    now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    assert occurred_at_problem(now, now) is None
+    assert occurred_at_problem(now + timedelta(minutes=10), now) is None  # clock skew
+    assert occurred_at_problem(datetime(2001, 5, 1, tzinfo=UTC), now) is None
+    assert "future" in (occurred_at_problem(datetime(9999, 12, 31, tzinfo=UTC), now) or "")
+    assert "future" in (occurred_at_problem(now + timedelta(hours=1), now) or "")
+    assert "before 2000" in (occurred_at_problem(datetime(1900, 1, 1, tzinfo=UTC), now) or "")
