@@ -17,13 +17,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, Response, get, patch, post
+from litestar import HttpMethod, Litestar, Request, Response, get, patch, post, route
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.handlers import BaseRouteHandler
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
 from litestar.openapi.spec.server import Server
 from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
@@ -33,13 +35,16 @@ from connectors.intake_ledger import ReportLedger
 from connectors.intake_models import (
     Accepted,
     Health,
+    HealthStatus,
     Problem,
     ReportSubmission,
     ReportView,
     StatusUpdate,
 )
+from connectors.intake_openapi import StrictBodySchema
 from connectors.intake_rate import RateLimiter, retry_after_header
 from connectors.intake_relay import relay_reports
+from connectors.intake_server import BodyDeadline, guarded_protocol
 from connectors.intake_tracking import new_tracking_number, normalise_tracking_number
 from connectors.intake_writer import KafkaUnavailable, Record, TransactionalWriter
 from posko.settings import Settings
@@ -50,13 +55,17 @@ from schemas.events import (
     ReportStatusChange,
     StatusStep,
     new_event_id,
+    occurred_at_problem,
     utc_now,
 )
 from schemas.regions import region_at
 from schemas.topics import REPORT_STATUS
 
 MAX_IDEMPOTENCY_KEY = 200
+REPORT_PATH = "/v1/reports/{tracking:str}"
 RETRY_AFTER_KAFKA_S = 5
+SECURITY: list[SecurityRequirement] = [{"apiKey": []}]
+log = logging.getLogger("posko.intake")
 _encoder = msgspec.json.Encoder()
 
 
@@ -67,6 +76,24 @@ class ApiProblem(HTTPException):
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(status_code=status, detail=message, headers=headers)
         self.problem = Problem(status, error, message, field)
+
+
+class IntakeRequest(Request[Any, Any, Any]):
+    """Litestar's request, where every body that cannot be decoded as JSON is a 400."""
+
+    async def json(self) -> Any:
+        """The decoded JSON body."""
+        # Litestar's decode_json (litestar/serialization/msgspec_hooks.py, 2.25) turns only
+        # msgspec.DecodeError into a 400; msgspec raises RecursionError for JSON nested about
+        # 1,000 deep and UnicodeDecodeError for invalid UTF-8, which Litestar answered with 500.
+        try:
+            return await super().json()
+        except RecursionError as exc:
+            raise ApiProblem(400, "malformed_json", "the body is JSON nested too deeply: send one flat "
+                             "object with the fields documented at /schema/openapi.json") from exc
+        except UnicodeDecodeError as exc:
+            raise ApiProblem(400, "malformed_json", f"the body is not UTF-8 text ({exc.reason} at byte "
+                             f"{exc.start}): send JSON encoded as UTF-8") from exc
 
 
 class Intake:
@@ -115,13 +142,15 @@ class Intake:
                              f"no report has tracking number {number}: check the number on the receipt")
         return self.ledger.reports[number]
 
-    async def commit(self, records: Sequence[Record]) -> None:
-        """Commit records to Kafka or answer 503."""
+    async def commit(self, records: Sequence[Record], what: str) -> None:
+        """Commit records to Kafka or answer 503 saying that `what` was not stored."""
         try:
             await self.writer.write(records)
         except KafkaUnavailable as exc:
+            happened = "did not answer in time" if exc.timed_out else "is unavailable"
             raise ApiProblem(503, "kafka_unavailable",
-                             f"Kafka is unavailable ({exc}); nothing was saved, send it again shortly",
+                             f"{what} could not be stored: the message service {happened}; nothing was "
+                             f"saved, send it again in {RETRY_AFTER_KAFKA_S} seconds (Retry-After)",
                              headers={"Retry-After": str(RETRY_AFTER_KAFKA_S)}) from exc
 
 
@@ -191,21 +220,22 @@ async def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
 # --- Handlers --------------------------------------------------------------------------------
 
 def _problem_responses(*statuses: int) -> dict[int, Any]:
-    from litestar.openapi.datastructures import ResponseSpec
-
     descriptions = {400: "invalid report: `field` names the field, `message` the reason",
                     401: "missing, unknown or revoked API key", 403: "the key's role may not do this",
-                    404: "no report with this tracking number", 409: "the status cannot move that way",
+                    404: "no report with this tracking number",
+                    408: "the body came too slowly; send it at once", 409: "the status cannot move that way",
                     413: "body too large", 415: "the body is not JSON",
                     422: "Idempotency-Key reused for a different report",
                     429: "the channel is over its rate; see Retry-After",
-                    503: "Kafka is unavailable or the service is starting; nothing was stored"}
+                    500: "a fault of the intake's own, logged; send it again later",
+                    503: "Kafka is unavailable, the service is starting or at its connection limit; "
+                         "nothing was stored; see Retry-After"}
     return {s: ResponseSpec(data_container=Problem, description=descriptions[s], generate_examples=False)
             for s in statuses}
 
 
-@post("/v1/reports", guards=[channel_key, json_body], status_code=202,
-      responses=_problem_responses(400, 401, 403, 413, 415, 422, 429, 503), tags=["reports"],
+@post("/v1/reports", guards=[channel_key, json_body], status_code=202, security=SECURITY,
+      responses=_problem_responses(400, 401, 403, 408, 413, 415, 422, 429, 500, 503), tags=["reports"],
       summary="Submit a citizen report", description=(
           "Validates the report with the CitizenReport schema, commits it to Kafka and answers "
           "with a tracking number. A repeated `Idempotency-Key` (per channel key) returns the "
@@ -223,18 +253,24 @@ async def submit_report(
                          f"{key.name!r}, which is for channel '{key.channel}'", "channel")
     region = data.region or (region_at(data.location.lat, data.location.lon) if data.location else None)
     if region is None:
-        where = "location is outside Jambi" if data.location else "neither region nor location is given"
+        where, field = (("location is outside Jambi", "location") if data.location
+                        else ("neither region nor location is given", "region"))
         raise ApiProblem(400, "invalid_report", f"cannot place the report in a kabupaten/kota of Jambi: "
-                         f"{where}; give region (e.g. 15.71) or a location inside Jambi", "region")
+                         f"{where}; give region (e.g. 15.71) or a location inside Jambi", field)
+    if data.occurred_at is not None and (problem := occurred_at_problem(data.occurred_at)):
+        raise ApiProblem(400, "invalid_report", problem, "occurred_at")
     intake.ready()
-    digest = hashlib.sha256(await request.body()).hexdigest()
+    # The report as decoded, not the bytes: a retry that differs in whitespace or key order is
+    # the same report.
+    digest = hashlib.sha256(_encoder.encode(data)).hexdigest()
+    raw_digest = hashlib.sha256(await request.body()).hexdigest()
     token = f"{key.id}:{idempotency_key}" if idempotency_key else None
     if token is None:
         return _accepted(await _store(intake, key, data, region, None, digest), replayed=False)
     if tracking := intake.ledger.submissions.get(token):
-        return _replayed(intake, tracking, digest)
+        return _replayed(intake, tracking, digest, raw_digest)
     if (first := intake.pending.get(token)) is not None:
-        return _replayed(intake, await asyncio.shield(first), digest)
+        return _replayed(intake, await asyncio.shield(first), digest, raw_digest)
     future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     intake.pending[token] = future
     try:
@@ -264,16 +300,17 @@ async def _store(intake: Intake, key: ApiKey, data: ReportSubmission, region: An
         body_sha256=digest, report=event)
     intake.issuing.add(tracking)
     try:
-        await intake.commit([Record(REPORT_STATUS, tracking.encode(), _encoder.encode(change))])
+        await intake.commit([Record(REPORT_STATUS, tracking.encode(), _encoder.encode(change))], "the report")
         intake.ledger.apply(change)
     finally:
         intake.issuing.discard(tracking)
     return change
 
 
-def _replayed(intake: Intake, tracking: str, digest: str) -> Response[Accepted]:
+def _replayed(intake: Intake, tracking: str, digest: str, raw_digest: str) -> Response[Accepted]:
     change = intake.ledger.reports[tracking]
-    if change.body_sha256 and change.body_sha256 != digest:
+    # Reports accepted before the digest was of the decoded report carry the raw body's.
+    if change.body_sha256 and change.body_sha256 not in (digest, raw_digest):
         raise ApiProblem(422, "idempotency_key_reused", "this Idempotency-Key was already used for a "
                          f"different report ({tracking}); use a new key for a new report",
                          "Idempotency-Key")
@@ -290,15 +327,15 @@ def _accepted(change: ReportStatusChange, replayed: bool) -> Response[Accepted]:
     return Response(body, status_code=202, headers=headers)
 
 
-@get("/v1/reports/{tracking:str}", guards=[any_key], responses=_problem_responses(401, 404, 503),
-     tags=["reports"], summary="A report's status along the workflow")
+@get(REPORT_PATH, guards=[any_key], responses=_problem_responses(401, 404, 500, 503),
+     security=SECURITY, tags=["reports"], summary="A report's status along the workflow")
 async def report_status(request: Request[Any, Any, Any], tracking: str) -> ReportView:
     """The report's current status and its history."""
     return ReportView.of(_intake(request.app.state).report(tracking))
 
 
-@patch("/v1/reports/{tracking:str}", guards=[officer_key, json_body],
-       responses=_problem_responses(400, 401, 403, 404, 409, 413, 415, 503), tags=["reports"],
+@patch(REPORT_PATH, guards=[officer_key, json_body], security=SECURITY,
+       responses=_problem_responses(400, 401, 403, 404, 408, 409, 413, 415, 500, 503), tags=["reports"],
        summary="Move a report along diterima → diverifikasi → didisposisikan → ditindaklanjuti → selesai",
        description="Officer keys only. The status moves forward (steps may be skipped), never back.")
 async def move_report(request: Request[Any, Any, Any], tracking: str, data: StatusUpdate) -> ReportView:
@@ -317,24 +354,53 @@ async def move_report(request: Request[Any, Any, Any], tracking: str, data: Stat
         change = msgspec.structs.replace(
             current, id=new_event_id(), status=data.status, changed_at=now, changed_by=by,
             note=data.note, history=[*current.history, StatusStep(data.status, now, by, data.note)])
-        await intake.commit([Record(REPORT_STATUS, change.tracking.encode(), _encoder.encode(change))])
+        await intake.commit([Record(REPORT_STATUS, change.tracking.encode(), _encoder.encode(change))],
+                            "the status change")
         intake.ledger.apply(change)
     return ReportView.of(change)
 
 
-@get("/healthz", tags=["service"], summary="Whether the intake takes reports")
+@get("/healthz", tags=["service"], summary="Whether the intake takes reports", security=[],
+     responses={503: ResponseSpec(data_container=Health, generate_examples=False,
+                                  description="starting, or Kafka does not answer: send reports elsewhere")},
+     description="No key needed. 200 while report statuses are loaded and Kafka answers (checked "
+                 "every second), 503 otherwise: a load balancer takes the intake out within seconds "
+                 "of Kafka going away.")
 async def health(request: Request[Any, Any, Any]) -> Response[Health]:
-    """200 once report statuses are loaded and the Kafka producer is up, 503 before."""
+    """200 while report statuses are loaded and Kafka answers, 503 otherwise."""
     intake = _intake(request.app.state)
-    ok = intake.ledger.loaded.is_set() and intake.writer.ready
-    return Response(Health("ok" if ok else "starting", len(intake.ledger.reports)),
-                    status_code=200 if ok else 503)
+    status: HealthStatus = "starting"
+    if intake.ledger.loaded.is_set():
+        status = "ok" if intake.writer.ready else "kafka_unavailable"
+    return Response(Health(status, len(intake.ledger.reports)), status_code=200 if status == "ok" else 503)
+
+
+def _options(path: str) -> HTTPRouteHandler:
+    """OPTIONS listing every method of a path; register it before the path's other handlers."""
+    # Litestar 2's own OPTIONS handler lists only the methods of the path's first handler
+    # (https://github.com/litestar-org/litestar/issues/4169, fixed in Litestar 3).
+    @route(path, http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+    async def options(request: Request[Any, Any, Any]) -> Response[None]:
+        methods = ", ".join(sorted(request.app.route_handler_method_map[path]))
+        return Response(None, status_code=204, headers={"Allow": methods})
+
+    return options
 
 
 # --- Errors ----------------------------------------------------------------------------------
 
 
-def _problem(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # The only place an unexpected failure is logged: Litestar logs nothing (logging_config=None)
+    # and uvicorn sees a normal response.
+    log.error("unexpected failure answering %s %s (client %s)", request.method, request.url.path,
+              request.client.host if request.client else "?", exc_info=exc)
+    return Response(Problem(500, "internal_error", "the intake failed on this request through a fault of "
+                            f"its own (logged at {utc_now():%Y-%m-%d %H:%M:%S}Z); send it again later, and "
+                            "tell the Posko operator if it keeps failing"), status_code=500)
+
+
+def _problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     if isinstance(exc, ApiProblem):
         return Response(exc.problem, status_code=exc.problem.status, headers=exc.headers)
     if isinstance(exc, ValidationException):
@@ -348,13 +414,15 @@ def _problem(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
                                 field), status_code=400)
     assert isinstance(exc, HTTPException)
     status = exc.status_code
+    if status >= 500:
+        return _unexpected(request, exc)
     if status == 413:
         return Response(Problem(413, "body_too_large", "the body is larger than the limit; reports "
                                 "are at most 5,000 characters of text"), status_code=413)
     if status == 400:
         return Response(Problem(400, "malformed_json", f"the body is not valid JSON ({exc.detail})"),
                         status_code=400)
-    error = {404: "not_found", 405: "method_not_allowed"}.get(status, "error")
+    error = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout"}.get(status, "error")
     return Response(Problem(status, error, exc.detail), status_code=status, headers=exc.headers)
 
 
@@ -369,16 +437,19 @@ def create_app(settings: Settings, extra_route_handlers: Sequence[ControllerRout
         components=Components(security_schemes={
             "apiKey": SecurityScheme(type="http", scheme="bearer",
                                      description="A key from `posko intake key add`")}),
-        security=[{"apiKey": []}],
     )
     return Litestar(
-        route_handlers=[submit_report, report_status, move_report, health, *extra_route_handlers],
+        route_handlers=[submit_report, _options(REPORT_PATH), report_status, move_report, health,
+                        *extra_route_handlers],
+        plugins=[StrictBodySchema()],
         state=State({"intake": intake}),
         on_startup=[intake.start],
         on_shutdown=[intake.close],
         openapi_config=openapi,
         request_max_body_size=settings.intake_max_body_bytes,
-        exception_handlers={HTTPException: _problem},
+        exception_handlers={HTTPException: _problem, Exception: _unexpected},
+        request_class=IntakeRequest,
+        middleware=[DefineMiddleware(BodyDeadline, timeout_s=settings.intake_body_timeout_s)],
         logging_config=None,
     )
 
@@ -389,4 +460,4 @@ def run_intake(settings: Settings) -> None:
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(create_app(settings), host=settings.intake_host, port=settings.intake_port,
-                log_level="warning", access_log=False)
+                http=guarded_protocol(settings), log_level="warning", access_log=False)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import ClassVar, Literal
 
 import msgspec
-from msgspec import Meta
 
 from schemas.events import (
     Channel,
@@ -32,6 +31,9 @@ STATUS_LABELS: dict[ReportStatus, str] = {
 
 class ReportSubmission(CitizenReport, frozen=True, forbid_unknown_fields=True):
     """A citizen report as a channel submits it: the CitizenReport fields, and where and when."""
+
+    # A report is placed by its region, or by a location (inside Jambi); the OpenAPI schema says so.
+    AT_LEAST_ONE_OF: ClassVar[tuple[str, ...]] = ("region", "location")
 
     region: Region | None = None
     location: Point | None = None
@@ -103,8 +105,11 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     field: str | None = None
 
 
+HealthStatus = Literal["ok", "starting", "kafka_unavailable"]
+
+
 class Health(msgspec.Struct, frozen=True):
     """Whether the intake can take reports."""
 
-    status: Annotated[str, Meta(examples=["ok", "starting"])]
+    status: HealthStatus
     reports_known: int

@@ -8,6 +8,9 @@ When Kafka does not answer within the timeout every waiting caller gets `KafkaUn
 and the producer is dropped: the next one, with the same transactional id, fences it and
 aborts its open transaction. So records of a failed call never become visible to
 `read_committed` readers (the ledger, the relay, the sink), even if the broker had appended them.
+
+Between transactions the writer asks the broker for metadata every HEALTH_CHECK_S, so `ready`
+(and /healthz) turns false within seconds of Kafka going away, not at the next failed request.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Sequence
 
 import msgspec
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError, RequestTimedOutError
 
 from posko.settings import Settings
 
@@ -26,6 +30,10 @@ log = logging.getLogger("posko.intake")
 
 MAX_GROUP = 500  # requests per transaction
 WARM_UP_S = 60.0
+# A load balancer polls /healthz every few seconds: a check each second keeps it that fresh, and a
+# broker that does not answer a metadata request within HEALTH_TIMEOUT_S counts as gone.
+HEALTH_CHECK_S = 1.0
+HEALTH_TIMEOUT_S = 2.0
 
 
 class Record(msgspec.Struct, frozen=True, array_like=True):
@@ -37,7 +45,11 @@ class Record(msgspec.Struct, frozen=True, array_like=True):
 
 
 class KafkaUnavailable(RuntimeError):
-    """Kafka did not take the records in time; nothing of them is committed."""
+    """Kafka did not take the records (in time, or at all); nothing of them is committed."""
+
+    def __init__(self, message: str, timed_out: bool) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 class _Waiting(msgspec.Struct):
@@ -55,12 +67,13 @@ class TransactionalWriter:
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
         self._producer: AIOKafkaProducer | None = None
         self._starting = asyncio.Lock()
+        self._answering = False  # the broker answered the last metadata request
         self.transactions = 0
 
     @property
     def ready(self) -> bool:
-        """True while a transactional producer is up."""
-        return self._producer is not None
+        """True while a transactional producer is up and the broker answered the last check."""
+        return self._producer is not None and self._answering
 
     async def write(self, records: Sequence[Record]) -> None:
         """Return once the records are committed; raise KafkaUnavailable if they could not be."""
@@ -71,6 +84,7 @@ class TransactionalWriter:
     async def run(self, stop: asyncio.Event) -> None:
         """Commit waiting groups until `stop` is set."""
         warming = asyncio.create_task(self._keep_producer(stop))
+        checking = asyncio.create_task(self._check_broker(stop))
         try:
             while not stop.is_set():
                 try:
@@ -82,7 +96,7 @@ class TransactionalWriter:
                     group.append(self._queue.get_nowait())
                 await self._commit(group)
         finally:
-            await warming
+            await asyncio.gather(warming, checking)
             await self._drop_producer()
 
     async def _keep_producer(self, stop: asyncio.Event) -> None:
@@ -96,16 +110,36 @@ class TransactionalWriter:
                     log.warning("cannot start the Kafka producer yet: %r", exc)
             await asyncio.sleep(1.0)
 
+    async def _check_broker(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            producer = self._producer
+            answering = False
+            if producer is not None:
+                try:
+                    await asyncio.wait_for(producer.client.fetch_all_metadata(), HEALTH_TIMEOUT_S)
+                    answering = True
+                except Exception as exc:
+                    if self._answering:
+                        log.warning("Kafka stopped answering: %r", exc)
+            elif self._answering:
+                log.warning("Kafka producer is down")
+            self._answering = answering
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HEALTH_CHECK_S)
+
     async def _commit(self, group: list[_Waiting]) -> None:
         try:
             await asyncio.wait_for(self._transaction(group), self.timeout_s)
         except Exception as exc:
-            log.warning("Kafka did not commit %d requests: %r", len(group), exc)
-            await self._drop_producer()
-            problem = KafkaUnavailable(f"Kafka did not answer within {self.timeout_s:g} s ({exc!r})")
-            for waiting in group:
+            timed_out = isinstance(exc, TimeoutError | KafkaTimeoutError | RequestTimedOutError)
+            log.warning("Kafka did not commit %d requests (%s): %r", len(group),
+                        f"no answer within {self.timeout_s:g} s" if timed_out else "failed", exc)
+            self._answering = False
+            problem = KafkaUnavailable("Kafka did not commit the records", timed_out)
+            for waiting in group:  # answered first: stopping the producer can take seconds more
                 if not waiting.done.done():
                     waiting.done.set_exception(problem)
+            await self._drop_producer()
             return
         self.transactions += 1
         for waiting in group:

@@ -65,6 +65,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     intake_port: int = 8088
     intake_max_body_bytes: int = 64 * 1024
     intake_kafka_timeout_s: float = 5.0
+    # How long a connection may take to send a request's line and headers (a channel's are under
+    # 2 KB, one or two TCP segments: 10 s covers a few lost-packet retransmissions), and its
+    # body once the headers are in (at most intake_max_body_bytes: 30 s is a 64 KiB body at about
+    # 2 KB/s). Slower clients are closed so that they cannot hold connections (slowloris).
+    intake_header_timeout_s: float = 10.0
+    intake_body_timeout_s: float = 30.0
+    # Open connections beyond this get 503: ten times the 50 concurrent clients of the intake
+    # benchmark, and well under the usual 1,024 file descriptors of a service, which also holds
+    # Kafka connections.
+    intake_max_connections: int = 500
     # BMKG earthquake feeds: a base URL (or a mirror of it), the feed files under it, the
     # InaTEWS warning document, and the seconds between polls.
     bmkg_url: str = "https://data.bmkg.go.id/DataMKG/TEWS/"

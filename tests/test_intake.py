@@ -172,8 +172,36 @@ def test_statuses_and_idempotency_keys_survive_a_restart(intake: RunningIntake) 
     assert [step["status"] for step in status["history"]] == ["diterima", "didisposisikan"]
 
 
+def test_retry_differing_only_in_whitespace_or_key_order_is_the_same_report(intake: RunningIntake) -> None:
+    body = report("Pohon tumbang di Jl. Gatot Subroto — menutup jalan", category="bencana")
+    headers = _auth(intake.channel_key, {"Content-Type": "application/json", "Idempotency-Key": "retry-ws"})
+    first = intake.http.post("/v1/reports", content=json.dumps(body).encode(), headers=headers)
+    assert first.status_code == 202, first.text
+    reordered = json.dumps(dict(reversed(body.items())), indent=2, ensure_ascii=True).encode()
+    again = intake.http.post("/v1/reports", content=reordered, headers=headers)
+    assert (again.status_code, again.json()["tracking"]) == (202, first.json()["tracking"]), again.text
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    other = intake.post({**body, "title": "Pohon tumbang di Jl. Hayam Wuruk"}, Idempotency_Key="retry-ws")
+    assert (other.status_code, other.json()["error"]) == (422, "idempotency_key_reused")
+
+
 Case = Callable[[RunningIntake], httpx.Response]
 _BODY = json.dumps(report("Jalan rusak")).encode()
+_NOT_UTF8 = _BODY.replace(b'"Jalan rusak"', b'"Jalan \xff rusak"')
+_DEEP = b'{"title": ' + b"[" * 1_000 + b"]" * 1_000 + b"}"
+_MOVE_NOT_UTF8 = b'{"status": "selesai", "note": "\xc3("}'
+_MOVE_DEEP = b'{"note": ' + b"[" * 1_000 + b"]" * 1_000 + b"}"
+
+
+def _raw(method: str, body: bytes) -> Case:
+    """Send `body` as it is: POST a report with the channel key, or PATCH one with the officer key."""
+    def send(i: RunningIntake) -> httpx.Response:
+        path, key = ("/v1/reports", i.channel_key) if method == "POST" else (
+            "/v1/reports/JMB-2611-00000", i.officer_key)
+        headers = _auth(key, {"Content-Type": "application/json"})
+        return i.http.request(method, path, content=body, headers=headers)
+    return send
+
 BAD_REQUESTS: dict[str, tuple[Case, int, str, str | None, str]] = {
     "no key": (lambda i: i.http.post("/v1/reports", json=report("x")),
                401, "missing_api_key", None, "Authorization: Bearer"),
@@ -198,7 +226,17 @@ BAD_REQUESTS: dict[str, tuple[Case, int, str, str | None, str]] = {
     "unknown region": (lambda i: i.post(report("x", region="15.99")),
                        400, "invalid_request", "region", "Invalid enum value '15.99'"),
     "outside Jambi": (lambda i: i.post(report("x", region=None, location={"lat": -6.2, "lon": 106.8})),
-                      400, "invalid_report", "region", "location is outside Jambi"),
+                      400, "invalid_report", "location", "location is outside Jambi"),
+    "nowhere": (lambda i: i.post(report("x", region=None)),
+                400, "invalid_report", "region", "neither region nor location is given"),
+    "occurred in year 1": (lambda i: i.post(report("x", occurred_at="0001-01-01T00:00:00Z")),
+                           400, "invalid_report", "occurred_at", "is before 2000-01-01"),
+    "occurs in year 8506": (lambda i: i.post(report("x", occurred_at="8506-03-01T00:00:00+07:00")),
+                            400, "invalid_report", "occurred_at", "is in the future"),
+    "invalid UTF-8": (_raw("POST", _NOT_UTF8), 400, "malformed_json", None, "not UTF-8 text"),
+    "nested 1,000 deep": (_raw("POST", _DEEP), 400, "malformed_json", None, "nested too deeply"),
+    "move: invalid UTF-8": (_raw("PATCH", _MOVE_NOT_UTF8), 400, "malformed_json", None, "not UTF-8 text"),
+    "move: nested 1,000 deep": (_raw("PATCH", _MOVE_DEEP), 400, "malformed_json", None, "nested too deeply"),
     "other channel": (lambda i: i.post(report("x", channel="sms")),
                       400, "invalid_report", "channel", "which is for channel 'web'"),
     "text too long": (lambda i: i.post(report("x", text="banjir " * 800)),

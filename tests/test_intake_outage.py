@@ -59,7 +59,11 @@ def test_kafka_down_answers_503_and_nothing_is_half_written(
         refused = http.post("/v1/reports", json=report(marker), headers={"Idempotency-Key": "outage-1"})
         assert refused.status_code == 503, refused.text
         assert refused.json()["error"] == "kafka_unavailable"
-        assert "nothing was saved" in refused.json()["message"]
+        message = refused.json()["message"]
+        assert message.startswith("the report could not be stored: the message service ")
+        assert "nothing was saved" in message
+        # What happened, without internals: no broker address, no exception text.
+        assert str(settings.kafka_port) not in message and "Error" not in message, message
         assert int(refused.headers["Retry-After"]) >= 1
         # What is already known is still answered.
         status = http.get(f"/v1/reports/{before.json()['tracking']}")
@@ -81,6 +85,28 @@ def test_kafka_down_answers_503_and_nothing_is_half_written(
                  "the relay to forward the report")
         assert _records_with(settings, raw_topic(Kind.CITIZEN_REPORT), marker) == 1
         assert _records_with(settings, REPORT_STATUS, marker) == 1
+    finally:
+        http.close()
+        service.stop()
+
+
+def test_healthz_follows_kafka_within_seconds(
+        own_broker: tuple[Settings, dict[str, str]], tmp_path: Path) -> None:
+    settings, env = own_broker
+    service = Service("intake", tmp_path / "logs", env)
+    service.start()
+    http = httpx.Client(base_url=f"http://127.0.0.1:{settings.intake_port}", timeout=10)
+    try:
+        wait_for(lambda: _healthy(http), 90, lambda: f"the intake to start\n{service.tail()}")
+
+        broker.stop(settings)  # returns once the broker process is gone
+        wait_for(lambda: http.get("/healthz").status_code == 503, 6,
+                 lambda: f"/healthz to answer 503 with Kafka stopped\n{service.tail()}")
+        assert http.get("/healthz").json()["status"] == "kafka_unavailable"
+
+        broker.start(settings)
+        wait_for(lambda: _healthy(http), 60,
+                 lambda: f"/healthz to answer 200 with Kafka back\n{service.tail()}")
     finally:
         http.close()
         service.stop()

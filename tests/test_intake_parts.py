@@ -1,15 +1,20 @@
-"""The intake's parts without a broker: tracking numbers, rate limits, API keys."""
+"""The intake's parts without a broker: tracking numbers, rate limits, API keys, unexpected failures."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from litestar import get
+from litestar.testing import TestClient
 
+from connectors.intake import create_app
 from connectors.intake_keys import KeyRing, KeyStore, KeyStoreError, Role
 from connectors.intake_rate import RateLimiter
 from connectors.intake_tracking import PATTERN, new_tracking_number, normalise_tracking_number
+from posko.settings import load_settings
 from schemas.events import Channel
 
 
@@ -49,3 +54,23 @@ def test_keys_are_stored_hashed_checked_and_revoked(tmp_path: Path) -> None:
     store.revoke("sms-gateway")
     assert KeyRing(tmp_path).check(secret).problem.startswith("API key 'sms-gateway' was revoked")
     assert [k.revoked_at is not None for k in store.keys()] == [True]
+
+
+def test_unexpected_failure_is_logged_once_and_answered_in_the_api_shape(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    @get("/v1/fails")
+    async def fails() -> None:
+        raise RuntimeError("a bug in a handler")
+
+    app = create_app(load_settings({"POSKO_HOME": str(tmp_path)}), [fails])
+    # Outside `with`, the test client does not run the app's startup: no Kafka is needed here.
+    with caplog.at_level(logging.INFO):
+        answer = TestClient(app).get("/v1/fails")
+    assert answer.status_code == 500
+    problem = answer.json()
+    assert (problem["status"], problem["error"]) == (500, "internal_error")
+    assert "tell the Posko operator" in problem["message"]
+    logged = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [record.getMessage() for record in logged] == [
+        "unexpected failure answering GET /v1/fails (client testclient)"]
+    assert logged[0].exc_info is not None and isinstance(logged[0].exc_info[1], RuntimeError)
