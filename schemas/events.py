@@ -499,8 +499,9 @@ class ReportStatusChange(msgspec.Struct, frozen=True, kw_only=True, omit_default
     changed_by: ShortText
     note: LongText = ""
     history: list[StatusStep]
-    # "<api key id>:<Idempotency-Key>" and the body's SHA-256 of the submission, so a retried
-    # submission finds its tracking number again after a restart. Never stored in ClickHouse.
+    # "<api key id>:<Idempotency-Key>" and the SHA-256 of the submission as decoded (so a retry
+    # differing in whitespace or key order is the same; the raw body's in records before), so a
+    # retried submission finds its tracking number again after a restart. Never in ClickHouse.
     idempotency: str | None = None
     body_sha256: str | None = None
     report: CitizenReportEvent | None = None
