@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 
 import msgspec
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from connectors.simulator import Simulator
 from schemas.events import DEAD_LETTER_RAW_BYTES, Event, Kind, kind_of, utc_now
 from schemas.regions import Region
 from schemas.topics import raw_topic
 from sinks.tables import TABLES
+from streams.app import APP_ID
 from tests.conftest import Stack, lag, produce, running_stack, wait_for
 
 KEY = b"15.71"
@@ -104,17 +107,35 @@ def letter(poisoned: Poisoned, name: str, columns: str) -> list[str]:
     return row.split("\t")
 
 
-def wait_stored(poisoned: Poisoned, kind: Kind) -> None:
-    """Wait until every valid event of a kind sent after the poison is in ClickHouse."""
+async def committed(stack: Stack, topic: str, partition: int) -> int:
+    """The worker's committed offset of a raw topic-partition (-1 when none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.settings.bootstrap_servers)
+    await admin.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        found = (await admin.list_consumer_group_offsets(APP_ID, partitions=[tp])).get(tp)
+        return found.offset if found is not None else -1
+    finally:
+        await admin.close()
+
+
+def wait_flowing(poisoned: Poisoned, name: str, kind: Kind) -> None:
+    """Wait until the valid events of a kind sent after a poison message are in ClickHouse and
+    the worker has committed its partition past them."""
     stack, marker = poisoned.stack, poisoned.marker
+    (topic, partition, offset), _ = poisoned.poison[name]
     wait_for(lambda: stored(stack, kind, marker) >= VALID, 120,
              lambda: f"the {VALID} valid {kind} events after the poison in ClickHouse (stored "
                      f"{stored(stack, kind, marker)}; lag {lag(stack)})\n{stack.log_tail()}")
     assert stored(stack, kind, marker) == VALID
+    position = lambda: asyncio.run(committed(stack, topic, partition))  # noqa: E731
+    wait_for(lambda: position() > offset + VALID, 60,
+             lambda: f"the worker to commit {topic}/{partition} past the {name} message at {offset} "
+                     f"and the {VALID} after it (committed: {position()})\n{stack.log_tail()}")
 
 
 def test_deeply_nested_json_goes_to_dlq_and_the_partition_flows_on(poisoned: Poisoned) -> None:
-    wait_stored(poisoned, Kind.CITIZEN_REPORT)
+    wait_flowing(poisoned, "nested", Kind.CITIZEN_REPORT)
     reason, size = letter(poisoned, "nested", "reason, raw_size")
     assert "nested too deeply" in reason and int(size) == len(nested(1000))
 
@@ -122,7 +143,7 @@ def test_deeply_nested_json_goes_to_dlq_and_the_partition_flows_on(poisoned: Poi
 def test_message_as_large_as_a_raw_topic_takes_goes_to_dlq_and_the_partition_flows_on(
     poisoned: Poisoned,
 ) -> None:
-    wait_stored(poisoned, Kind.PERMIT_FILING)
+    wait_flowing(poisoned, "large", Kind.PERMIT_FILING)
     _, raw = poisoned.poison["large"]
     assert raw is not None
     reason, size, digest, kept, kept_digest = letter(
@@ -141,7 +162,7 @@ def test_tombstone_is_an_empty_message_in_the_dlq(poisoned: Poisoned) -> None:
 
 
 def test_alert_dated_9999_goes_to_dlq_not_to_the_wall(poisoned: Poisoned) -> None:
-    wait_stored(poisoned, Kind.DISASTER_ALERT)
+    wait_flowing(poisoned, "year_9999", Kind.DISASTER_ALERT)
     [reason] = letter(poisoned, "year_9999", "reason")
     assert reason.startswith("implausible time: occurred_at 9999-12-31"), reason
     assert poisoned.stack.count(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import msgspec
+import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 from faust.serializers.registry import Registry
 
@@ -29,7 +33,7 @@ from schemas.events import (
 )
 from schemas.regions import Region
 from schemas.topics import ALERTS, DLQ, events_topic, raw_topic
-from streams.app import CODEC
+from streams.app import CODEC, _route_batch
 from streams.validate import Rejected, dead_letter, decode_raw, refused, route
 
 TOPIC = raw_topic(Kind.CITIZEN_REPORT)
@@ -245,3 +249,28 @@ def test_implausible_times_go_to_dlq_with_reason() -> None:
             (indicator_event(day, day + timedelta(days=1)), Kind.SECTOR_INDICATOR)]
     for raw, kind in fine:
         assert run(raw, kind, raw_topic(kind)).out[0].topic == events_topic(kind)
+
+
+def as_delivered(value: object, raw: bytes | None, offset: int) -> Any:
+    """A record as the agent gets it from Faust: the decoded value and the message it came in."""
+    message = SimpleNamespace(topic=TOPIC, partition=0, offset=offset, key=b"15.71", value=raw)
+    return SimpleNamespace(value=value, message=message)
+
+
+def test_a_message_that_fails_processing_is_dead_lettered_with_one_warning_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good = report("Jalan rusak", "Jalan berlubang", region="15.71")
+    batch = [as_delivered(42, b"42", 1),  # no codec makes this: route fails on it
+             as_delivered(None, None, 2),  # a tombstone: Faust gives None without the codec
+             as_delivered(decode_raw(good), good, 3)]
+    with caplog.at_level(logging.WARNING, logger="posko.stream"):
+        records, tallies = _route_batch(Kind.CITIZEN_REPORT, batch)
+    failed, tombstone = (msgspec.json.decode(r.value, type=DeadLetter) for r in records[:2])
+    assert failed.offset == 1 and failed.reason.startswith("processing failed: AttributeError")
+    assert tombstone.offset == 2 and tombstone.reason.startswith("empty message")
+    assert records[2].topic == events_topic(Kind.CITIZEN_REPORT)
+    assert tallies[0][1] == {"15.71|citizen_report": 1}
+    [line] = caplog.records
+    assert line.exc_info is None
+    assert "posko.raw.citizen_report/0/1 could not be processed" in line.getMessage()
