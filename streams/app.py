@@ -17,7 +17,7 @@ from faust.types import EventT
 
 from posko.settings import Settings
 from posko.watchdog import CommitWatchdog
-from schemas.events import Event, Kind
+from schemas.events import Event, Kind, utc_now
 from schemas.topics import raw_topic
 from streams.commits import RawCommits
 from streams.publish import publish
@@ -116,6 +116,7 @@ def _route_batch(
 ) -> tuple[list[Outgoing], dict[int, tuple[EventT[Any], Counter[str]]]]:
     records: list[Outgoing] = []
     tallies: dict[int, tuple[EventT[Any], Counter[str]]] = {}
+    now = utc_now()  # one clock reading per batch: times are checked to minutes, not microseconds
     for event in batch:
         message = event.message
         try:
@@ -123,7 +124,7 @@ def _route_batch(
             # (faust/serializers/registry.py loads_value): it is an empty message like b"".
             value = decode_raw(None) if message.value is None else cast(Event | Rejected, event.value)
             routed = route(kind, value, message.topic, message.partition,
-                           message.offset, message.key, message.value)
+                           message.offset, message.key, message.value, now)
         except Exception as exc:  # one bad message never stops the agent
             log.warning("%s/%s/%s could not be processed (%r): sent to the DLQ", message.topic,
                         message.partition, message.offset, exc)

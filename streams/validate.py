@@ -15,7 +15,6 @@ from schemas.events import (
     DisasterAlertEvent,
     Event,
     Kind,
-    PermitFilingEvent,
     SectorIndicatorEvent,
     kind_of,
     new_dead_letter,
@@ -164,36 +163,34 @@ def _duration(span: timedelta) -> str:
 def time_problem(event: Event, now: datetime | None = None) -> str | None:
     """Why a time the event carries cannot be right (in the far future or the distant past), or None."""
     now = now or utc_now()
-    times: list[tuple[str, datetime | None, timedelta]] = [("received_at", event.received_at, MAX_CLOCK_SKEW)]
+    problem = (occurred_at_problem(event.occurred_at, now)
+               or _time_problem("received_at", event.received_at, now, MAX_CLOCK_SKEW))
+    if problem or isinstance(event, CitizenReportEvent):
+        return problem
     if isinstance(event, DisasterAlertEvent):
         # `sent` is the alert's version: one from the future would never be replaced by an update.
         alert = event.payload
-        times += [("payload.sent", alert.sent, MAX_CLOCK_SKEW),
-                  ("payload.effective", alert.effective, HORIZON),
-                  ("payload.expires", alert.expires, HORIZON)]
-    elif isinstance(event, SectorIndicatorEvent):
+        return (_time_problem("payload.sent", alert.sent, now, MAX_CLOCK_SKEW)
+                or _time_problem("payload.effective", alert.effective, now, HORIZON)
+                or _time_problem("payload.expires", alert.expires, now, HORIZON))
+    if isinstance(event, SectorIndicatorEvent):
         # A reading is about a period that has begun; its length is checked against the catalogue.
-        times.append(("payload.period_start", event.payload.period_start, MAX_CLOCK_SKEW))
-    elif isinstance(event, PermitFilingEvent):
-        times.append(("payload.sla_deadline", event.payload.sla_deadline, HORIZON))
-    problem = occurred_at_problem(event.occurred_at, now)
-    for name, value, ahead in times:
-        problem = problem or _time_problem(name, value, now, ahead)
-    return problem
+        return _time_problem("payload.period_start", event.payload.period_start, now, MAX_CLOCK_SKEW)
+    return _time_problem("payload.sla_deadline", event.payload.sla_deadline, now, HORIZON)
 
 
 def route(
     kind: Kind, value: Event | Rejected, topic: str, partition: int, offset: int,
-    key: bytes | None, raw: bytes | None,
+    key: bytes | None, raw: bytes | None, now: datetime | None = None,
 ) -> Routed:
-    """Validate, enrich and route one decoded raw message."""
+    """Validate, enrich and route one decoded raw message (its times checked against `now`)."""
     if isinstance(value, Rejected):
         return Routed([dead_letter(value.reason, topic, partition, offset, key, raw)])
     actual = kind_of(value)
     if actual is not kind:
         reason = f"a {actual} event on {topic}: send it to posko.raw.{actual}"
         return Routed([dead_letter(reason, topic, partition, offset, key, raw)])
-    if problem := time_problem(value):
+    if problem := time_problem(value, now):
         return Routed([dead_letter(f"implausible time: {problem}", topic, partition, offset, key, raw)])
     event = _with_region(value)
     alert: Alert | None = None
