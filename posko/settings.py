@@ -48,6 +48,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Browser origins allowed besides the gateway's own (comma-separated, e.g. https://posko.jambiprov.go.id).
     gateway_origins: str = ""
     gateway_max_message_bytes: int = 16_384
+    # Messages one client may send (token bucket): on average per second, and at once. The pages
+    # send an `auth` and then one `ack` per press of "Terima"; a person clearing a backlog presses
+    # a few a second for a short while, never 2 a second for long, and 20 covers a screenful of
+    # alerts acknowledged in a row. More closes the connection (4429) for a cooldown. 0: no limit.
+    gateway_client_rate: float = 2.0
+    gateway_client_burst: int = 20
     # Messages waiting for one client before it is skipped forward (gap + fresh snapshot).
     gateway_client_queue: int = 256
     # Messages kept for clients resuming after a reconnect.
