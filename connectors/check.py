@@ -15,6 +15,7 @@ from connectors.quakes import QuakeBook
 from schemas.bmkg import BmkgFormatError, decode_bmkg, feed_format
 from schemas.cap import CAP11, CAP12, CapError, embedded_alerts, parse_xml
 from schemas.events import Envelope, utc_now
+from schemas.regions import Region
 
 
 class FileFormat(enum.StrEnum):
@@ -69,9 +70,9 @@ def recognise(data: bytes) -> FileFormat | None:
 class Checker:
     """Reads files as the connectors would, keeping their memories across files; sends nothing."""
 
-    def __init__(self, sla_hours: float) -> None:
+    def __init__(self, sla_hours: float, cap_area: list[Region] | None = None) -> None:
         self.quakes = QuakeBook()
-        self.cap = CapImporter()
+        self.cap = CapImporter(area=cap_area)
         self.permits = PermitBook(sla_hours)
         self.events: dict[uuid.UUID, Envelope] = {}  # one per event id: its latest version
         self.now = utc_now().replace(microsecond=0)
@@ -92,6 +93,8 @@ class Checker:
         report.events = len(found)
         for event in found:
             self.events[event.id] = event
+        if not found and not report.problems and not report.note:
+            report.note = "nothing in it becomes an event"  # never 0 events without a reason
         return report
 
     def _events(self, fmt: FileFormat | None, data: bytes, report: FileReport) -> list[Envelope]:
@@ -106,10 +109,18 @@ class Checker:
             versions = {_version(alert) for alert in embedded_alerts(parse_xml(data))}
             result = self.cap.read(data, self.now)
             report.problems += result.problems
-            report.note = f"CAP {', '.join(sorted(versions))}" + (
-                " (read as CAP 1.2)" if "1.1" in versions else "")
+            if result.linked:
+                report.note = (f"links to {len(result.linked)} CAP document(s) and embeds none: a dry "
+                               "run does not fetch them (posko connectors cap URL imports them)")
+            elif not versions:
+                report.note = "neither embeds nor links to CAP alerts"
+            else:
+                report.note = f"CAP {', '.join(sorted(versions))}" + (
+                    " (read as CAP 1.2)" if "1.1" in versions else "")
             if result.unchanged:
                 report.note += f"; {result.unchanged} already seen"
+            if result.outside:
+                report.note += f"; {result.outside} outside POSKO_CAP_AREA"
             return list(result.events)
         if fmt is FileFormat.OSS_NIB:
             ids = self.permits.register(msgspec.json.decode(data, type=NibPush))

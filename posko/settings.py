@@ -81,6 +81,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # CAP: the sender named in exported alerts, and CAP/Atom/RSS feeds to import (comma list).
     cap_sender: str = "pusdalops@jambiprov.go.id"
     cap_feeds: str = ""
+    # Keep only imported CAP alerts whose area touches these Kemendagri codes (`15`: the whole
+    # province; or kabupaten/kota codes, comma-separated), e.g. for BMKG's national nowcast
+    # feed. Empty: every alert (an alert that names no area at all is always kept).
+    cap_area: str = ""
     # `posko connectors serve`: where the CAP feed and the OSS endpoint listen.
     connectors_host: str = "127.0.0.1"
     connectors_port: int = 8090

@@ -310,6 +310,28 @@ def test_check_prints_one_line_per_event_and_explains_the_rest(fixtures_dir: Pat
     assert utc_now() > max(e.received_at for e in events) - timedelta(minutes=1)
 
 
+NOWCAST_RSS = Path(__file__).parent / "fixtures" / "bmkg_nowcast_rss_2026-02-16.xml"
+
+
+def test_check_says_how_many_cap_documents_an_rss_feed_links_to(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["connectors", "check", str(NOWCAST_RSS)],
+                                env={"POSKO_HOME": str(tmp_path)})
+    assert result.exit_code == 0, result.stderr
+    assert ("CAP feed (Atom/RSS), links to 3 CAP document(s) and embeds none: a dry run does not "
+            "fetch them (posko connectors cap URL imports them) → 0 event(s)") in result.stderr
+
+
+def test_check_with_an_area_says_how_many_alerts_fall_outside_it(fixtures_dir: Path, tmp_path: Path) -> None:
+    banten = fixtures_dir / "cap/bmkg_nowcast_cap_banten_2026-02-16.xml"
+    result = CliRunner().invoke(main, ["connectors", "check", str(banten)],
+                                env={"POSKO_HOME": str(tmp_path), "POSKO_CAP_AREA": "15"})
+    assert result.exit_code == 0, result.stderr
+    assert "CAP 1.2; 1 outside POSKO_CAP_AREA → 0 event(s)" in result.stderr
+    wrong = CliRunner().invoke(main, ["connectors", "check", str(banten)],
+                               env={"POSKO_HOME": str(tmp_path), "POSKO_CAP_AREA": "16"})
+    assert wrong.exit_code == 1 and "'16' is not a Kemendagri code of Jambi" in wrong.output
+
+
 # --- The versioned insert's benchmark ---------------------------------------------------------
 
 
