@@ -16,6 +16,7 @@ from schemas.bmkg import BmkgFormatError, decode_bmkg, feed_format
 from schemas.cap import CAP11, CAP12, CapError, embedded_alerts, parse_xml
 from schemas.events import Envelope, utc_now
 from schemas.regions import Region
+from schemas.usgs import Area, UsgsFormatError, decode_usgs, is_usgs
 
 
 class FileFormat(enum.StrEnum):
@@ -24,6 +25,7 @@ class FileFormat(enum.StrEnum):
     BMKG_JSON = "BMKG JSON"
     BMKG_XML = "BMKG XML"
     INATEWS = "InaTEWS JSON"
+    USGS = "USGS GeoJSON"
     CAP_ALERT = "CAP alert"
     CAP_FEED = "CAP feed (Atom/RSS)"
     OSS_STATUS = "OSS receiveLicenseStatus"
@@ -31,8 +33,8 @@ class FileFormat(enum.StrEnum):
 
 
 UNKNOWN = ("not a format Posko reads: expected BMKG Infogempa JSON or XML, an InaTEWS warning "
-           "JSON, a CAP 1.2 <alert> or an Atom/RSS feed embedding CAP alerts, or an OSS-RBA "
-           "receiveLicenseStatus / receiveNIB request body")
+           "JSON, a USGS earthquake GeoJSON feed, a CAP 1.2 <alert> or an Atom/RSS feed embedding "
+           "CAP alerts, or an OSS-RBA receiveLicenseStatus / receiveNIB request body")
 
 
 class FileReport(msgspec.Struct, kw_only=True):
@@ -51,6 +53,8 @@ def recognise(data: bytes) -> FileFormat | None:
     if bmkg is not None:
         return {"BMKG JSON": FileFormat.BMKG_JSON, "BMKG XML": FileFormat.BMKG_XML,
                 "InaTEWS JSON": FileFormat.INATEWS}[bmkg.value]
+    if is_usgs(data):
+        return FileFormat.USGS
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         try:
@@ -70,8 +74,10 @@ def recognise(data: bytes) -> FileFormat | None:
 class Checker:
     """Reads files as the connectors would, keeping their memories across files; sends nothing."""
 
-    def __init__(self, sla_hours: float, cap_area: list[Region] | None = None) -> None:
+    def __init__(self, sla_hours: float, cap_area: list[Region] | None = None,
+                 usgs_area: Area | None = None) -> None:
         self.quakes = QuakeBook()
+        self.usgs_area = usgs_area
         self.cap = CapImporter(area=cap_area)
         self.permits = PermitBook(sla_hours)
         self.events: dict[uuid.UUID, Envelope] = {}  # one per event id: its latest version
@@ -87,7 +93,7 @@ class Checker:
         report = FileReport(path=str(path), format=fmt)
         try:
             found = self._events(fmt, data, report)
-        except (BmkgFormatError, CapError, OssError, msgspec.DecodeError) as exc:
+        except (BmkgFormatError, UsgsFormatError, CapError, OssError, msgspec.DecodeError) as exc:
             report.problems.append(str(exc))
             return report
         report.events = len(found)
@@ -104,6 +110,17 @@ class Checker:
             sightings = decode_bmkg(data)
             events = self.quakes.record(sightings, self.now)
             report.note = f"{len(sightings)} reports of {len(events)} new or changed earthquakes"
+            return list(events)
+        if fmt is FileFormat.USGS:
+            feed = decode_usgs(data, self.usgs_area)
+            events = self.quakes.record(feed.sightings, self.now)
+            skipped = []
+            if feed.outside:
+                skipped.append(f"{feed.outside} outside POSKO_USGS_AREA ({self.usgs_area})")
+            if feed.not_quakes:
+                skipped.append(f"{feed.not_quakes} not earthquakes or without magnitude or position")
+            report.note = (f"{len(feed.sightings)} reports of {len(events)} new or changed earthquakes"
+                           + (f"; skipped {', '.join(skipped)}" if skipped else ""))
             return list(events)
         if fmt in (FileFormat.CAP_ALERT, FileFormat.CAP_FEED):
             versions = {_version(alert) for alert in embedded_alerts(parse_xml(data))}

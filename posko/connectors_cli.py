@@ -28,15 +28,21 @@ def connectors() -> None:
 @connectors.command("bmkg")
 @click.option("--once", is_flag=True, help="Poll every feed once, then exit.")
 def bmkg(once: bool) -> None:
-    """Poll BMKG's earthquake feeds (POSKO_BMKG_URL …) and publish one alert per earthquake."""
+    """Poll BMKG's earthquake feeds (POSKO_BMKG_URL …) and USGS's (POSKO_USGS_URL): one alert a quake."""
     from connectors.bmkg import run_bmkg
+    from schemas.usgs import UsgsFormatError
 
     try:
         report = asyncio.run(run_bmkg(_settings(), once=once))
     except KeyboardInterrupt:
         return
-    click.echo(f"{len(report.fetched)} fetched, {len(report.not_modified)} not modified, "
-               f"{len(report.failed)} failed, {report.published} alerts published")
+    except UsgsFormatError as exc:
+        raise click.ClickException(str(exc)) from exc
+    line = (f"{len(report.fetched)} fetched, {len(report.not_modified)} not modified, "
+            f"{len(report.failed)} failed, {report.published} alerts published")
+    if report.outside:
+        line += f", {report.outside} USGS quakes outside POSKO_USGS_AREA"
+    click.echo(line)
     for url, why in report.failed.items():
         click.echo(f"  {url}: {why}", err=True)
     sys.exit(1 if report.failed else 0)
@@ -89,12 +95,15 @@ def check(files: tuple[Path, ...]) -> None:
     from connectors.cap import cap_area
     from connectors.check import Checker, encode_event, summary
     from schemas.cap import CapError
+    from schemas.usgs import parse_area
 
     settings = _settings()
     try:
-        checker = Checker(settings.oss_sla_hours, cap_area(settings))
+        checker = Checker(settings.oss_sla_hours, cap_area(settings), parse_area(settings.usgs_area))
     except CapError as exc:
         raise click.ClickException(str(exc)) from exc
+    except ValueError as exc:
+        raise click.ClickException(f"POSKO_USGS_AREA: {exc}") from exc
     reports = [checker.check(path) for path in files]
     for event in checker.events.values():
         sys.stdout.buffer.write(encode_event(event) + b"\n")

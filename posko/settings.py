@@ -78,6 +78,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
                        "autogempa.xml,gempaterkini.xml,gempadirasakan.xml")
     bmkg_inatews_url: str = "https://bmkg-content-inatews.storage.googleapis.com/datagempa.json"
     bmkg_poll_s: float = 60.0
+    # USGS earthquake GeoJSON feeds the same poller reads beside BMKG's, so that a quake both
+    # report is one alert (comma-separated; empty: none), e.g.
+    # https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/4.5_day.geojson; and the box
+    # (min lon, min lat, max lon, max lat) outside which their quakes are skipped. The summary
+    # feeds are worldwide; BMKG's own feeds report Indonesia and its neighbours (Philippines,
+    # Timor-Leste, Papua New Guinea), about 90-145° E and 15° S-10° N.
+    usgs_url: str = ""
+    usgs_area: str = "90,-15,145,10"
     # CAP: the sender named in exported alerts, and CAP/Atom/RSS feeds to import (comma list).
     cap_sender: str = "pusdalops@jambiprov.go.id"
     cap_feeds: str = ""
@@ -124,6 +132,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         base = self.bmkg_url if self.bmkg_url.endswith("/") else self.bmkg_url + "/"
         urls = [base + name.strip() for name in self.bmkg_feeds.split(",") if name.strip()]
         return urls + ([self.bmkg_inatews_url] if self.bmkg_inatews_url else [])
+
+    @property
+    def usgs_urls(self) -> list[str]:
+        """The USGS GeoJSON feeds the earthquake poller fetches."""
+        return [url.strip() for url in self.usgs_url.split(",") if url.strip()]
 
     @property
     def kafka_dir(self) -> Path:

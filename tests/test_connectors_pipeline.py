@@ -27,7 +27,7 @@ from connectors.cap import import_sources
 from posko.settings import Settings, load_settings
 from schemas.cap import alert_id, cap12_schema, parse_xml, read_alert
 from tests.conftest import Stack, free_port, running_stack, settle, wait_for
-from tests.test_connector_formats import KERINCI_QUAKE
+from tests.test_connector_formats import KERINCI_QUAKE, SARANGANI_BMKG, USGS
 
 BMKG_FILES = {
     "autogempa.json": "autogempa_2021-10-05_dompu.json",
@@ -357,6 +357,29 @@ def test_rss_feed_of_cap_links_imports_the_linked_alerts_touching_the_area(
     assert "3 alerts published, 0 already imported, 4 linked CAP documents followed" in everything.stdout
     wait_for(lambda: landed.stack.count(f"SELECT count() FROM posko.disaster_alerts WHERE id = '{jateng}'")
              == 1, 120, "the linked Jawa Tengah alert in ClickHouse")
+
+
+def test_usgs_feed_beside_bmkg_gives_one_alert_per_quake(landed: Landed, fixtures_dir: Path,
+                                                         tmp_path: Path) -> None:
+    mirror = Mirror({"autogempa.json": SARANGANI_BMKG,
+                     "significant_month.geojson": (fixtures_dir / USGS).read_bytes()})
+    env = {**landed.stack.env, "POSKO_HOME": str(tmp_path), "POSKO_BMKG_URL": mirror.url,
+           "POSKO_BMKG_FEEDS": "autogempa.json", "POSKO_BMKG_INATEWS_URL": "",
+           "POSKO_USGS_URL": mirror.url + "significant_month.geojson"}
+    try:
+        done = _posko("connectors", "bmkg", "--once", env=env)
+        again = _posko("connectors", "bmkg", "--once", env=env)
+    finally:
+        mirror.close()
+    assert done.returncode == 0, done.stderr
+    assert ("2 fetched, 0 not modified, 0 failed, 1 alerts published, 17 USGS quakes outside "
+            "POSKO_USGS_AREA") in done.stdout
+    assert "0 fetched, 2 not modified, 0 failed, 0 alerts published" in again.stdout
+    near = "WHERE abs(lat - 5.37) < 0.1 AND abs(lon - 126.1) < 0.1"
+    alert = f"SELECT issuer, magnitude, source FROM posko.disaster_alerts {near}"
+    wait_for(lambda: _rows(landed.stack, alert) == [["BMKG", "6.1", "bmkg"]], 120,
+             "the one alert of the quake BMKG and USGS both reported")
+    assert landed.stack.count(f"SELECT count() FROM posko.disaster_alerts FINAL {near}") == 1
 
 
 def _posko(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
