@@ -384,14 +384,20 @@ MAX_CLOCK_SKEW = timedelta(minutes=15)
 # Nothing Posko handles happened before this: the province's digital records (and every feed it
 # reads) start after it, while a year 1900 or 0001 is a default value, not a date.
 EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+# An official warning's `occurred_at` is its CAP onset, which may lie ahead: BMKG's early
+# warnings look up to a week ahead (its weekly outlook); a later onset is not a warning yet.
+ALERT_ONSET_AHEAD = timedelta(days=7)
 
 
-def occurred_at_problem(occurred_at: datetime, now: datetime | None = None) -> str | None:
-    """Why `occurred_at` cannot be when an event happened, or None when it is plausible."""
+def occurred_at_problem(
+    occurred_at: datetime, now: datetime | None = None, ahead: timedelta = MAX_CLOCK_SKEW
+) -> str | None:
+    """Why `occurred_at` cannot be when an event happened (or, `ahead`, will), or None."""
     now = now or utc_now()
-    if occurred_at > now + MAX_CLOCK_SKEW:
+    if occurred_at > now + ahead:
+        span = f"{ahead.days} days" if ahead.days else f"{ahead.seconds // 60} minutes"
         return (f"occurred_at {occurred_at.isoformat()} is in the future (more than "
-                f"{MAX_CLOCK_SKEW.seconds // 60} minutes after now, {now.isoformat(timespec='seconds')}): "
+                f"{span} after now, {now.isoformat(timespec='seconds')}): "
                 "check the sender's clock and time zone")
     if occurred_at < EARLIEST_OCCURRED_AT:
         return (f"occurred_at {occurred_at.isoformat()} is before "

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from schemas.events import (
+    ALERT_ONSET_AHEAD,
     EARLIEST_OCCURRED_AT,
     MAX_CLOCK_SKEW,
     Alert,
@@ -163,7 +164,8 @@ def _duration(span: timedelta) -> str:
 def time_problem(event: Event, now: datetime | None = None) -> str | None:
     """Why a time the event carries cannot be right (in the far future or the distant past), or None."""
     now = now or utc_now()
-    problem = (occurred_at_problem(event.occurred_at, now)
+    ahead = ALERT_ONSET_AHEAD if isinstance(event, DisasterAlertEvent) else MAX_CLOCK_SKEW
+    problem = (occurred_at_problem(event.occurred_at, now, ahead)
                or _time_problem("received_at", event.received_at, now, MAX_CLOCK_SKEW))
     if problem or isinstance(event, CitizenReportEvent):
         return problem

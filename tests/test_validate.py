@@ -228,6 +228,8 @@ def test_implausible_times_go_to_dlq_with_reason() -> None:
         (report("Jalan rusak", "Jalan berlubang", region="15.71", received_at=far), Kind.CITIZEN_REPORT,
          "received_at 9999-12-31T00:00:00+00:00 is more than 15 minutes after now"),
         (alert_event(occurred_at=far), Kind.DISASTER_ALERT, "occurred_at 9999-12-31"),
+        (alert_event(occurred_at=now + timedelta(days=8)), Kind.DISASTER_ALERT,
+         "is in the future (more than 7 days after now"),
         (alert_event(payload_sent=far), Kind.DISASTER_ALERT, "payload.sent 9999-12-31"),
         (alert_event(payload_expires=far), Kind.DISASTER_ALERT,
          "payload.expires 9999-12-31T00:00:00+00:00 is more than 366 days after now"),
@@ -242,9 +244,11 @@ def test_implausible_times_go_to_dlq_with_reason() -> None:
         letter = msgspec.json.decode(out.value, type=DeadLetter)
         assert out.topic == DLQ and reason in letter.reason, (reason, letter.reason)
         assert letter.reason.startswith("implausible time: ") or kind is Kind.SECTOR_INDICATOR
-    # Minutes of clock skew, a warning in effect for a week, yesterday's reading: all fine.
+    # Minutes of clock skew, a warning of a flood expected in two days (its onset), a warning in
+    # effect for a week, yesterday's reading: all fine.
     skewed = now + timedelta(minutes=10)
     fine = [(report("Jalan rusak", "Jalan rusak", region="15.71", occurred_at=skewed), Kind.CITIZEN_REPORT),
+            (alert_event(occurred_at=now + timedelta(days=2)), Kind.DISASTER_ALERT),
             (alert_event(payload_expires=now + timedelta(days=7)), Kind.DISASTER_ALERT),
             (indicator_event(day, day + timedelta(days=1)), Kind.SECTOR_INDICATOR)]
     for raw, kind in fine:
