@@ -7,7 +7,7 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -204,8 +204,11 @@ def marker() -> str:
     return f"test-{uuid.uuid4().hex[:10]}"
 
 
-async def produce(settings: Settings, records: list[tuple[str, bytes, bytes]]) -> list[tuple[str, int, int]]:
-    """Produce (topic, key, value) records with acks from all; return their (topic, partition, offset)."""
+async def produce(
+    settings: Settings, records: Sequence[tuple[str, bytes, bytes | None]]
+) -> list[tuple[str, int, int]]:
+    """Produce (topic, key, value) records with acks from all (None: a tombstone); return their
+    (topic, partition, offset)."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
                                 enable_idempotence=True, linger_ms=5)
     await producer.start()
@@ -217,8 +220,14 @@ async def produce(settings: Settings, records: list[tuple[str, bytes, bytes]]) -
         await producer.stop()
 
 
-async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) on a topic right now, from the beginning ([] when there is no such topic)."""
+async def read_topic(
+    settings: Settings, topic: str, isolation_level: str = "read_committed"
+) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) on a topic right now, from the beginning ([] when there is no such topic).
+
+    Read as every Posko consumer reads, `read_committed`: records of aborted transactions are
+    not there. `read_uncommitted` shows them too.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
@@ -227,7 +236,7 @@ async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None,
         [described] = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    consumer = reader(settings, auto_offset_reset="earliest")
+    consumer = reader(settings, auto_offset_reset="earliest", isolation_level=isolation_level)
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
