@@ -26,6 +26,21 @@ from sinks.clickhouse import ChdbStore, StoreError
 
 T = TypeVar("T")
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+# Fixtures that start a real Kafka broker: a test using one, directly or through another
+# fixture, is an integration test. `browser` drives the real Chromium.
+BROKER_FIXTURES = frozenset({"kafka_env", "own_broker"})
+BROWSER_FIXTURES = frozenset({"browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the broker `integration` and every one that needs Chromium `browser`."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROKER_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.browser)
 
 
 def free_port() -> int:
