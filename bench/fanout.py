@@ -31,13 +31,13 @@ from websockets.http11 import Response
 from websockets.uri import parse_uri
 
 from posko.kafka import broker
+from posko.kafka.topics import create_topics
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings, load_settings
-from posko.topics import create_topics
 from schemas.events import Alert, Kind, Severity, Urgency, new_event_id, utc_now
 from schemas.regions import Region
 from schemas.topics import ALERTS
-from sinks.tokens import Role, gateway_secret, issue_token
+from sinks.push.tokens import Role, gateway_secret, issue_token
 
 CONNECT_BATCH = 50
 

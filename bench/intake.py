@@ -29,9 +29,9 @@ from bench.pipeline import _broker_cpu, _free_port, _percentiles
 from connectors.intake_keys import KeyStore, Role
 from connectors.simulator import Simulator
 from posko.kafka import broker
+from posko.kafka.topics import create_topics
 from posko.services import Service
 from posko.settings import Settings, load_settings
-from posko.topics import create_topics
 from schemas.events import Channel, CitizenReportEvent, Kind, utc_now
 from schemas.topics import raw_topic
 

@@ -27,14 +27,14 @@ from aiokafka import AIOKafkaConsumer
 from connectors.publisher import RawPublisher
 from connectors.simulator import RawMessage, Simulator
 from posko.kafka import broker
+from posko.kafka.topics import create_topics
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings, load_settings
-from posko.sql import run_sql
-from posko.topics import create_topics
 from schemas.events import Event, Kind, utc_now
 from schemas.topics import raw_topic
-from sinks.clickhouse import StoreError
-from sinks.tables import TABLES
+from sinks.clickhouse.client import run_sql
+from sinks.clickhouse.store import StoreError
+from sinks.clickhouse.tables import TABLES
 
 LATENCY_RATE = 500  # well below what the pipeline sustains here, so queueing is not measured
 LATENCY_SECONDS = 10

@@ -16,18 +16,18 @@ from rich.table import Table
 
 from connectors.simulate import SimulationStats, simulate
 from posko.kafka import broker
-from posko.offsets import group_positions
+from posko.kafka.offsets import group_positions
+from posko.kafka.topics import create_topics
 from posko.services import Service, ServiceFailing
 from posko.settings import Settings
-from posko.sql import run_sql
-from posko.topics import create_topics
 from schemas.events import Kind
 from schemas.regions import REGION_NAMES, Region
 from schemas.topics import ACKS, ALERTS, DLQ, events_topic, raw_topic
-from sinks.clickhouse import StoreError
-from sinks.tables import TABLES
-from sinks.tokens import Role, gateway_secret, issue_token, page_link
-from sinks.writer import GROUP_ID as SINK_GROUP
+from sinks.clickhouse.client import run_sql
+from sinks.clickhouse.store import StoreError
+from sinks.clickhouse.tables import TABLES
+from sinks.clickhouse.writer import GROUP_ID as SINK_GROUP
+from sinks.push.tokens import Role, gateway_secret, issue_token, page_link
 from streams.app import APP_ID as STREAM_GROUP
 
 

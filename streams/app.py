@@ -16,9 +16,9 @@ from faust.serializers import codecs
 from faust.streams import Stream
 from faust.types import EventT
 
-from posko.delivery import deliver_all
+from posko.kafka.delivery import deliver_all
+from posko.kafka.watchdog import CommitWatchdog
 from posko.settings import Settings
-from posko.watchdog import CommitWatchdog
 from schemas.events import Event, Kind
 from schemas.topics import raw_topic
 from streams.commits import RawCommits

@@ -25,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from faust.types import TP, EventT
 
-from posko.offsets import reader
+from posko.kafka.offsets import reader
 from posko.settings import Settings
 
 log = logging.getLogger("posko.stream")

@@ -17,12 +17,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from posko.kafka import broker
-from posko.offsets import reader
+from posko.kafka.offsets import reader
+from posko.kafka.topics import create_topics
 from posko.services import Service
 from posko.settings import Settings, load_settings
-from posko.sql import run_sql
-from posko.topics import create_topics
-from sinks.clickhouse import ChdbStore, StoreError
+from sinks.clickhouse.client import run_sql
+from sinks.clickhouse.store import ChdbStore, StoreError
 
 T = TypeVar("T")
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"

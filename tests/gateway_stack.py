@@ -19,8 +19,8 @@ from posko.services import Service
 from schemas.events import Alert, Kind, Point, Severity, Urgency, new_event_id, utc_now
 from schemas.regions import Region
 from schemas.topics import ALERTS
-from sinks.protocol import ServerMessage
-from sinks.tokens import Role, issue_token
+from sinks.push.protocol import ServerMessage
+from sinks.push.tokens import Role, issue_token
 from tests.conftest import Stack, free_port, produce, running_stack, wait_for
 
 # Small, so that a client that stops reading is skipped and dropped after a modest burst.
@@ -143,7 +143,7 @@ async def receive_until(ws: ClientConnection, done: Callable[[list[ServerMessage
 
 def alert_ids(messages: list[ServerMessage]) -> list[uuid.UUID]:
     """Ids of the alerts pushed one by one (not in snapshots), in order."""
-    from sinks.protocol import AlertMessage
+    from sinks.push.protocol import AlertMessage
 
     return [m.alert.id for m in messages if isinstance(m, AlertMessage)]
 

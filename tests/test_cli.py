@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from schemas.topics import catalogue
-from sinks.tables import MIGRATIONS
+from sinks.clickhouse.tables import MIGRATIONS
 from tests.conftest import free_port
 
 

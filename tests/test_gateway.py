@@ -20,7 +20,7 @@ from websockets.typing import Origin
 from schemas.events import Acknowledgement, Kind, Severity
 from schemas.regions import Region
 from schemas.topics import ACKS
-from sinks.protocol import (
+from sinks.push.protocol import (
     AckMessage,
     AlertMessage,
     CountsMessage,
@@ -31,7 +31,7 @@ from sinks.protocol import (
     Snapshot,
     Welcome,
 )
-from sinks.tokens import Role, verify_token
+from sinks.push.tokens import Role, verify_token
 from tests.conftest import read_topic, wait_for
 from tests.gateway_stack import (
     GatewayStack,
@@ -77,7 +77,7 @@ async def test_bad_token_is_refused_with_1008_and_a_reason(gateway_stack: Gatewa
 
 
 async def test_token_signed_with_another_key_is_refused(gateway_stack: GatewayStack) -> None:
-    from sinks.tokens import issue_token
+    from sinks.push.tokens import issue_token
 
     forged = issue_token(b"someone-elses-key-of-32-bytes-or-more", "Penyusup", Role.OFFICER, 1)
     code, reason = await _refusal(gateway_stack, forged)

@@ -12,9 +12,9 @@ import pytest
 
 from connectors.intake_keys import KeyStore, Role
 from posko.kafka import broker
+from posko.kafka.topics import create_topics
 from posko.services import Service
 from posko.settings import Settings, load_settings
-from posko.topics import create_topics
 from schemas.events import Channel, Kind
 from schemas.topics import REPORT_STATUS, raw_topic
 from tests.conftest import free_port, read_topic, wait_for

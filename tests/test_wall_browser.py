@@ -26,7 +26,7 @@ from schemas.events import (
 )
 from schemas.regions import Region
 from schemas.topics import raw_topic
-from sinks.tokens import Role
+from sinks.push.tokens import Role
 from tests.conftest import produce
 from tests.gateway_stack import GatewayStack, gateway_stack, make_alert, publish_alerts, screenshot_dir
 

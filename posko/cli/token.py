@@ -22,7 +22,7 @@ def _settings() -> Settings:
 @click.option("--loglevel", default="warning")
 def gateway(loglevel: str) -> None:
     """Run the push gateway: the wall and responder pages and their websocket."""
-    from sinks.gateway import run_gateway
+    from sinks.push.gateway import run_gateway
 
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_gateway(_settings())
@@ -47,7 +47,7 @@ def token() -> None:
 def token_issue(role: str, name: str | None, regions: tuple[str, ...], kinds: tuple[str, ...],
                 min_severity: str, hours: float, url: bool) -> None:
     """Print a signed token (e.g. --role responder --region 15.71 --hours 12)."""
-    from sinks.tokens import Role, TokenError, gateway_secret, issue_token, page_link
+    from sinks.push.tokens import Role, TokenError, gateway_secret, issue_token, page_link
 
     settings = _settings()
     chosen = Role(role)

@@ -8,11 +8,11 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
+from posko.kafka.watchdog import CommitWatchdog
 from posko.settings import Settings
-from posko.watchdog import CommitWatchdog
-from sinks.clickhouse import open_store, socket_path
-from sinks.sql_server import serve_sql
-from sinks.writer import GROUP_ID, ClickHouseWriter
+from sinks.clickhouse.sql_server import serve_sql
+from sinks.clickhouse.store import open_store, socket_path
+from sinks.clickhouse.writer import GROUP_ID, ClickHouseWriter
 
 log = logging.getLogger("posko.sink")
 

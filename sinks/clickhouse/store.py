@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from sinks.tables import MIGRATIONS
+from sinks.clickhouse.tables import MIGRATIONS
 
 DEFAULT_DATABASE = "posko"
 # ClickHouse reads ISO 8601 times with a `Z` or an offset only in best-effort mode.

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from aiokafka import TopicPartition
 
-from posko.offsets import Position, group_positions
+from posko.kafka.offsets import Position, group_positions
 from posko.settings import Settings
 
 log = logging.getLogger("posko.watchdog")

@@ -34,8 +34,8 @@ from posko.settings import Settings
 from schemas.events import Acknowledgement, Alert, new_event_id, utc_now
 from schemas.regions import REGION_NAMES
 from schemas.topics import ACKS, ALERTS
-from sinks.journal import Entry, Journal
-from sinks.protocol import (
+from sinks.push.journal import Entry, Journal
+from sinks.push.protocol import (
     AckMessage,
     AckRequest,
     AlertMessage,
@@ -51,8 +51,8 @@ from sinks.protocol import (
     Snapshot,
     Welcome,
 )
-from sinks.snapshot import read_alert, read_alerts, read_counts, scope_filter
-from sinks.tokens import Claims, TokenError, gateway_secret, verify_token
+from sinks.push.snapshot import read_alert, read_alerts, read_counts, scope_filter
+from sinks.push.tokens import Claims, TokenError, gateway_secret, verify_token
 
 log = logging.getLogger("posko.gateway")
 
@@ -524,7 +524,7 @@ _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
 def _pages() -> dict[str, tuple[str, bytes]]:
     """The static pages by path: /wall, /responder, /static/<file> and /regions.geojson."""
     pages: dict[str, tuple[str, bytes]] = {}
-    for file in resources.files("sinks").joinpath("wall").iterdir():
+    for file in resources.files("sinks.push").joinpath("pages").iterdir():
         suffix = "." + file.name.rsplit(".", 1)[-1]
         if suffix in _TYPES:
             pages[f"/static/{file.name}"] = (_TYPES[suffix], file.read_bytes())
@@ -570,7 +570,7 @@ async def serve_gateway(settings: Settings, stop: asyncio.Event,
 
 def run_gateway(settings: Settings) -> None:
     """Run the gateway in this process on uvloop until SIGINT or SIGTERM."""
-    from sinks.service import run_async
+    from sinks.clickhouse.service import run_async
 
     async def main() -> None:
         stop = asyncio.Event()
