@@ -1,25 +1,23 @@
-"""The `posko` command."""
+"""The `posko` command: one module per command group, over what they share in posko/cli/base.py.
+
+A module imports at its top only what its options need (click, the settings, schema enums);
+what a command runs is imported inside the command, so `posko --help` and every command start fast.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sys
-
 import click
 
-from posko.settings import Settings, SettingsError, load_settings
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+from posko.cli.bench import bench
+from posko.cli.connectors import connectors
+from posko.cli.dashboards import dashboards
+from posko.cli.demo import demo
+from posko.cli.intake import intake, replay
+from posko.cli.kafka import kafka, topics
+from posko.cli.services import gateway, sink, worker
+from posko.cli.simulate import simulate
+from posko.cli.store import migrate, sql
+from posko.cli.token import token
 
 
 @click.group()
@@ -27,279 +25,8 @@ def main() -> None:
     """Posko: the streaming operations center (Kafka → Faust → ClickHouse)."""
 
 
-# --- Kafka ---------------------------------------------------------------------------------
-
-
-@main.group()
-def kafka() -> None:
-    """The local single-node Kafka broker (KRaft)."""
-
-
-@kafka.command("start")
-def kafka_start() -> None:
-    """Start the local broker (no-op if it runs, or if POSKO_KAFKA names a cluster)."""
-    from posko.kafka import broker
-
-    try:
-        click.echo(broker.start(_settings()))
-    except broker.BrokerError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@kafka.command("stop")
-def kafka_stop() -> None:
-    """Stop the local broker; its data stays for the next start."""
-    from posko.kafka import broker
-
-    click.echo(broker.stop(_settings()))
-
-
-@kafka.command("status")
-def kafka_status() -> None:
-    """Say whether Kafka answers; exit 1 when it does not."""
-    from posko.kafka import broker
-
-    up, line = broker.status(_settings())
-    click.echo(line)
-    sys.exit(0 if up else 1)
-
-
-@main.group()
-def topics() -> None:
-    """The topic catalogue."""
-
-
-@topics.command("create")
-def topics_create() -> None:
-    """Create the catalogue's topics that do not exist yet."""
-    from posko.kafka.topics import create_topics
-
-    settings = _settings()
-    try:
-        created, present = asyncio.run(create_topics(settings))
-    except Exception as exc:
-        raise click.ClickException(
-            f"cannot create topics on {settings.bootstrap_servers}: {exc} "
-            "(is Kafka running? posko kafka start)"
-        ) from exc
-    for spec in created:
-        click.echo(f"created {spec.name} ({spec.partitions} partitions, key: {spec.key})")
-    click.echo(f"{len(created)} created, {len(present)} already present")
-
-
-@topics.command("list")
-def topics_list() -> None:
-    """Print the topic catalogue."""
-    from schemas.topics import catalogue
-
-    for spec in catalogue(_settings().partitions):
-        days = f"{spec.retention_ms // 86_400_000}d" if spec.retention_ms >= 0 else "forever"
-        click.echo(f"{spec.name:32} {spec.partitions:>3} partitions  key={spec.key:12} "
-                   f"retention={days}  {spec.cleanup_policy:7} {spec.description}")
-
-
-# --- ClickHouse ----------------------------------------------------------------------------
-
-
-@main.command()
-@click.option("--print-sql", is_flag=True,
-              help="Print the SQL for an empty database (a server's init script) instead of running it.")
-@click.option("--database", default=None, help="With --print-sql: the database name [default: posko].")
-def migrate(print_sql: bool, database: str | None) -> None:
-    """Create or update Posko's ClickHouse tables (idempotent)."""
-    from sinks.clickhouse.store import DEFAULT_DATABASE, StoreError, open_store
-
-    if print_sql:
-        click.echo(migration_sql(database or DEFAULT_DATABASE), nl=False)
-        return
-    settings = _settings()
-    try:
-        store = open_store(settings.clickhouse_url)
-        try:
-            applied = store.migrate()
-        finally:
-            store.close()
-    except StoreError as exc:
-        raise click.ClickException(
-            f"{exc} (stop the running sink or demo first: it holds the chdb store)"
-        ) from exc
-    click.echo(f"applied migrations {applied}" if applied else "schema is up to date")
-
-
-@main.command()
-@click.argument("query")
-@click.option("--format", "fmt", default="PrettyCompactMonoBlock", show_default=True,
-              help="ClickHouse output format (TabSeparated, JSONEachRow, CSV, …).")
-def sql(query: str, fmt: str) -> None:
-    """Run SQL against Posko's ClickHouse (through the running sink when one runs)."""
-    from sinks.clickhouse.client import run_sql
-    from sinks.clickhouse.store import StoreError
-
-    try:
-        sys.stdout.buffer.write(run_sql(_settings(), query, fmt))
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def migration_sql(database: str) -> str:
-    """The migrations as one SQL script, one statement per `;`-terminated block."""
-    from sinks.clickhouse.store import migration_statements
-
-    header = ("-- Posko's ClickHouse schema, generated by `posko migrate --print-sql` from\n"
-              "-- sinks/tables.py MIGRATIONS: regenerate it, never edit it.\n\n")
-    return header + "".join(f"{statement};\n\n" for statement in migration_statements(database))
-
-
-# --- Services ------------------------------------------------------------------------------
-
-
-@main.command()
-@click.option("--loglevel", default="warn", type=click.Choice(["debug", "info", "warn", "error"]))
-def worker(loglevel: str) -> None:
-    """Run the Faust stream worker: validate, enrich, route; bad input to the DLQ."""
-    from streams.app import run_worker
-
-    run_worker(_settings(), loglevel)
-
-
-@main.command()
-@click.option("--loglevel", default="warning")
-def sink(loglevel: str) -> None:
-    """Run the ClickHouse sink: clean events, alerts and dead letters into tables."""
-    from sinks.clickhouse.service import run_sink
-
-    _logging(loglevel)
-    run_sink(_settings())
-
-
-@main.command()
-@click.option("--rate", default=100.0, show_default=True, help="Events per second.")
-@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
-@click.option("--count", type=int, default=None, help="Stop after this many events.")
-@click.option("--malformed", type=float, default=0.0, show_default=True,
-              help="Share of deliberately malformed messages (0–1).")
-@click.option("--seed", type=int, default=None, help="Random seed, for a repeatable stream.")
-def simulate(rate: float, duration: float | None, count: int | None, malformed: float,
-             seed: int | None) -> None:
-    """Produce realistic events for Jambi's 11 kabupaten/kota onto the raw topics."""
-    from connectors.simulate import simulate as run
-
-    if rate <= 0 or not 0 <= malformed <= 1:
-        raise click.BadParameter("--rate must be > 0 and --malformed between 0 and 1")
-    settings = _settings()
-    try:
-        stats = asyncio.run(run(settings, rate, duration_s=duration, count=count,
-                                malformed_ratio=malformed, seed=seed))
-    except KeyboardInterrupt:
-        return
-    click.echo(f"sent {stats.sent} events ({stats.malformed} malformed on purpose)")
-
-
-@main.command()
-@click.option("--duration", type=float, default=None,
-              help="Stop by itself after this many seconds and print a summary.")
-@click.option("--rate", default=200.0, show_default=True, help="Simulated events per second.")
-@click.option("--malformed", type=float, default=0.01, show_default=True,
-              help="Share of deliberately malformed messages.")
-def demo(duration: float | None, rate: float, malformed: float) -> None:
-    """Run the whole operations center locally with simulated events and a live view."""
-    from posko.demo import DemoError, run_demo
-
-    try:
-        run_demo(_settings(), duration_s=duration, rate=rate, malformed_ratio=malformed)
-    except DemoError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@main.group()
-def bench() -> None:
-    """Benchmarks, each beside its baseline."""
-
-
-@bench.command("pipeline")
-@click.option("--events", default=100_000, show_default=True, help="Events to push through.")
-def bench_pipeline(events: int) -> None:
-    """Events/s raw → ClickHouse and latency percentiles, beside a bare aiokafka consumer."""
-    from bench.pipeline import run_pipeline_bench
-
-    run_pipeline_bench(_settings(), events)
-
-
-# --- Grafana dashboards --------------------------------------------------------------------
-
-
-@main.group()
-def dashboards() -> None:
-    """The Grafana dashboards (grafana/dashboards/*.json), built from code."""
-
-
-@dashboards.command("build")
-@click.option("--check", is_flag=True, help="Only check that the committed JSON is what the code builds.")
-def dashboards_build(check: bool) -> None:
-    """Write the overview and the 11 sector dashboards as JSON under grafana/dashboards/."""
-    from grafana.dashboards import DASHBOARDS_DIR, all_dashboards, build, to_json
-
-    if check:
-        stale = [name for name, board in all_dashboards() if not (DASHBOARDS_DIR / name).is_file()
-                 or (DASHBOARDS_DIR / name).read_text() != to_json(board)]
-        if stale:
-            raise click.ClickException(f"stale dashboards: {', '.join(stale)}; run `posko dashboards build`")
-        click.echo("dashboards are up to date")
-        return
-    for path in build():
-        click.echo(f"wrote {path}")
-
-
-@dashboards.command("publish")
-@click.option("--url", default=None, help="Grafana's URL [default: POSKO_GRAFANA_URL].")
-@click.option("--token", default=None, help="A service account token [default: POSKO_GRAFANA_TOKEN].")
-def dashboards_publish(url: str | None, token: str | None) -> None:
-    """Push the dashboards to a running Grafana (folder "Posko Jambi"), overwriting older versions."""
-    from grafana.publish import PublishError, publish
-
-    settings = _settings()
-    try:
-        uids = publish(url or settings.grafana_url, token or settings.grafana_token)
-    except PublishError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"published {len(uids)} dashboards: {', '.join(uids)}")
-
-
-@bench.command("dashboards")
-@click.option("--repeats", default=3, show_default=True, help="Runs per query (the median is kept).")
-def bench_dashboards(repeats: int) -> None:
-    """Every dashboard panel's SQL on simulated history (chdb), beside a plain scan of its table."""
-    from bench.dashboards import run_dashboards_bench
-
-    run_dashboards_bench(repeats)
-
-
-# --- Push gateway (wall, responders) -----------------------------------------------------------
-
-from posko.cli.token import bench_fanout, gateway, token  # noqa: E402
-
-main.add_command(gateway)
-main.add_command(token)
-bench.add_command(bench_fanout)
-
-
-# --- Citizen report intake, replay (connectors) --------------------------------------------
-
-from posko.cli.intake import bench_intake, intake, replay  # noqa: E402
-
-main.add_command(intake)
-main.add_command(replay)
-bench.add_command(bench_intake)
-
-
-# --- Connectors (BMKG, CAP, OSS-RBA) -------------------------------------------------------
-
-from posko.cli.connectors import bench_alert_versions, connectors  # noqa: E402
-
-main.add_command(connectors)
-bench.add_command(bench_alert_versions)
-
-
-if __name__ == "__main__":
-    main()
-
+for command in (kafka, topics, migrate, sql, worker, sink, gateway, simulate, demo, intake, replay,
+                connectors, token, dashboards, bench):
+    main.add_command(command)
+
+__all__ = ["main"]

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
 import click
 
-from posko.settings import Settings, SettingsError, load_settings
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+from posko.cli.base import settings, setup_logging
 
 
 @click.group()
 def connectors() -> None:
     """Sources from the outside world: BMKG earthquakes, CAP alerts, OSS-RBA permits."""
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("info")
 
 
 @connectors.command("bmkg")
@@ -32,7 +24,7 @@ def bmkg(once: bool) -> None:
     from connectors.bmkg import run_bmkg
 
     try:
-        report = asyncio.run(run_bmkg(_settings(), once=once))
+        report = asyncio.run(run_bmkg(settings(), once=once))
     except KeyboardInterrupt:
         return
     click.echo(f"{len(report.fetched)} fetched, {len(report.not_modified)} not modified, "
@@ -49,12 +41,12 @@ def cap(sources: tuple[str, ...], every: float | None) -> None:
     """Import CAP 1.2 alerts or Atom/RSS feeds from files or URLs (default: POSKO_CAP_FEEDS)."""
     from connectors.cap import import_sources
 
-    settings = _settings()
-    chosen = list(sources) or [s.strip() for s in settings.cap_feeds.split(",") if s.strip()]
+    configured = settings()
+    chosen = list(sources) or [s.strip() for s in configured.cap_feeds.split(",") if s.strip()]
     if not chosen:
         raise click.UsageError("name CAP files or URLs, or set POSKO_CAP_FEEDS")
     try:
-        result = asyncio.run(import_sources(settings, chosen, every))
+        result = asyncio.run(import_sources(configured, chosen, every))
     except KeyboardInterrupt:
         return
     click.echo(f"{len(result.events)} alerts published, {result.unchanged} already imported")
@@ -68,10 +60,10 @@ def serve() -> None:
     """Serve the CAP feed (/v1/cap/alerts.atom), CAP push and OSS-RBA endpoints."""
     from connectors.serve import serve_connectors
 
-    settings = _settings()
-    click.echo(f"connectors listening on http://{settings.connectors_host}:{settings.connectors_port}",
+    configured = settings()
+    click.echo(f"connectors listening on http://{configured.connectors_host}:{configured.connectors_port}",
                err=True)
-    serve_connectors(settings)
+    serve_connectors(configured)
 
 
 @connectors.command("check")
@@ -80,7 +72,7 @@ def check(files: tuple[Path, ...]) -> None:
     """Show what files would become (JSON lines on stdout) and why any cannot be read; send nothing."""
     from connectors.check import Checker, encode_event, summary
 
-    checker = Checker(_settings().oss_sla_hours)
+    checker = Checker(settings().oss_sla_hours)
     reports = [checker.check(path) for path in files]
     for event in checker.events.values():
         sys.stdout.buffer.write(encode_event(event) + b"\n")
@@ -92,12 +84,3 @@ def check(files: tuple[Path, ...]) -> None:
                + (f"; {len(unread)} with problems" if unread else ""), err=True)
     sys.exit(1 if unread else 0)
 
-
-@click.command("alert-versions")
-@click.option("--batches", default=10, show_default=True)
-@click.option("--batch-rows", default=2_000, show_default=True)
-def bench_alert_versions(batches: int, batch_rows: int) -> None:
-    """The sink's versioned alert insert (new rows, updates) beside its plain insert."""
-    from bench.alert_versions import run_alert_versions_bench
-
-    run_alert_versions_bench(batches, batch_rows)

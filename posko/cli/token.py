@@ -1,31 +1,12 @@
-"""`posko gateway` and `posko token issue`: the push gateway and its access tokens."""
+"""`posko token issue`: signed access tokens for the wall, officers and responders."""
 
 from __future__ import annotations
 
-import logging
-
 import click
 
-from posko.settings import Settings, SettingsError, load_settings
+from posko.cli.base import settings
 from schemas.events import Kind, Severity
 from schemas.regions import Region
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@click.command()
-@click.option("--loglevel", default="warning")
-def gateway(loglevel: str) -> None:
-    """Run the push gateway: the wall and responder pages and their websocket."""
-    from sinks.push.gateway import run_gateway
-
-    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_gateway(_settings())
 
 
 @click.group()
@@ -49,36 +30,19 @@ def token_issue(role: str, name: str | None, regions: tuple[str, ...], kinds: tu
     """Print a signed token (e.g. --role responder --region 15.71 --hours 12)."""
     from sinks.push.tokens import Role, TokenError, gateway_secret, issue_token, page_link
 
-    settings = _settings()
+    configured = settings()
     chosen = Role(role)
     default_names = {"wall": "Dinding Posko", "officer": "Petugas Jaga"}
     holder = name or default_names.get(role, f"Responder {'/'.join(regions)}")
     try:
-        signed = issue_token(gateway_secret(settings), holder, chosen, hours,
+        signed = issue_token(gateway_secret(configured), holder, chosen, hours,
                              regions=[Region(r) for r in regions], kinds=[Kind(k) for k in kinds],
                              min_severity=Severity(min_severity))
     except TokenError as exc:
         raise click.ClickException(str(exc)) from exc
     if url:
         page = "wall" if chosen is not Role.RESPONDER else "responder"
-        click.echo(page_link(settings, signed, page))
+        click.echo(page_link(configured, signed, page))
     else:
         click.echo(signed)
 
-
-@click.command("fanout")
-@click.option("--clients", default="100,500,1000", show_default=True,
-              help="Numbers of connected clients to measure, comma-separated.")
-@click.option("--rate", default=10.0, show_default=True, help="Alerts per second.")
-@click.option("--seconds", default=15.0, show_default=True, help="How long to produce at each step.")
-def bench_fanout(clients: str, rate: float, seconds: float) -> None:
-    """Kafka → websocket latency through the gateway, beside bare websockets.broadcast."""
-    from bench.fanout import run_fanout_bench
-
-    try:
-        counts = [int(n) for n in clients.split(",") if n.strip()]
-    except ValueError as exc:
-        raise click.BadParameter("--clients takes numbers separated by commas, e.g. 100,500,1000") from exc
-    if not counts or min(counts) < 1 or rate <= 0 or seconds <= 0:
-        raise click.BadParameter("--clients, --rate and --seconds must be positive")
-    run_fanout_bench(_settings(), counts, rate, seconds)
