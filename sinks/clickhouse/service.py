@@ -21,7 +21,7 @@ async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | 
                 watchdog: bool = False) -> int:
     """Run the ClickHouse sink until `stop` is set; return the rows it wrote.
 
-    With `watchdog`, the process exits when its partitions stall (see posko.watchdog).
+    With `watchdog`, the process exits when its partitions stall (see posko.kafka.watchdog).
     """
     loop = asyncio.get_running_loop()
     # Every chdb call goes through this one thread: never on the event loop, never two at once.

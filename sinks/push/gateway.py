@@ -1,6 +1,6 @@
 """The push gateway: alerts, acknowledgements and counters from Kafka to walls and responders.
 
-One process serves the websocket protocol (`sinks/protocol.py`) on `/ws` and the wall and
+One process serves the websocket protocol (`sinks/push/protocol.py`) on `/ws` and the wall and
 responder pages over plain HTTP on the same port. Fan-out never waits for a slow client: each
 client has a bounded queue and a task of its own that sends from it; a client that falls behind
 is skipped forward (a `gap` then a fresh snapshot) and dropped if it falls behind again.
