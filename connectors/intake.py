@@ -42,6 +42,7 @@ from connectors.intake_rate import RateLimiter, retry_after_header
 from connectors.intake_relay import relay_reports
 from connectors.intake_tracking import new_tracking_number, normalise_tracking_number
 from connectors.intake_writer import KafkaUnavailable, Record, TransactionalWriter
+from posko.errors import PoskoError
 from posko.settings import Settings
 from schemas.events import (
     REPORT_STATUS_ORDER,
@@ -60,7 +61,7 @@ RETRY_AFTER_KAFKA_S = 5
 _encoder = msgspec.json.Encoder()
 
 
-class ApiProblem(HTTPException):
+class ApiProblem(HTTPException, PoskoError):
     """A request the API refuses, with a code, the field at fault and what to do."""
 
     def __init__(self, status: int, error: str, message: str, field: str | None = None,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import msgspec
 
+from posko.errors import PoskoError
 from schemas.events import Channel, utc_now
 
 KEY_PREFIX = "pk_"
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 )"""
 
 
-class KeyStoreError(ValueError):
+class KeyStoreError(PoskoError, ValueError):
     """A key cannot be added or revoked; the message says why."""
 
 

@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 
 from connectors.simulate import SimulationStats, simulate
+from posko.errors import PoskoError
 from posko.kafka import broker
 from posko.kafka.offsets import group_positions
 from posko.kafka.topics import create_topics
@@ -31,7 +32,7 @@ from sinks.push.tokens import Role, gateway_secret, issue_token, page_link
 from streams.app import APP_ID as STREAM_GROUP
 
 
-class DemoError(RuntimeError):
+class DemoError(PoskoError, RuntimeError):
     """The demo cannot start; the message says what to do."""
 
 

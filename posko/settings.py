@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from posko.errors import PoskoError
 
-class SettingsError(ValueError):
+
+class SettingsError(PoskoError, ValueError):
     """A setting has a value Posko cannot use; the message says which and why."""
 
 

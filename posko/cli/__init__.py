@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from posko.cli.base import PoskoGroup
 from posko.cli.bench import bench
 from posko.cli.connectors import connectors
 from posko.cli.dashboards import dashboards
@@ -20,7 +21,7 @@ from posko.cli.store import migrate, sql
 from posko.cli.token import token
 
 
-@click.group()
+@click.group(cls=PoskoGroup)
 def main() -> None:
     """Posko: the streaming operations center (Kafka → Faust → ClickHouse)."""
 

@@ -6,12 +6,24 @@ import logging
 
 import click
 
+from posko.errors import PoskoError
 from posko.settings import Settings, SettingsError, load_settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 # --loglevel of the services that log through the standard library (sink, gateway).
 loglevel_option = click.option("--loglevel", default="warning")
+
+
+class PoskoGroup(click.Group):
+    """The `posko` group: a PoskoError from any command ends it with its message and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command, turning a PoskoError into a one-line error instead of a traceback."""
+        try:
+            return super().invoke(ctx)
+        except PoskoError as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 def settings() -> Settings:

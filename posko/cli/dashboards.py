@@ -34,11 +34,8 @@ def dashboards_build(check: bool) -> None:
 @click.option("--token", default=None, help="A service account token [default: POSKO_GRAFANA_TOKEN].")
 def dashboards_publish(url: str | None, token: str | None) -> None:
     """Push the dashboards to a running Grafana (folder "Posko Jambi"), overwriting older versions."""
-    from grafana.publish import PublishError, publish
+    from grafana.publish import publish
 
     chosen = settings()
-    try:
-        uids = publish(url or chosen.grafana_url, token or chosen.grafana_token)
-    except PublishError as exc:
-        raise click.ClickException(str(exc)) from exc
+    uids = publish(url or chosen.grafana_url, token or chosen.grafana_token)
     click.echo(f"published {len(uids)} dashboards: {', '.join(uids)}")

@@ -15,9 +15,6 @@ from posko.cli.base import settings
               help="Share of deliberately malformed messages.")
 def demo(duration: float | None, rate: float, malformed: float) -> None:
     """Run the whole operations center locally with simulated events and a live view."""
-    from posko.demo import DemoError, run_demo
+    from posko.demo import run_demo
 
-    try:
-        run_demo(settings(), duration_s=duration, rate=rate, malformed_ratio=malformed)
-    except DemoError as exc:
-        raise click.ClickException(str(exc)) from exc
+    run_demo(settings(), duration_s=duration, rate=rate, malformed_ratio=malformed)

@@ -45,13 +45,10 @@ def key() -> None:
               help="Reports per minute this key may submit (0: no limit).")
 def key_add(name: str, role: str, channel: str | None, rate: int) -> None:
     """Create a key and print it (once: only its hash is kept)."""
-    from connectors.intake_keys import KeyStore, KeyStoreError, Role
+    from connectors.intake_keys import KeyStore, Role
 
-    try:
-        added, secret = KeyStore(settings().intake_dir).add(
-            name, Role(role), Channel(channel) if channel else None, rate)
-    except KeyStoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    added, secret = KeyStore(settings().intake_dir).add(
+        name, Role(role), Channel(channel) if channel else None, rate)
     click.echo(f"key {added.name!r} ({added.role}{', ' + added.channel if added.channel else ''}, "
                f"{added.rate_per_minute or 'no limit'} per minute). Keep it now, it is not shown again:",
                err=True)
@@ -74,12 +71,9 @@ def key_list() -> None:
 @click.argument("name")
 def key_revoke(name: str) -> None:
     """Revoke a key; the running service refuses it within seconds."""
-    from connectors.intake_keys import KeyStore, KeyStoreError
+    from connectors.intake_keys import KeyStore
 
-    try:
-        KeyStore(settings().intake_dir).revoke(name)
-    except KeyStoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    KeyStore(settings().intake_dir).revoke(name)
     click.echo(f"revoked {name!r}")
 
 

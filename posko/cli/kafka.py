@@ -20,10 +20,7 @@ def kafka_start() -> None:
     """Start the local broker (no-op if it runs, or if POSKO_KAFKA names a cluster)."""
     from posko.kafka import broker
 
-    try:
-        click.echo(broker.start(settings()))
-    except broker.BrokerError as exc:
-        raise click.ClickException(str(exc)) from exc
+    click.echo(broker.start(settings()))
 
 
 @kafka.command("stop")

@@ -40,9 +40,5 @@ def migrate(print_sql: bool, database: str | None) -> None:
 def sql(query: str, fmt: str) -> None:
     """Run SQL against Posko's ClickHouse (through the running sink when one runs)."""
     from sinks.clickhouse.client import run_sql
-    from sinks.clickhouse.store import StoreError
 
-    try:
-        sys.stdout.buffer.write(run_sql(settings(), query, fmt))
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    sys.stdout.buffer.write(run_sql(settings(), query, fmt))

@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from posko.errors import PoskoError
 from sinks.clickhouse.tables import MIGRATIONS
 
 DEFAULT_DATABASE = "posko"
@@ -16,7 +17,7 @@ DEFAULT_DATABASE = "posko"
 _INSERT_SETTINGS = "SETTINGS date_time_input_format = 'best_effort'"
 
 
-class StoreError(RuntimeError):
+class StoreError(PoskoError, RuntimeError):
     """ClickHouse refused a statement or cannot be reached; the message says which."""
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import jwt
 import msgspec
 
+from posko.errors import PoskoError
 from posko.settings import Settings
 from schemas.events import Kind, Severity
 from schemas.regions import Region
@@ -25,7 +26,7 @@ SEVERITY_RANK: dict[Severity, int] = {
 }
 
 
-class TokenError(ValueError):
+class TokenError(PoskoError, ValueError):
     """A token that cannot be used; the message says why, in Bahasa Indonesia and English."""
 
 
