@@ -28,7 +28,7 @@ from litestar.openapi.spec.server import Server
 from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
 
-from connectors.intake_keys import ApiKey, KeyRing, Role
+from connectors.intake_keys import ApiKey, KeyRing, KeyRole
 from connectors.intake_ledger import ReportLedger
 from connectors.intake_models import (
     Accepted,
@@ -162,7 +162,7 @@ async def any_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
 async def channel_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Only channel keys submit reports, each within its rate."""
     key = _authenticate(connection)
-    if key.role is not Role.CHANNEL:
+    if key.role is not KeyRole.CHANNEL:
         raise ApiProblem(403, "wrong_role", f"key {key.name!r} is an officer key: reports are "
                          "submitted with a channel key")
     wait = _intake(connection.app.state).limits.admit(key.id, key.rate_per_minute)
@@ -175,7 +175,7 @@ async def channel_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
 async def officer_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Only officer keys move a report's status."""
     key = _authenticate(connection)
-    if key.role is not Role.OFFICER:
+    if key.role is not KeyRole.OFFICER:
         raise ApiProblem(403, "wrong_role", f"key {key.name!r} is a channel key: only officer keys "
                          "change a report's status")
 

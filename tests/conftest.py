@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 from posko.kafka import broker
 from posko.kafka.offsets import reader
 from posko.kafka.topics import create_topics
+from posko.net import free_port
 from posko.services import Service
 from posko.settings import Settings, load_settings
 from sinks.clickhouse.client import run_sql
@@ -41,13 +41,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if used & BROWSER_FIXTURES:
             item.add_marker(pytest.mark.integration)
             item.add_marker(pytest.mark.browser)
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(

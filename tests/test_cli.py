@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from posko.net import free_port
 from schemas.topics import catalogue
 from sinks.clickhouse.tables import MIGRATIONS
-from tests.conftest import free_port
 
 
 def posko(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "bench", "tests")
-# The bottom of the layers, below every stage: errors, settings, the low-level Kafka helpers.
-BOTTOM = ("posko.errors", "posko.net", "posko.settings", "posko.kafka")
+# The bottom of the layers, below every stage: errors, settings, event loop and port helpers,
+# the low-level Kafka helpers.
+BOTTOM = ("posko.errors", "posko.loop", "posko.net", "posko.settings", "posko.kafka")
 # The top: the command line and what runs the services as processes.
 TOP = ("posko.cli", "posko.demo", "posko.services")
 STAGES = ("connectors", "streams", "sinks", "grafana", "bench")

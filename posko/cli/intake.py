@@ -45,10 +45,10 @@ def key() -> None:
               help="Reports per minute this key may submit (0: no limit).")
 def key_add(name: str, role: str, channel: str | None, rate: int) -> None:
     """Create a key and print it (once: only its hash is kept)."""
-    from connectors.intake_keys import KeyStore, Role
+    from connectors.intake_keys import KeyRole, KeyStore
 
     added, secret = KeyStore(settings().intake_dir).add(
-        name, Role(role), Channel(channel) if channel else None, rate)
+        name, KeyRole(role), Channel(channel) if channel else None, rate)
     click.echo(f"key {added.name!r} ({added.role}{', ' + added.channel if added.channel else ''}, "
                f"{added.rate_per_minute or 'no limit'} per minute). Keep it now, it is not shown again:",
                err=True)

@@ -28,17 +28,17 @@ def token() -> None:
 def token_issue(role: str, name: str | None, regions: tuple[str, ...], kinds: tuple[str, ...],
                 min_severity: str, hours: float, url: bool) -> None:
     """Print a signed token (e.g. --role responder --region 15.71 --hours 12)."""
-    from sinks.push.tokens import Role, gateway_secret, issue_token, page_link
+    from sinks.push.tokens import TokenRole, gateway_secret, issue_token, page_link
 
     configured = settings()
-    chosen = Role(role)
+    chosen = TokenRole(role)
     default_names = {"wall": "Dinding Posko", "officer": "Petugas Jaga"}
     holder = name or default_names.get(role, f"Responder {'/'.join(regions)}")
     signed = issue_token(gateway_secret(configured), holder, chosen, hours,
                          regions=[Region(r) for r in regions], kinds=[Kind(k) for k in kinds],
                          min_severity=Severity(min_severity))
     if url:
-        page = "wall" if chosen is not Role.RESPONDER else "responder"
+        page = "wall" if chosen is not TokenRole.RESPONDER else "responder"
         click.echo(page_link(configured, signed, page))
     else:
         click.echo(signed)

@@ -9,6 +9,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from posko.kafka.watchdog import CommitWatchdog
+from posko.loop import run_async
 from posko.settings import Settings
 from sinks.clickhouse.sql_server import serve_sql
 from sinks.clickhouse.store import open_store, socket_path
@@ -64,13 +65,3 @@ def run_sink(settings: Settings) -> None:
         await serve(settings, stop, watchdog=True)
 
     run_async(main())
-
-
-def run_async(coroutine: object) -> None:
-    """Run a coroutine on uvloop where available."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is not on every platform
-        asyncio.run(coroutine)  # type: ignore[arg-type]
-    else:
-        uvloop.run(coroutine)  # type: ignore[arg-type]

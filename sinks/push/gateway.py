@@ -73,7 +73,7 @@ _alert = msgspec.json.Decoder(Alert)
 _ack = msgspec.json.Decoder(Acknowledgement)
 
 
-class Outgoing(NamedTuple):
+class QueuedMessage(NamedTuple):
     """A message waiting in a client's queue; journal messages may be dropped after a resync."""
 
     seq: int
@@ -89,7 +89,7 @@ class Client:
         self.tally = tally
         self.claims = claims
         self.limit = limit
-        self.queue: deque[Outgoing] = deque()
+        self.queue: deque[QueuedMessage] = deque()
         self.wake = asyncio.Event()
         self.resync = False
         self.missed = 0
@@ -128,14 +128,14 @@ class Client:
             self.tally["skipped"] += 1
             self.wake.set()
             return False
-        self.queue.append(Outgoing(entry.seq, entry.data, True))
+        self.queue.append(QueuedMessage(entry.seq, entry.data, True))
         self.wake.set()
         return False
 
     def send(self, seq: int, data: bytes) -> None:
         """Queue a message that is not in the journal (welcome, ping, receipt, error)."""
         if not self.closing:
-            self.queue.append(Outgoing(seq, data, False))
+            self.queue.append(QueuedMessage(seq, data, False))
             self.wake.set()
 
     def close(self, code: int, reason: str) -> None:
@@ -264,7 +264,7 @@ class Gateway:
             if len(missed) <= client.limit:
                 client.send(self.journal.last_seq, self._welcome(claims))
                 for entry in missed:
-                    client.queue.append(Outgoing(entry.seq, entry.data, True))
+                    client.queue.append(QueuedMessage(entry.seq, entry.data, True))
                 self.clients.add(client)
                 await self._serve(client)
                 return
@@ -570,7 +570,7 @@ async def serve_gateway(settings: Settings, stop: asyncio.Event,
 
 def run_gateway(settings: Settings) -> None:
     """Run the gateway in this process on uvloop until SIGINT or SIGTERM."""
-    from sinks.clickhouse.service import run_async
+    from posko.loop import run_async
 
     async def main() -> None:
         stop = asyncio.Event()
