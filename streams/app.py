@@ -22,6 +22,7 @@ from posko.settings import Settings
 from schemas.events import Event, Kind
 from schemas.topics import raw_topic
 from streams.commits import RawCommits
+from streams.faust_workarounds import changelog_partition_of, kafka_producer, unacked_topic
 from streams.validate import Outgoing, Rejected, dead_letter, decode_raw, route
 
 log = logging.getLogger("posko.stream")
@@ -47,10 +48,9 @@ codecs.register(CODEC, EventCodec())
 async def publish(app: faust.App, records: Sequence[Outgoing]) -> None:
     """Produce every record and return once Kafka has them all (the batch is acked after)."""
     # Records are grouped into one Kafka batch per topic-partition and handed to the
-    # underlying aiokafka producer: per-record sends through Faust's producer cost more than
-    # all the validating. Partitions come from Faust's partitioner, as for any send.
+    # underlying aiokafka producer. Partitions come from Faust's partitioner, as for any send.
     producer = app.producer
-    kafka = producer._ensure_producer()  # type: ignore[attr-defined]
+    kafka = kafka_producer(app)
     groups: dict[tuple[str, int], list[Outgoing]] = defaultdict(list)
     for record in records:
         groups[(record.topic, producer.key_partition(record.topic, record.key).partition)].append(record)
@@ -113,23 +113,20 @@ def create_app(settings: Settings) -> faust.App:
                 records, tallies = _route_batch(kind, batch)
                 await publish(app, records)
                 commits.done(processed)  # only now may their offsets be committed
-                # Table updates are changelogged to the partition of the current event, so
-                # each partition's counts are written while one of its events is current.
-                # (No await in between: the take buffer never sees the swapped event.)
-                consuming = stream.current_event
+                # Each partition's counts are written while one of its events is current, so
+                # they are changelogged to that partition.
                 for event, tally in tallies.values():
-                    stream._set_current_event(event)
-                    for key, n in tally.items():
-                        counts[key] += n
-                stream._set_current_event(consuming)
+                    with changelog_partition_of(stream, event):
+                        for key, n in tally.items():
+                            counts[key] += n
 
         validate.__name__ = f"validate_{kind}"
         return validate
 
     for kind in Kind:
-        # acks off: Faust does not commit raw offsets, RawCommits does (see streams/commits.py).
-        topic = app.topic(raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
-                          partitions=settings.partitions, acks=False)
+        # Faust does not commit raw offsets, RawCommits does (see streams/commits.py).
+        topic = unacked_topic(app, raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
+                              partitions=settings.partitions)
         app.agent(topic, name=f"validate_{kind}")(make_agent(kind))
     return app
 
