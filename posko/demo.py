@@ -31,6 +31,8 @@ from sinks.clickhouse.writer import GROUP_ID as SINK_GROUP
 from sinks.push.tokens import TokenRole, gateway_secret, issue_token, page_link
 from streams.app import APP_ID as STREAM_GROUP
 
+# How long the demo waits, after the simulator stops, for the pipeline to store what was sent.
+DRAIN_S = 90.0
 
 class DemoError(PoskoError, RuntimeError):
     """The demo cannot start; the message says what to do."""
@@ -203,13 +205,16 @@ def run_demo(settings: Settings, duration_s: float | None, rate: float,
     try:
         snap = asyncio.run(_live(settings, rate, malformed_ratio, duration_s, children, wall))
         # Let the pipeline drain what was sent before the summary.
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + DRAIN_S
         while time.monotonic() < deadline:
             snap = read_snapshot(settings)
             snap.lag = asyncio.run(consumer_lag(settings))
             if not any(snap.lag.values()):
                 break
             time.sleep(0.5)
+        else:
+            print(f"the pipeline had not caught up {DRAIN_S:.0f} s after the simulator stopped "
+                  f"(lag {snap.lag}); the services' logs are in {logs}")
     finally:
         for child in children:
             child.stop()

@@ -51,6 +51,8 @@ class Sighting(msgspec.Struct, frozen=True, kw_only=True):
     description: str = ""
     instruction: str = ""
     warning_zones: list[str] = []
+    # Who reported it: BMKG (any of its feeds) or another agency (USGS), named as the issuer.
+    agency: str = "BMKG"
 
     @property
     def tsunami(self) -> bool:
@@ -284,7 +286,7 @@ def quake_alert(sighting: Sighting, sent: datetime) -> tuple[Region | None, Disa
         severity=severity(sighting),
         certainty=Certainty.OBSERVED,
         headline=(sighting.headline or f"Gempa M{sighting.magnitude:.1f} {sighting.wilayah}")[:200],
-        issuer="BMKG",
+        issuer=sighting.agency,
         description=" ".join(lines)[:5000],
         instruction=sighting.instruction[:5000],
         area=AlertArea(description=area[:5000], regions=[region] if region else []),

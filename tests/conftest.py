@@ -225,8 +225,14 @@ async def produce(settings: Settings, records: list[tuple[str, bytes, bytes]]) -
         await producer.stop()
 
 
-async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) on a topic right now, from the beginning ([] when there is no such topic)."""
+async def read_topic(
+    settings: Settings, topic: str, isolation_level: str = "read_committed"
+) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) on a topic right now, from the beginning ([] when there is no such topic).
+
+    Read as every Posko consumer reads, `read_committed`: records of aborted transactions are
+    not there. `read_uncommitted` shows them too.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
@@ -235,7 +241,7 @@ async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None,
         [described] = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    consumer = reader(settings, auto_offset_reset="earliest")
+    consumer = reader(settings, auto_offset_reset="earliest", isolation_level=isolation_level)
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]

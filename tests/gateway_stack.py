@@ -38,6 +38,8 @@ class Health(msgspec.Struct):
     kafka: bool
     skipped: int
     dropped: int
+    flooded: int = 0  # clients closed for sending too many messages
+    alert_lookups: int = 0  # alerts looked up in ClickHouse for an acknowledgement
 
 
 class GatewayStack:

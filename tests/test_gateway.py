@@ -315,6 +315,64 @@ async def test_client_that_never_reads_does_not_delay_the_others(gateway_stack: 
     await reader.close()
 
 
+def _ack_of(alert_id: uuid.UUID) -> str:
+    return msgspec.json.encode({"type": "ack", "alert_id": alert_id}).decode()
+
+
+async def test_client_flooding_messages_is_closed_with_4429_and_the_others_keep_receiving(
+        gateway_stack: GatewayStack, marker: str) -> None:
+    # No size cap here: after the burst test above, a snapshot of 200 long alerts exceeds 1 MiB.
+    wall = await open_client(gateway_stack, gateway_stack.token(name="Dinding Tetap"), max_size=None)
+    await receive_until(wall, _has(Snapshot))
+    token = gateway_stack.token(TokenRole.OFFICER, name=f"Petugas Pembanjir {marker}")
+    flooder = await open_client(gateway_stack, token, max_size=None)
+    await receive_until(flooder, _has(Snapshot))
+    before = gateway_stack.health()
+    assert before is not None
+
+    async def flood() -> tuple[int, str]:
+        # Acknowledgements of alerts nobody knows, as fast as the socket takes them.
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(5_000):
+                await flooder.send(_ack_of(uuid.uuid4()))
+            while True:
+                await flooder.recv()
+        assert closed.value.rcvd is not None, "the gateway closed without a close frame"
+        return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    try:
+        code, reason = await asyncio.wait_for(flood(), 30)
+    except TimeoutError:
+        pytest.fail("the gateway did not close a client sending 5,000 messages at once within 30 s")
+    assert code == 4429 and "terlalu banyak pesan" in reason and "too many messages" in reason
+    alert = make_alert(marker)
+    await publish_alerts(gateway_stack, [alert])
+    await receive_until(wall, _has_alerts([alert.id]))
+    # Reconnecting at once with the same token is refused the same way, before any snapshot.
+    assert (await _refusal(gateway_stack, token))[0] == 4429
+    after = gateway_stack.health()
+    assert after is not None and after.flooded == before.flooded + 1
+    # The flood cost no more ClickHouse lookups than one burst of the limit.
+    assert after.alert_lookups - before.alert_lookups <= 20
+    await wall.close()
+
+
+async def test_unknown_alert_acknowledged_again_is_not_looked_up_again(gateway_stack: GatewayStack) -> None:
+    officer = await open_client(gateway_stack, gateway_stack.token(TokenRole.OFFICER, name="Petugas Ulang"),
+                                max_size=None)
+    await receive_until(officer, _has(Snapshot))
+    before = gateway_stack.health()
+    assert before is not None
+    unknown = uuid.uuid4()
+    for _ in range(3):
+        await officer.send(_ack_of(unknown))
+        got = await receive_until(officer, _has(Error))
+        assert "unknown alert" in next(m.message for m in got if isinstance(m, Error))
+    after = gateway_stack.health()
+    assert after is not None and after.alert_lookups == before.alert_lookups + 1
+    await officer.close()
+
+
 def test_http_serves_the_pages_and_says_where_they_are(gateway_stack: GatewayStack) -> None:
     status, content_type, body = gateway_stack.get("/wall")
     assert status == 200 and content_type.startswith("text/html") and b"Posko" in body

@@ -190,3 +190,30 @@ async def test_bad_token_is_refused_with_a_reason(browser: Browser, gateway_stac
     await expect(page.locator("#token-box")).to_be_visible()
     await page.screenshot(path=screenshot_dir() / "wall-refused.png")
     await page.close()
+
+
+async def test_page_closed_for_too_many_messages_says_so_and_does_not_reconnect_at_once(
+        browser: Browser, gateway_stack: GatewayStack) -> None:
+    page = await browser.new_page(viewport=PHONE)  # type: ignore[arg-type]
+    # Count the sockets the page opens, and keep the last one to flood through.
+    await page.add_init_script("""
+        window.poskoSockets = [];
+        const Native = window.WebSocket;
+        window.WebSocket = class extends Native {
+          constructor(...args) { super(...args); window.poskoSockets.push(this); }
+        };
+    """)
+    token = gateway_stack.token(TokenRole.RESPONDER, "Regu Pembanjir", regions=[Region.KOTA_JAMBI])
+    await page.goto(f"{gateway_stack.url}/responder#token={token}")
+    await expect(page.locator("#link-state")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    await page.evaluate("""() => {
+        const ws = window.poskoSockets.at(-1);
+        for (let i = 0; i < 500; i++) ws.send(JSON.stringify({type: "ack", alert_id: crypto.randomUUID()}));
+    }""")
+    state = page.locator("#link-state")
+    await expect(state).to_have_attribute("data-state", "flooded", timeout=WAIT_MS)
+    await expect(state).to_contain_text("TERLALU BANYAK PESAN")
+    # It waits out the gateway's cooldown instead of reconnecting within half a second.
+    assert await page.evaluate("window.poskoSockets.length") == 1
+    await page.screenshot(path=screenshot_dir() / "responder-flooded.png")
+    await page.close()

@@ -35,9 +35,13 @@ def bench_dashboards(repeats: int) -> None:
               help="Numbers of connected clients to measure, comma-separated.")
 @click.option("--rate", default=10.0, show_default=True, help="Alerts per second.")
 @click.option("--seconds", default=15.0, show_default=True, help="How long to produce at each step.")
-def bench_fanout(clients: str, rate: float, seconds: float) -> None:
+@click.option("--flood", type=float, default=None,
+              help="Instead: the walls' latency while an officer sends this many acks/s of random "
+                   "alert ids, with the gateway's message limit off and on, beside no flood.")
+def bench_fanout(clients: str, rate: float, seconds: float, flood: float | None) -> None:
     """Kafka → websocket latency through the gateway, beside bare websockets.broadcast."""
     from bench.fanout import run_fanout_bench
+    from bench.flood import run_flood_bench
 
     try:
         counts = [int(n) for n in clients.split(",") if n.strip()]
@@ -45,6 +49,11 @@ def bench_fanout(clients: str, rate: float, seconds: float) -> None:
         raise click.BadParameter("--clients takes numbers separated by commas, e.g. 100,500,1000") from exc
     if not counts or min(counts) < 1 or rate <= 0 or seconds <= 0:
         raise click.BadParameter("--clients, --rate and --seconds must be positive")
+    if flood is not None:
+        if flood <= 0:
+            raise click.BadParameter("--flood takes a positive number of acknowledgements per second")
+        run_flood_bench(counts, rate, seconds, flood)
+        return
     run_fanout_bench(settings(), counts, rate, seconds)
 
 

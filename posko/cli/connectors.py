@@ -20,15 +20,21 @@ def connectors() -> None:
 @connectors.command("bmkg")
 @click.option("--once", is_flag=True, help="Poll every feed once, then exit.")
 def bmkg(once: bool) -> None:
-    """Poll BMKG's earthquake feeds (POSKO_BMKG_URL …) and publish one alert per earthquake."""
+    """Poll BMKG's earthquake feeds (POSKO_BMKG_URL …) and USGS's (POSKO_USGS_URL): one alert a quake."""
     from connectors.bmkg import run_bmkg
+    from schemas.usgs import UsgsFormatError
 
     try:
         report = asyncio.run(run_bmkg(settings(), once=once))
     except KeyboardInterrupt:
         return
-    click.echo(f"{len(report.fetched)} fetched, {len(report.not_modified)} not modified, "
-               f"{len(report.failed)} failed, {report.published} alerts published")
+    except UsgsFormatError as exc:
+        raise click.ClickException(str(exc)) from exc
+    line = (f"{len(report.fetched)} fetched, {len(report.not_modified)} not modified, "
+            f"{len(report.failed)} failed, {report.published} alerts published")
+    if report.outside:
+        line += f", {report.outside} USGS quakes outside POSKO_USGS_AREA"
+    click.echo(line)
     for url, why in report.failed.items():
         click.echo(f"  {url}: {why}", err=True)
     sys.exit(1 if report.failed else 0)
@@ -40,6 +46,7 @@ def bmkg(once: bool) -> None:
 def cap(sources: tuple[str, ...], every: float | None) -> None:
     """Import CAP 1.2 alerts or Atom/RSS feeds from files or URLs (default: POSKO_CAP_FEEDS)."""
     from connectors.cap import import_sources
+    from schemas.cap import CapError
 
     configured = settings()
     chosen = list(sources) or [s.strip() for s in configured.cap_feeds.split(",") if s.strip()]
@@ -49,7 +56,14 @@ def cap(sources: tuple[str, ...], every: float | None) -> None:
         result = asyncio.run(import_sources(configured, chosen, every))
     except KeyboardInterrupt:
         return
-    click.echo(f"{len(result.events)} alerts published, {result.unchanged} already imported")
+    except CapError as exc:
+        raise click.ClickException(str(exc)) from exc
+    line = f"{len(result.events)} alerts published, {result.unchanged} already imported"
+    if result.followed:
+        line += f", {result.followed} linked CAP documents followed"
+    if result.outside:
+        line += f", {result.outside} outside POSKO_CAP_AREA={configured.cap_area}"
+    click.echo(line)
     for problem in result.problems:
         click.echo(f"  cannot read: {problem}", err=True)
     sys.exit(1 if result.problems else 0)
@@ -70,9 +84,18 @@ def serve() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def check(files: tuple[Path, ...]) -> None:
     """Show what files would become (JSON lines on stdout) and why any cannot be read; send nothing."""
+    from connectors.cap import cap_area
     from connectors.check import Checker, encode_event, summary
+    from schemas.cap import CapError
+    from schemas.usgs import parse_area
 
-    checker = Checker(settings().oss_sla_hours)
+    configured = settings()
+    try:
+        checker = Checker(configured.oss_sla_hours, cap_area(configured), parse_area(configured.usgs_area))
+    except CapError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except ValueError as exc:
+        raise click.ClickException(f"POSKO_USGS_AREA: {exc}") from exc
     reports = [checker.check(path) for path in files]
     for event in checker.events.values():
         sys.stdout.buffer.write(encode_event(event) + b"\n")

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import resources
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -51,6 +51,7 @@ from sinks.push.protocol import (
     Snapshot,
     Welcome,
 )
+from sinks.push.rate import TokenBucket
 from sinks.push.snapshot import read_alert, read_alerts, read_counts, scope_filter
 from sinks.push.tokens import Claims, TokenError, gateway_secret, verify_token
 
@@ -66,7 +67,22 @@ BACKFILL_S = 600
 DIRECT_WRITE_BYTES = 64 * 1024
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
+# A client over its message limit (POSKO_GATEWAY_CLIENT_RATE/BURST). A code of its own (4000-4999
+# are the application's, RFC 6455 7.4.2), modelled on HTTP 429: the pages take 1008 to mean
+# "ask for a new token", while this one means "wait, then reconnect with the same token".
+TOO_MANY_MESSAGES = 4429
+# How long a token closed for flooding is refused on reconnect: a script reconnecting in a loop
+# then costs a handshake each time, not a snapshot and another burst of lookups. The pages wait
+# at least this long (link.js FLOODED_WAIT_MS).
+FLOOD_COOLDOWN_S = 30.0
+FLOODED = f"terlalu banyak pesan / too many messages: wait {FLOOD_COOLDOWN_S:.0f} s before reconnecting"
+# Acknowledgements of alerts the gateway does not hold are looked up in ClickHouse at most this
+# many at a time for all clients together, and an id found unknown is not looked up again for
+# UNKNOWN_ALERT_S (an alert that is new arrives from Kafka, not from ClickHouse, so no ack waits).
+STORE_LOOKUPS = 2
+UNKNOWN_ALERT_S = 60.0
 
+_V = TypeVar("_V")
 _encode = msgspec.json.Encoder().encode
 _client_message = msgspec.json.Decoder(ClientMessage)
 _alert = msgspec.json.Decoder(Alert)
@@ -84,11 +100,13 @@ class QueuedMessage(NamedTuple):
 class Client:
     """One authenticated connection, its token's claims and its bounded queue."""
 
-    def __init__(self, ws: ServerConnection, claims: Claims, limit: int, tally: Counter[str]) -> None:
+    def __init__(self, ws: ServerConnection, claims: Claims, limit: int, tally: Counter[str],
+                 bucket: TokenBucket) -> None:
         self.ws = ws
         self.tally = tally
         self.claims = claims
         self.limit = limit
+        self.bucket = bucket  # what the client may send
         self.queue: deque[QueuedMessage] = deque()
         self.wake = asyncio.Event()
         self.resync = False
@@ -159,6 +177,12 @@ class Gateway:
         self.clients: set[Client] = set()
         # Alerts in the journal by id: for acknowledgements and to skip a redelivered alert.
         self.alerts: dict[uuid.UUID, Alert] = {}
+        # Alerts read from ClickHouse (snapshots, lookups) and ids it did not have, with when.
+        self.stored_alerts: dict[uuid.UUID, Alert] = {}
+        self.unknown_alerts: dict[uuid.UUID, float] = {}
+        self._lookups = asyncio.Semaphore(STORE_LOOKUPS)
+        # Token holders closed for flooding, until when they are refused.
+        self.cooling: dict[str, float] = {}
         self.counts: Counts | None = None
         self.producer: AIOKafkaProducer | None = None
         self.kafka_ready = False
@@ -212,7 +236,17 @@ class Gateway:
             future = asyncio.ensure_future(asyncio.to_thread(self._read_stored, where))
             cached = (loop.time(), future)
             self._stored[where] = cached
-        return await asyncio.shield(cached[1])
+        stored = await asyncio.shield(cached[1])
+        for alert in stored[0]:  # acknowledgements of what a snapshot showed need no lookup
+            self._remember(self.stored_alerts, alert.id, alert)
+        return stored
+
+    def _remember(self, found: dict[uuid.UUID, _V], key: uuid.UUID, value: _V) -> None:
+        """Keep at most gateway_ring entries, forgetting the oldest first."""
+        found.pop(key, None)
+        found[key] = value
+        while len(found) > self.settings.gateway_ring:
+            del found[next(iter(found))]
 
     def _read_stored(self, where: str) -> tuple[list[Alert], list[Acknowledgement]]:
         try:
@@ -258,7 +292,8 @@ class Gateway:
         claims, resume_after = await self._authenticate(ws)
         if claims is None:
             return
-        client = Client(ws, claims, self.settings.gateway_client_queue, self.tally)
+        client = Client(ws, claims, self.settings.gateway_client_queue, self.tally,
+                        TokenBucket(self.settings.gateway_client_rate, self.settings.gateway_client_burst))
         if resume_after is not None and self.journal.can_resume(resume_after):
             missed = [e for e in self.journal.since(resume_after) if client.wants(e)]
             if len(missed) <= client.limit:
@@ -302,6 +337,9 @@ class Gateway:
         except TokenError as exc:
             await ws.close(POLICY_VIOLATION, str(exc).encode()[:123].decode(errors="ignore"))
             return None, None
+        if self.cooling.get(_holder(claims), 0.0) > time.monotonic():
+            await ws.close(TOO_MANY_MESSAGES, FLOODED)
+            return None, None
         return claims, message.resume_after
 
     def _welcome(self, claims: Claims) -> bytes:
@@ -318,6 +356,9 @@ class Gateway:
                 if client.claims.expired():
                     client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
                     break
+                if not client.bucket.take():
+                    self._flooded(client)
+                    break
                 await self._on_message(client, raw)
         except ConnectionClosed:
             pass
@@ -327,6 +368,16 @@ class Gateway:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await pump
+
+    def _flooded(self, client: Client) -> None:
+        """Close a client over its message limit and refuse its token for FLOOD_COOLDOWN_S."""
+        now = time.monotonic()
+        self.cooling = {token: until for token, until in self.cooling.items() if until > now}
+        self.cooling[_holder(client.claims)] = now + FLOOD_COOLDOWN_S
+        self.tally["flooded"] += 1
+        log.warning("closing %s (%s): more than %g messages/s in bursts of %d", client.claims.sub,
+                    client.claims.role, self.settings.gateway_client_rate, self.settings.gateway_client_burst)
+        client.close(TOO_MANY_MESSAGES, FLOODED)
 
     async def _pump(self, client: Client) -> None:
         """Send the client's queue, in order, at the pace the client reads."""
@@ -368,9 +419,7 @@ class Gateway:
                        "use an officer or responder token")
             client.send(seq, _encode(Error(seq, refusal)))
             return
-        alert = self.alerts.get(request.alert_id)
-        if alert is None:
-            alert = await asyncio.to_thread(self._stored_alert, request.alert_id)
+        alert = await self._find_alert(request.alert_id)
         if alert is None or not claims.covers(alert.region, alert.event_kind, alert.severity):
             client.send(seq, _encode(Error(seq, f"alert {request.alert_id} tidak dikenal atau di luar "
                                                 "wilayah tugas / unknown alert or outside your scope")))
@@ -385,6 +434,23 @@ class Gateway:
         await (await self.producer.send(ACKS, _encode(ack), key=key))
         seq = self.journal.last_seq
         client.send(seq, _encode(Receipt(seq, alert.id, ack.id)))
+
+    async def _find_alert(self, alert_id: uuid.UUID) -> Alert | None:
+        """The alert from the journal, an earlier snapshot or lookup, or else ClickHouse."""
+        alert = self.alerts.get(alert_id) or self.stored_alerts.get(alert_id)
+        if alert is not None:
+            return alert
+        loop = asyncio.get_running_loop()
+        if loop.time() - self.unknown_alerts.get(alert_id, -UNKNOWN_ALERT_S) < UNKNOWN_ALERT_S:
+            return None
+        async with self._lookups:
+            self.tally["alert_lookups"] += 1
+            alert = await asyncio.to_thread(self._stored_alert, alert_id)
+        if alert is None:
+            self._remember(self.unknown_alerts, alert_id, loop.time())
+        else:
+            self._remember(self.stored_alerts, alert_id, alert)
+        return alert
 
     def _stored_alert(self, alert_id: uuid.UUID) -> Alert | None:
         try:
@@ -412,8 +478,8 @@ class Gateway:
         if path == "/healthz":
             health = {"status": "ok", "clients": len(self.clients), "seq": self.journal.last_seq,
                       "kafka": self.kafka_ready, **self.tally}
-            health.setdefault("skipped", 0)
-            health.setdefault("dropped", 0)
+            for name in ("skipped", "dropped", "flooded", "alert_lookups"):
+                health.setdefault(name, 0)
             return _response(HTTPStatus.OK, "application/json", _encode(health))
         page = self._pages.get(path)
         if page is None:
@@ -488,6 +554,11 @@ class Gateway:
                     client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
                 else:
                     client.send(seq, data)
+
+
+def _holder(claims: Claims) -> str:
+    """One token's holder (name, role, issue and expiry time): what a flooding cooldown refuses."""
+    return f"{claims.sub}|{claims.role}|{claims.iat}|{claims.exp}"
 
 
 async def _partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:

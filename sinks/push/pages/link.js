@@ -9,6 +9,7 @@ const Posko = (() => {
       title: "POSKO JAMBI", subtitle: "Pusat Komando Tanggap Darurat Provinsi Jambi",
       live: "LANGSUNG", connecting: "MENYAMBUNG…", reconnecting: "MENYAMBUNG ULANG…",
       refused: "DITOLAK", offline: "TERPUTUS",
+      flooded: "TERLALU BANYAK PESAN — menyambung lagi dalam 30 dtk",
       alerts: "Peringatan terkini", active: "Peringatan 1 jam", needResponse: "Perlu respons", unacked: "Belum diterima",
       severe: "Ekstrem / Parah", map: "Peta kabupaten/kota — peringatan aktif 1 jam terakhir",
       counts: "Jumlah 1 jam terakhir per kabupaten/kota", region: "Kabupaten/Kota",
@@ -29,6 +30,7 @@ const Posko = (() => {
       title: "POSKO JAMBI", subtitle: "Jambi Province Emergency Command Centre",
       live: "LIVE", connecting: "CONNECTING…", reconnecting: "RECONNECTING…",
       refused: "REFUSED", offline: "OFFLINE",
+      flooded: "TOO MANY MESSAGES — reconnecting in 30 s",
       alerts: "Latest alerts", active: "Alerts, 1 h", needResponse: "Need response", unacked: "Not acknowledged",
       severe: "Extreme / Severe", map: "Regencies and cities — alerts active in the last hour",
       counts: "Last hour per regency/city", region: "Regency/City",
@@ -49,6 +51,11 @@ const Posko = (() => {
   const SEVERITY_RANK = {Extreme: 4, Severe: 3, Moderate: 2, Minor: 1, Unknown: 0};
   const JOURNAL = new Set(["alert", "ack", "counts"]);
   const REFUSED = 1008;
+  // The gateway closes a client sending more than its message limit with 4429 and refuses the
+  // same token for 30 s (sinks/gateway.py FLOOD_COOLDOWN_S): wait that long, plus a spread so
+  // that pages closed together do not come back together, and keep the token.
+  const FLOODED = 4429;
+  const FLOODED_WAIT_MS = 30000;
 
   let lang = localStorage.getItem("posko.lang") || "id";
 
@@ -156,6 +163,11 @@ const Posko = (() => {
       ws.onclose = (event) => {
         if (this.ws !== ws) return;
         if (event.code === REFUSED) { this.onState("refused", event.reason); return; }
+        if (event.code === FLOODED) {
+          this.onState("flooded", event.reason);
+          setTimeout(() => this.connect(), FLOODED_WAIT_MS + Math.random() * 5000);
+          return;
+        }
         this.onState("reconnecting");
         setTimeout(() => this.connect(), this.backoff);
         this.backoff = Math.min(this.backoff * 2, 10000);
