@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -212,8 +212,11 @@ def marker() -> str:
     return f"test-{uuid.uuid4().hex[:10]}"
 
 
-async def produce(settings: Settings, records: list[tuple[str, bytes, bytes]]) -> list[tuple[str, int, int]]:
-    """Produce (topic, key, value) records with acks from all; return their (topic, partition, offset)."""
+async def produce(
+    settings: Settings, records: Sequence[tuple[str, bytes, bytes | None]]
+) -> list[tuple[str, int, int]]:
+    """Produce (topic, key, value) records with acks from all (None: a tombstone); return their
+    (topic, partition, offset)."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
                                 enable_idempotence=True, linger_ms=5)
     await producer.start()

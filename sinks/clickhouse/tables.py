@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from datetime import datetime
 
@@ -202,6 +203,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "ALTER TABLE {db}.alerts ADD COLUMN IF NOT EXISTS version DateTime64(3, 'UTC') "
         "DEFAULT occurred_at",
     ]),
+    # A dead letter keeps the first 256 KiB of a larger message (schemas/events.py): its real
+    # size and digest say what it was. Rows from before held the whole message.
+    (6, "dead letters: size and SHA-256 of the original message", [
+        "ALTER TABLE {db}.dead_letters ADD COLUMN IF NOT EXISTS raw_size UInt64 "
+        "DEFAULT length(base64Decode(raw_base64))",
+        "ALTER TABLE {db}.dead_letters ADD COLUMN IF NOT EXISTS raw_sha256 String "
+        "DEFAULT lower(hex(SHA256(base64Decode(raw_base64))))",
+    ]),
 ]
 
 # Tables whose rows are versions of one thing: the sink keeps the newest row per id.
@@ -344,6 +353,8 @@ class DeadLetterRow(_Row, kw_only=True):
     key: str | None
     raw_text: str
     raw_base64: str
+    raw_size: int
+    raw_sha256: str
 
 
 TABLES: dict[Kind, str] = {
@@ -440,13 +451,16 @@ def alert_row(alert: Alert) -> AlertRow:
 
 
 def dead_letter_row(letter: DeadLetter) -> DeadLetterRow:
-    """The dead letter's row: the original bytes as text for people and base64 for replay."""
+    """The dead letter's row: the bytes it kept as text for people and base64 for replay, with the
+    original size and SHA-256 (the kept bytes are the whole message when their size is raw_size)."""
     return DeadLetterRow(
         id=letter.id, failed_at=letter.failed_at, reason=letter.reason, topic=letter.topic,
         partition=letter.partition, offset=letter.offset,
         key=letter.key.decode(errors="replace") if letter.key is not None else None,
         raw_text=letter.raw[:65_536].decode(errors="replace"),
         raw_base64=base64.b64encode(letter.raw).decode(),
+        raw_size=letter.raw_size if letter.raw_size is not None else len(letter.raw),
+        raw_sha256=letter.raw_sha256 or hashlib.sha256(letter.raw).hexdigest(),
     )
 
 

@@ -24,8 +24,7 @@ from schemas.events import (
     PermitFilingEvent,
     ReportStatusChange,
     SectorIndicatorEvent,
-    dead_letter_id,
-    utc_now,
+    new_dead_letter,
 )
 from schemas.topics import ACKS, ALERTS, DLQ, REPORT_STATUS, events_topic
 from sinks.clickhouse.store import Store
@@ -80,12 +79,8 @@ def rows_of(record: ConsumerRecord[bytes, bytes]) -> Rows:
     try:
         return ROW_MAKERS[record.topic](record.value or b"")
     except (msgspec.DecodeError, KeyError, AssertionError) as exc:
-        letter = DeadLetter(
-            id=dead_letter_id(record.topic, record.partition, record.offset),
-            reason=f"the ClickHouse sink could not read it: {exc}", topic=record.topic,
-            partition=record.partition, offset=record.offset, key=record.key,
-            raw=record.value or b"", failed_at=utc_now(),
-        )
+        letter = new_dead_letter(f"the ClickHouse sink could not read it: {exc}", record.topic,
+                                 record.partition, record.offset, record.key, record.value)
         return [("dead_letters", dead_letter_row(letter))]
 
 

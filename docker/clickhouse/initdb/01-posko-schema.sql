@@ -202,3 +202,9 @@ ALTER TABLE posko.alerts ADD COLUMN IF NOT EXISTS version DateTime64(3, 'UTC') D
 
 INSERT INTO posko.schema_migrations (version, description) VALUES (5, 'alert versions: status, msgType, sent, distance to Jambi');
 
+ALTER TABLE posko.dead_letters ADD COLUMN IF NOT EXISTS raw_size UInt64 DEFAULT length(base64Decode(raw_base64));
+
+ALTER TABLE posko.dead_letters ADD COLUMN IF NOT EXISTS raw_sha256 String DEFAULT lower(hex(SHA256(base64Decode(raw_base64))));
+
+INSERT INTO posko.schema_migrations (version, description) VALUES (6, 'dead letters: size and SHA-256 of the original message');
+
