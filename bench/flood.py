@@ -27,12 +27,14 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from bench.fanout import _free_port, _measure, _percentiles, _run, _wait_healthy
+from bench.fanout import _measure, _percentiles, _wait_healthy
 from posko.kafka import broker
+from posko.kafka.topics import create_topics
+from posko.loop import run_async
+from posko.net import free_port
 from posko.services import Service, process_cpu_seconds
 from posko.settings import load_settings
-from posko.topics import create_topics
-from sinks.tokens import Role, gateway_secret, issue_token
+from sinks.push.tokens import TokenRole, gateway_secret, issue_token
 
 # Each gateway measured: whether the flooder runs, and the gateway's settings besides the defaults.
 SIDES: dict[str, tuple[bool, dict[str, str]]] = {
@@ -106,7 +108,7 @@ async def _drain(ws: ClientConnection) -> None:
 def _flooder(url: str, token: str, rate: float, sent: Synchronized[int],
              connections: Synchronized[int]) -> None:
     """The flooding client's process."""
-    _run(_flood(url, token, rate, sent, connections))
+    run_async(_flood(url, token, rate, sent, connections))
 
 
 def run_flood_bench(client_counts: Sequence[int], rate: float, seconds: float, flood: float) -> FloodResult:
@@ -117,7 +119,7 @@ def run_flood_bench(client_counts: Sequence[int], rate: float, seconds: float, f
     steps: list[FloodStep] = []
     with tempfile.TemporaryDirectory(prefix="posko-bench-flood-") as home:
         env = {"POSKO_HOME": home, "POSKO_CLICKHOUSE": f"chdb://{home}/clickhouse",
-               "POSKO_KAFKA_PORT": str(_free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(_free_port())}
+               "POSKO_KAFKA_PORT": str(free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(free_port())}
         settings = load_settings({**os.environ, **env})
         say(broker.start(settings))
         sink = Service("sink", Path(home) / "logs", env)
@@ -125,11 +127,11 @@ def run_flood_bench(client_counts: Sequence[int], rate: float, seconds: float, f
             asyncio.run(create_topics(settings))
             sink.start()
             secret = gateway_secret(settings)
-            wall = issue_token(secret, "Bench", Role.WALL, 2)
+            wall = issue_token(secret, "Bench", TokenRole.WALL, 2)
             for count in client_counts:
                 runs: dict[str, FloodRun] = {}
                 for side, (flooded, overrides) in SIDES.items():
-                    port = _free_port()
+                    port = free_port()
                     gateway = Service("gateway", Path(home) / "logs",
                                       {**env, **overrides, "POSKO_GATEWAY_PORT": str(port)})
                     gateway.start()
@@ -139,13 +141,13 @@ def run_flood_bench(client_counts: Sequence[int], rate: float, seconds: float, f
                     try:
                         _wait_healthy(f"http://127.0.0.1:{port}", 60, gateway)
                         if flooded:
-                            officer = issue_token(secret, f"Pembanjir {side} {count}", Role.OFFICER, 2)
+                            officer = issue_token(secret, f"Pembanjir {side} {count}", TokenRole.OFFICER, 2)
                             flooder = multiprocessing.Process(target=_flooder, daemon=True, args=(
                                 f"ws://127.0.0.1:{port}/ws", officer, flood, sent, connections))
                             flooder.start()
                         pid = gateway.process.pid if gateway.process else 0
                         cpu = process_cpu_seconds(pid)
-                        latencies, delivered, expected = _run(_measure(
+                        latencies, delivered, expected = run_async(_measure(
                             settings, f"ws://127.0.0.1:{port}/ws", wall, count, rate, seconds,
                             f"bench-flood-{side}-{count}"))
                         cpu = process_cpu_seconds(pid) - cpu

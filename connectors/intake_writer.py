@@ -24,6 +24,7 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaTimeoutError, RequestTimedOutError
 
+from posko.errors import PoskoError
 from posko.settings import Settings
 
 log = logging.getLogger("posko.intake")
@@ -44,7 +45,7 @@ class Record(msgspec.Struct, frozen=True, array_like=True):
     value: bytes
 
 
-class KafkaUnavailable(RuntimeError):
+class KafkaUnavailable(PoskoError, RuntimeError):
     """Kafka did not take the records (in time, or at all); nothing of them is committed."""
 
     def __init__(self, message: str, timed_out: bool) -> None:

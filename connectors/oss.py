@@ -17,6 +17,7 @@ import msgspec
 from litestar import Request, Response, Router, post
 
 from connectors.publisher import RawPublisher, raw_message
+from posko.errors import PoskoError
 from posko.settings import Settings
 from schemas.bmkg import WIB
 from schemas.events import (
@@ -41,7 +42,7 @@ APPLICANT_TYPES = {
 }
 
 
-class OssError(ValueError):
+class OssError(PoskoError, ValueError):
     """A push Posko cannot use; the message says what is wrong and what to send instead."""
 
 

@@ -10,7 +10,7 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 
 from connectors.simulator import RawMessage
-from posko.delivery import deliver_all
+from posko.kafka.delivery import deliver_all
 from posko.settings import Settings
 from schemas.events import Envelope, kind_of
 from schemas.regions import PROVINCE_CODE

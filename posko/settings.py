@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from posko.errors import PoskoError
 
-class SettingsError(ValueError):
+
+class SettingsError(PoskoError, ValueError):
     """A setting has a value Posko cannot use; the message says which and why."""
 
 
@@ -35,7 +37,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Faust's worker takes up to this many events from a raw topic at a time.
     stream_batch: int = 2_000
     # A worker or sink whose partitions have events waiting but whose commits have not moved for
-    # this long exits so that its supervisor restarts it (see posko.watchdog).
+    # this long exits so that its supervisor restarts it (see posko.kafka.watchdog).
     stall_s: float = 60.0
     # This worker's stable name in its consumer group (Kafka static membership): a restarted
     # worker takes its partitions back without a rebalance. Unique per worker; empty: dynamic.

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import msgspec
 from lxml import etree
 
+from posko.errors import PoskoError
 from schemas.events import (
     AlertArea,
     AlertCategory,
@@ -23,7 +24,7 @@ from schemas.regions import Region, distance_to_province_km, region_at
 WIB = timezone(timedelta(hours=7), "WIB")
 
 
-class BmkgFormatError(ValueError):
+class BmkgFormatError(PoskoError, ValueError):
     """A document that is not a BMKG earthquake feed Posko can read; the message says why."""
 
 

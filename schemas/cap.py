@@ -22,6 +22,7 @@ import msgspec
 import shapely
 from lxml import etree
 
+from posko.errors import PoskoError
 from schemas.events import (
     AlertArea,
     AlertCategory,
@@ -50,7 +51,7 @@ LANGUAGES = ("id", "en")
 REGION_GEOCODE = "KEMENDAGRI"
 
 
-class CapError(ValueError):
+class CapError(PoskoError, ValueError):
     """A document Posko cannot take as CAP; the message says why and what to do."""
 
 

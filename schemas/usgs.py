@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from posko.errors import PoskoError
 from schemas.bmkg import Sighting
 from schemas.events import Point
 
 AGENCY = "USGS"
 
 
-class UsgsFormatError(ValueError):
+class UsgsFormatError(PoskoError, ValueError):
     """A document that is not a USGS earthquake GeoJSON feed Posko can read; the message says why."""
 
 

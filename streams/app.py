@@ -15,11 +15,12 @@ from faust.serializers import codecs
 from faust.streams import Stream
 from faust.types import EventT
 
+from posko.kafka.watchdog import CommitWatchdog
 from posko.settings import Settings
-from posko.watchdog import CommitWatchdog
 from schemas.events import Event, Kind, utc_now
 from schemas.topics import raw_topic
 from streams.commits import RawCommits
+from streams.faust_workarounds import changelog_partition_of, unacked_topic
 from streams.publish import publish
 from streams.validate import Outgoing, Rejected, dead_letter, decode_raw, route
 
@@ -90,23 +91,20 @@ def create_app(settings: Settings) -> faust.App:
                 records, tallies = _route_batch(kind, batch)
                 await publish(app, records)
                 commits.done(processed)  # only now may their offsets be committed
-                # Table updates are changelogged to the partition of the current event, so
-                # each partition's counts are written while one of its events is current.
-                # (No await in between: the take buffer never sees the swapped event.)
-                consuming = stream.current_event
+                # Each partition's counts are written while one of its events is current, so
+                # they are changelogged to that partition.
                 for event, tally in tallies.values():
-                    stream._set_current_event(event)
-                    for key, n in tally.items():
-                        counts[key] += n
-                stream._set_current_event(consuming)
+                    with changelog_partition_of(stream, event):
+                        for key, n in tally.items():
+                            counts[key] += n
 
         validate.__name__ = f"validate_{kind}"
         return validate
 
     for kind in Kind:
-        # acks off: Faust does not commit raw offsets, RawCommits does (see streams/commits.py).
-        topic = app.topic(raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
-                          partitions=settings.partitions, acks=False)
+        # Faust does not commit raw offsets, RawCommits does (see streams/commits.py).
+        topic = unacked_topic(app, raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
+                              partitions=settings.partitions)
         app.agent(topic, name=f"validate_{kind}")(make_agent(kind))
     return app
 

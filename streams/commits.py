@@ -1,12 +1,10 @@
 """The worker's own offset bookkeeping for the raw topics: it commits only what it processed, in order.
 
-Faust (0.15.3) can lose raw records around a rebalance or a broker restart: its fetch loop
-drops a record whose delivery waited while the flow was suspended, marks offset jumps as
-"gaps" that count as acknowledged, and then commits past records no agent ever saw (seen in
-the broker-restart test: runs of 7 to 16 records missing with every offset committed). So the
-raw topics are declared with acks off, Faust commits nothing for them, and `RawCommits`
-follows every partition from the group's committed offset: a record is committed once it and
-every record before it went through the agent. When a record arrives beyond the next one
+Faust (0.15.3) can lose raw records around a rebalance or a broker restart when it commits
+them (why: streams/faust_workarounds.py, `unacked_topic`). So the raw topics are declared
+with acks off, Faust commits nothing for them, and `RawCommits` follows every partition from
+the group's committed offset: a record is committed once it and every record before it went
+through the agent. When a record arrives beyond the next one
 expected and the broker still holds the ones in between, the partition is rewound to them;
 records past the hole are held back until the rewind delivers them again. A hole at the tail
 (the last records of a burst dropped, nothing after them to reveal it) is found by the commit
@@ -27,8 +25,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from faust.types import TP, EventT
 
-from posko.offsets import reader
+from posko.kafka.offsets import reader
 from posko.settings import Settings
+from streams.faust_workarounds import commit_offsets, rewind
 
 log = logging.getLogger("posko.stream")
 
@@ -95,13 +94,11 @@ class RawCommits:
         # Records Faust fetched before a seek still arrive after it and move its read offset past
         # the rewound ones again, so the seek is repeated (here and from the commit timer) until
         # they come.
-        # seek_wait seeks on the consumer's own thread: Faust's plain seek() touches aiokafka's
-        # fetcher from this one while that thread reads it (a KeyError that crashes the worker).
         now = time.monotonic()
         if now - self.rewinding[tp] >= REWIND_AGAIN_S:
             self.rewinding[tp] = now
             try:
-                await self.app.consumer.seek_wait({_faust_tp(tp): self.next[tp]})
+                await rewind(self.app, {_faust_tp(tp): self.next[tp]})
             except Exception as exc:  # tried again from the commit timer
                 log.warning("could not rewind %s/%d to %d: %r", tp.topic, tp.partition,
                             self.next[tp], exc)
@@ -115,10 +112,8 @@ class RawCommits:
         moved = {tp: offset for tp, offset in self.next.items() if self._sent.get(tp) != offset}
         if not moved:
             return
-        # Faust's own commit path takes offsets only from its acknowledgements, which the raw
-        # topics do not use; this is the call underneath it, with the offsets chosen here.
         offsets = {_faust_tp(tp): offset for tp, offset in moved.items()}
-        if await self.app.consumer._commit(offsets):  # type: ignore[attr-defined]
+        if await commit_offsets(self.app, offsets):
             self._sent.update(moved)
 
     async def _find_tail_holes(self) -> None:

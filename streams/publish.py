@@ -11,7 +11,8 @@ import faust
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from posko.delivery import deliver_all
+from posko.kafka.delivery import deliver_all
+from streams.faust_workarounds import kafka_producer
 from streams.validate import Outgoing, refused
 
 PartitionOf = Callable[[str, bytes], int]
@@ -28,10 +29,10 @@ class Chunk(msgspec.Struct):
 
 async def publish(app: faust.App, records: Sequence[Outgoing]) -> None:
     """Produce every record and return once Kafka has them all (the batch is acked after)."""
-    # The underlying aiokafka producer, with partitions from Faust's partitioner as for any send:
-    # per-record sends through Faust's producer cost more than all the validating.
+    # The underlying aiokafka producer (streams/faust_workarounds.py says why), with partitions
+    # from Faust's partitioner as for any send.
     producer = app.producer
-    await send_batched(producer._ensure_producer(),  # type: ignore[attr-defined]
+    await send_batched(kafka_producer(app),
                        records, lambda topic, key: producer.key_partition(topic, key).partition)
 
 

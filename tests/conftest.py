@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -17,22 +16,31 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from posko.kafka import broker
-from posko.offsets import reader
+from posko.kafka.offsets import reader
+from posko.kafka.topics import create_topics
+from posko.net import free_port
 from posko.services import Service
 from posko.settings import Settings, load_settings
-from posko.sql import run_sql
-from posko.topics import create_topics
-from sinks.clickhouse import ChdbStore, StoreError
+from sinks.clickhouse.client import run_sql
+from sinks.clickhouse.store import ChdbStore, StoreError
 
 T = TypeVar("T")
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+# Fixtures that start a real Kafka broker: a test using one, directly or through another
+# fixture, is an integration test. `browser` drives the real Chromium.
+BROKER_FIXTURES = frozenset({"kafka_env", "own_broker"})
+BROWSER_FIXTURES = frozenset({"browser"})
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the broker `integration` and every one that needs Chromium `browser`."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROKER_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.browser)
 
 
 def wait_for(

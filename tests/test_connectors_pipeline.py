@@ -24,9 +24,10 @@ from lxml import etree
 
 from connectors.bmkg import PollReport, run_bmkg
 from connectors.cap import import_sources
+from posko.net import free_port
 from posko.settings import Settings, load_settings
 from schemas.cap import alert_id, cap12_schema, parse_xml, read_alert
-from tests.conftest import Stack, free_port, running_stack, settle, wait_for
+from tests.conftest import Stack, running_stack, settle, wait_for
 from tests.test_connector_formats import KERINCI_QUAKE, SARANGANI_BMKG, USGS
 
 BMKG_FILES = {

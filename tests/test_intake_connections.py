@@ -10,11 +10,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from connectors.intake_keys import KeyStore, Role
+from connectors.intake_keys import KeyRole, KeyStore
+from posko.net import free_port
 from posko.services import Service
 from posko.settings import load_settings
 from schemas.events import Channel
-from tests.conftest import free_port, wait_for
+from tests.conftest import wait_for
 
 HEADER_TIMEOUT_S = 3.0
 BODY_TIMEOUT_S = 3.0
@@ -46,7 +47,7 @@ def guarded(kafka_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
            "POSKO_INTAKE_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
            "POSKO_INTAKE_MAX_CONNECTIONS": str(MAX_CONNECTIONS)}
     settings = load_settings(env)
-    key = KeyStore(settings.intake_dir).add(f"web-{path.name}", Role.CHANNEL, Channel.WEB, 0)[1]
+    key = KeyStore(settings.intake_dir).add(f"web-{path.name}", KeyRole.CHANNEL, Channel.WEB, 0)[1]
     service = Service("intake", path, env)
     service.start()
     running = GuardedIntake(settings.intake_port, key)

@@ -10,14 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.intake_keys import KeyStore, Role
+from connectors.intake_keys import KeyRole, KeyStore
 from posko.kafka import broker
+from posko.kafka.topics import create_topics
+from posko.net import free_port
 from posko.services import Service
 from posko.settings import Settings, load_settings
-from posko.topics import create_topics
 from schemas.events import Channel, Kind
 from schemas.topics import REPORT_STATUS, raw_topic
-from tests.conftest import free_port, read_topic, running_stack, settle, wait_for
+from tests.conftest import read_topic, running_stack, settle, wait_for
 from tests.test_intake import report
 
 
@@ -46,7 +47,7 @@ def _records_with(settings: Settings, topic: str, marker: str,
 def test_kafka_down_answers_503_and_nothing_is_half_written(
         own_broker: tuple[Settings, dict[str, str]], tmp_path: Path) -> None:
     settings, env = own_broker
-    key = KeyStore(settings.intake_dir).add("web", Role.CHANNEL, Channel.WEB, 0)[1]
+    key = KeyStore(settings.intake_dir).add("web", KeyRole.CHANNEL, Channel.WEB, 0)[1]
     service = Service("intake", tmp_path / "logs", env)
     service.start()
     http = httpx.Client(base_url=f"http://127.0.0.1:{settings.intake_port}", timeout=60,

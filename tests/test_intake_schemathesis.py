@@ -27,11 +27,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.intake_keys import KeyStore, Role
+from connectors.intake_keys import KeyRole, KeyStore
+from posko.net import free_port
 from posko.services import Service
 from posko.settings import load_settings
 from schemas.events import Channel
-from tests.conftest import free_port, wait_for
+from tests.conftest import wait_for
 from tests.test_intake import report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,8 +51,8 @@ def test_schemathesis_finds_nothing_with_every_check(kafka_env: dict[str, str], 
     env = {**kafka_env, "POSKO_INTAKE_PORT": str(free_port())}
     settings = load_settings(env)
     keys = KeyStore(settings.intake_dir)
-    channel_key = keys.add(f"web-st-{uuid.uuid4().hex[:8]}", Role.CHANNEL, Channel.WEB, 0)[1]
-    officer_key = keys.add(f"officer-st-{uuid.uuid4().hex[:8]}", Role.OFFICER, None, 0)[1]
+    channel_key = keys.add(f"web-st-{uuid.uuid4().hex[:8]}", KeyRole.CHANNEL, Channel.WEB, 0)[1]
+    officer_key = keys.add(f"officer-st-{uuid.uuid4().hex[:8]}", KeyRole.OFFICER, None, 0)[1]
     url = f"http://127.0.0.1:{settings.intake_port}"
     service = Service("intake", tmp_path, env)
     service.start()

@@ -17,7 +17,7 @@ from connectors.simulator import Simulator
 from schemas.events import DEAD_LETTER_RAW_BYTES, Event, Kind, kind_of, utc_now
 from schemas.regions import Region
 from schemas.topics import raw_topic
-from sinks.tables import TABLES
+from sinks.clickhouse.tables import TABLES
 from streams.app import APP_ID
 from tests.conftest import Stack, lag, produce, running_stack, wait_for
 

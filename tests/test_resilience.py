@@ -14,7 +14,7 @@ from connectors.simulator import RawMessage, Simulator
 from posko.kafka import broker
 from posko.settings import Settings
 from schemas.events import kind_of, utc_now
-from sinks.tables import TABLES
+from sinks.clickhouse.tables import TABLES
 from tests.conftest import Stack, lag, settle, wait_for
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import jwt
 import msgspec
 
+from posko.errors import PoskoError
 from posko.settings import Settings
 from schemas.events import Kind, Severity
 from schemas.regions import Region
@@ -25,11 +26,11 @@ SEVERITY_RANK: dict[Severity, int] = {
 }
 
 
-class TokenError(ValueError):
+class TokenError(PoskoError, ValueError):
     """A token that cannot be used; the message says why, in Bahasa Indonesia and English."""
 
 
-class Role(enum.StrEnum):
+class TokenRole(enum.StrEnum):
     """Who holds a token: the command-room wall, a duty officer, or a responder in the field."""
 
     WALL = "wall"
@@ -41,7 +42,7 @@ class Claims(msgspec.Struct, frozen=True, kw_only=True):
     """What a token says about its holder; empty scope lists mean every region or kind."""
 
     sub: str
-    role: Role
+    role: TokenRole
     exp: int
     iat: int
     iss: str = ISSUER
@@ -52,12 +53,12 @@ class Claims(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def can_acknowledge(self) -> bool:
         """Officers and responders may acknowledge alerts; the wall only shows them."""
-        return self.role is not Role.WALL
+        return self.role is not TokenRole.WALL
 
     @property
     def sees_everything(self) -> bool:
         """Walls and officers see every alert and the counters."""
-        return self.role is not Role.RESPONDER
+        return self.role is not TokenRole.RESPONDER
 
     def expired(self, now: float | None = None) -> bool:
         """True once the token's expiry has passed."""
@@ -88,13 +89,13 @@ def gateway_secret(settings: Settings) -> bytes:
 
 
 def issue_token(
-    secret: bytes, subject: str, role: Role, hours: float, *, regions: list[Region] | None = None,
+    secret: bytes, subject: str, role: TokenRole, hours: float, *, regions: list[Region] | None = None,
     kinds: list[Kind] | None = None, min_severity: Severity = Severity.UNKNOWN,
 ) -> str:
     """A signed token for `subject` valid for `hours`."""
     if hours <= 0:
         raise TokenError("token validity must be positive: give --hours greater than 0")
-    if role is Role.RESPONDER and not regions:
+    if role is TokenRole.RESPONDER and not regions:
         raise TokenError("a responder token needs at least one region: give --region 15.71 (Kemendagri code)")
     now = int(time.time())
     claims = Claims(sub=subject, role=role, iat=now, exp=now + int(hours * 3600),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 
-from sinks.clickhouse import Store, StoreError
+from sinks.clickhouse.store import Store, StoreError
 
 MAX_REQUEST_BYTES = 1 << 20
 

@@ -1,9 +1,10 @@
 """The push gateway: alerts, acknowledgements and counters from Kafka to walls and responders.
 
-One process serves the websocket protocol (`sinks/protocol.py`) on `/ws` and the wall and
+One process serves the websocket protocol (`sinks/push/protocol.py`) on `/ws` and the wall and
 responder pages over plain HTTP on the same port. Fan-out never waits for a slow client: each
-client has a bounded queue and a task of its own that sends from it; a client that falls behind
-is skipped forward (a `gap` then a fresh snapshot) and dropped if it falls behind again.
+client (`sinks/push/client.py`) has a bounded queue and a task of its own that sends from it; a
+client that falls behind is skipped forward (a `gap` then a fresh snapshot) and dropped if it
+falls behind again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import resources
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -34,8 +35,9 @@ from posko.settings import Settings
 from schemas.events import Acknowledgement, Alert, new_event_id, utc_now
 from schemas.regions import REGION_NAMES
 from schemas.topics import ACKS, ALERTS
-from sinks.journal import Entry, Journal
-from sinks.protocol import (
+from sinks.push.client import POLICY_VIOLATION, Client, QueuedMessage
+from sinks.push.journal import Entry, Journal
+from sinks.push.protocol import (
     AckMessage,
     AckRequest,
     AlertMessage,
@@ -51,9 +53,9 @@ from sinks.protocol import (
     Snapshot,
     Welcome,
 )
-from sinks.rate import TokenBucket
-from sinks.snapshot import read_alert, read_alerts, read_counts, scope_filter
-from sinks.tokens import Claims, TokenError, gateway_secret, verify_token
+from sinks.push.rate import TokenBucket
+from sinks.push.snapshot import read_alert, read_alerts, read_counts, scope_filter
+from sinks.push.tokens import Claims, TokenError, gateway_secret, verify_token
 
 log = logging.getLogger("posko.gateway")
 
@@ -63,10 +65,6 @@ SNAPSHOT_CACHE_S = 1.0
 # On start, alerts and acknowledgements this recent are read back from Kafka into the journal, so
 # a wall connecting right away also gets those the sink has not stored yet.
 BACKFILL_S = 600
-# A client whose transport holds less than this is written to at once (the broadcast fast path).
-DIRECT_WRITE_BYTES = 64 * 1024
-POLICY_VIOLATION = 1008
-TRY_AGAIN_LATER = 1013
 # A client over its message limit (POSKO_GATEWAY_CLIENT_RATE/BURST). A code of its own (4000-4999
 # are the application's, RFC 6455 7.4.2), modelled on HTTP 429: the pages take 1008 to mean
 # "ask for a new token", while this one means "wait, then reconnect with the same token".
@@ -87,84 +85,6 @@ _encode = msgspec.json.Encoder().encode
 _client_message = msgspec.json.Decoder(ClientMessage)
 _alert = msgspec.json.Decoder(Alert)
 _ack = msgspec.json.Decoder(Acknowledgement)
-
-
-class Outgoing(NamedTuple):
-    """A message waiting in a client's queue; journal messages may be dropped after a resync."""
-
-    seq: int
-    data: bytes
-    journal: bool
-
-
-class Client:
-    """One authenticated connection, its token's claims and its bounded queue."""
-
-    def __init__(self, ws: ServerConnection, claims: Claims, limit: int, tally: Counter[str],
-                 bucket: TokenBucket) -> None:
-        self.ws = ws
-        self.tally = tally
-        self.claims = claims
-        self.limit = limit
-        self.bucket = bucket  # what the client may send
-        self.queue: deque[Outgoing] = deque()
-        self.wake = asyncio.Event()
-        self.resync = False
-        self.missed = 0
-        self.closing = False
-        self.sending = False  # the pump is inside a send: new messages must queue behind it
-
-    def wants(self, entry: Entry) -> bool:
-        """True when the entry is in this client's scope (checked for every message)."""
-        item = entry.item
-        if item is None:
-            return self.claims.sees_everything
-        return self.claims.covers(item.region, item.event_kind, item.severity)
-
-    def offer(self, entry: Entry) -> bool:
-        """Take a journal entry if in scope: True when it may be written to the connection at
-        once (nothing queued or being sent, little buffered), else it is queued; a client that
-        is behind is skipped forward or dropped."""
-        if self.closing:
-            return False
-        if self.claims.expired():
-            self.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
-            return False
-        if not self.wants(entry):
-            return False
-        if (not self.queue and not self.resync and not self.sending
-                and self.ws.transport.get_write_buffer_size() < DIRECT_WRITE_BYTES):
-            return True
-        if len(self.queue) >= self.limit:
-            if self.resync:  # behind again before it caught up with the last skip
-                self.tally["dropped"] += 1
-                self.close(TRY_AGAIN_LATER, "terlalu lambat / too slow to keep up; reconnect")
-                return False
-            self.missed += sum(1 for item in self.queue if item.journal) + 1
-            self.queue = deque(item for item in self.queue if not item.journal)
-            self.resync = True
-            self.tally["skipped"] += 1
-            self.wake.set()
-            return False
-        self.queue.append(Outgoing(entry.seq, entry.data, True))
-        self.wake.set()
-        return False
-
-    def send(self, seq: int, data: bytes) -> None:
-        """Queue a message that is not in the journal (welcome, ping, receipt, error)."""
-        if not self.closing:
-            self.queue.append(Outgoing(seq, data, False))
-            self.wake.set()
-
-    def close(self, code: int, reason: str) -> None:
-        """Close the connection with a code and a reason (at most 123 bytes)."""
-        if self.closing:
-            return
-        self.closing = True
-        self.queue.clear()
-        self.wake.set()
-        short = reason.encode()[:123].decode(errors="ignore")
-        asyncio.get_running_loop().create_task(self.ws.close(code, short))
 
 
 class Gateway:
@@ -299,7 +219,7 @@ class Gateway:
             if len(missed) <= client.limit:
                 client.send(self.journal.last_seq, self._welcome(claims))
                 for entry in missed:
-                    client.queue.append(Outgoing(entry.seq, entry.data, True))
+                    client.queue.append(QueuedMessage(entry.seq, entry.data, True))
                 self.clients.add(client)
                 await self._serve(client)
                 return
@@ -595,7 +515,7 @@ _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
 def _pages() -> dict[str, tuple[str, bytes]]:
     """The static pages by path: /wall, /responder, /static/<file> and /regions.geojson."""
     pages: dict[str, tuple[str, bytes]] = {}
-    for file in resources.files("sinks").joinpath("wall").iterdir():
+    for file in resources.files("sinks.push").joinpath("pages").iterdir():
         suffix = "." + file.name.rsplit(".", 1)[-1]
         if suffix in _TYPES:
             pages[f"/static/{file.name}"] = (_TYPES[suffix], file.read_bytes())
@@ -641,7 +561,7 @@ async def serve_gateway(settings: Settings, stop: asyncio.Event,
 
 def run_gateway(settings: Settings) -> None:
     """Run the gateway in this process on uvloop until SIGINT or SIGTERM."""
-    from sinks.service import run_async
+    from posko.loop import run_async
 
     async def main() -> None:
         stop = asyncio.Event()

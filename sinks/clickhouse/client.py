@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from posko.settings import Settings
-from sinks.clickhouse import open_store, socket_path
-from sinks.sql_server import query_socket
+from sinks.clickhouse.sql_server import query_socket
+from sinks.clickhouse.store import open_store, socket_path
 
 
 def run_sql(

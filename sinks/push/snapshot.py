@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from posko.settings import Settings
-from posko.sql import run_sql
 from schemas.events import Acknowledgement, Alert, Kind, Point, Severity, Urgency
 from schemas.regions import Region
-from sinks.protocol import Counts
-from sinks.tables import TABLES
-from sinks.tokens import SEVERITY_RANK, Claims
+from sinks.clickhouse.client import run_sql
+from sinks.clickhouse.tables import TABLES
+from sinks.push.protocol import Counts
+from sinks.push.tokens import SEVERITY_RANK, Claims
 
 # ISO 8601 with a Z, so msgspec reads the times as UTC.
 _ISO = "SETTINGS date_time_output_format = 'iso'"

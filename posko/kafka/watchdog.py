@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from aiokafka import TopicPartition
 
-from posko.offsets import Position, group_positions
+from posko.kafka.offsets import Position, group_positions
 from posko.settings import Settings
 
 log = logging.getLogger("posko.watchdog")
@@ -25,11 +25,11 @@ class CommitWatchdog:
 
     Seen after broker restarts: Faust's consumer (and, reported upstream, aiokafka's) sometimes
     stops fetching or committing for good while the process looks healthy, and its own view
-    of the offsets is stale too (faust-streaming issue #523). So the watchdog runs on a thread
-    and an event loop of its own and reads the group's committed and end offsets from the
-    broker with clients of its own. Processing is idempotent downstream, so the safe recovery
-    is a restart from the last commit: the process exits with EXIT_STALLED and its supervisor
-    (`posko demo`, systemd, compose) starts it again.
+    of the offsets is stale too (faust-streaming/faust#523, aio-libs/aiokafka#1037). So the
+    watchdog runs on a thread and an event loop of its own and reads the group's committed and
+    end offsets from the broker with clients of its own. Processing is idempotent downstream,
+    so the safe recovery is a restart from the last commit: the process exits with
+    EXIT_STALLED and its supervisor (`posko demo`, systemd, compose) starts it again.
     """
 
     def __init__(self, settings: Settings, group: str, topics: list[str],

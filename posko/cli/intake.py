@@ -1,4 +1,4 @@
-"""The `posko intake`, `posko replay` and `posko bench intake` commands."""
+"""`posko intake` (its keys, its OpenAPI document) and `posko replay`: reports and files onto Kafka."""
 
 from __future__ import annotations
 
@@ -9,15 +9,8 @@ from pathlib import Path
 import click
 import msgspec
 
-from posko.settings import Settings, SettingsError, load_settings
+from posko.cli.base import settings
 from schemas.events import Channel, Kind
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(invoke_without_command=True)
@@ -30,12 +23,12 @@ def intake(ctx: click.Context, host: str | None, port: int | None) -> None:
         return
     from connectors.intake import run_intake
 
-    settings = _settings()
-    settings = msgspec.structs.replace(settings, intake_host=host or settings.intake_host,
-                                       intake_port=port or settings.intake_port)
-    click.echo(f"intake API on http://{settings.intake_host}:{settings.intake_port} "
+    chosen = settings()
+    chosen = msgspec.structs.replace(chosen, intake_host=host or chosen.intake_host,
+                                     intake_port=port or chosen.intake_port)
+    click.echo(f"intake API on http://{chosen.intake_host}:{chosen.intake_port} "
                f"(OpenAPI: /schema/openapi.json)", err=True)
-    run_intake(settings)
+    run_intake(chosen)
 
 
 @intake.group()
@@ -52,13 +45,10 @@ def key() -> None:
               help="Reports per minute this key may submit (0: no limit).")
 def key_add(name: str, role: str, channel: str | None, rate: int) -> None:
     """Create a key and print it (once: only its hash is kept)."""
-    from connectors.intake_keys import KeyStore, KeyStoreError, Role
+    from connectors.intake_keys import KeyRole, KeyStore
 
-    try:
-        added, secret = KeyStore(_settings().intake_dir).add(
-            name, Role(role), Channel(channel) if channel else None, rate)
-    except KeyStoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    added, secret = KeyStore(settings().intake_dir).add(
+        name, KeyRole(role), Channel(channel) if channel else None, rate)
     click.echo(f"key {added.name!r} ({added.role}{', ' + added.channel if added.channel else ''}, "
                f"{added.rate_per_minute or 'no limit'} per minute). Keep it now, it is not shown again:",
                err=True)
@@ -70,7 +60,7 @@ def key_list() -> None:
     """Print the keys (never their secrets)."""
     from connectors.intake_keys import KeyStore
 
-    for found in KeyStore(_settings().intake_dir).keys():
+    for found in KeyStore(settings().intake_dir).keys():
         state = f"revoked {found.revoked_at:%Y-%m-%d %H:%M}Z" if found.revoked_at else "active"
         click.echo(f"{found.name:24} {found.role:8} {found.channel or '-':13} "
                    f"{found.rate_per_minute or 'no limit'!s:>8}/min  pk_{found.id}_…  "
@@ -81,12 +71,9 @@ def key_list() -> None:
 @click.argument("name")
 def key_revoke(name: str) -> None:
     """Revoke a key; the running service refuses it within seconds."""
-    from connectors.intake_keys import KeyStore, KeyStoreError
+    from connectors.intake_keys import KeyStore
 
-    try:
-        KeyStore(_settings().intake_dir).revoke(name)
-    except KeyStoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    KeyStore(settings().intake_dir).revoke(name)
     click.echo(f"revoked {name!r}")
 
 
@@ -97,7 +84,7 @@ def intake_openapi(output: Path | None) -> None:
     """Print the intake's OpenAPI document (the committed copy is connectors/intake.openapi.json)."""
     from connectors.intake_openapi import openapi_document
 
-    text = openapi_document(_settings())
+    text = openapi_document(settings())
     if output is None:
         sys.stdout.write(text)
     else:
@@ -119,7 +106,7 @@ def replay(file: Path, kind: str, rate: float | None, fmt: str) -> None:
     if rate is not None and rate <= 0:
         raise click.BadParameter("--rate must be > 0")
     try:
-        result = asyncio.run(replay_file(_settings(), file, Kind(kind), rate=rate, fmt=fmt))
+        result = asyncio.run(replay_file(settings(), file, Kind(kind), rate=rate, fmt=fmt))
     except KeyboardInterrupt:
         return
     for problem in result.invalid[:50]:
@@ -129,12 +116,3 @@ def replay(file: Path, kind: str, rate: float | None, fmt: str) -> None:
     click.echo(f"sent {result.sent} events from {file} to posko.raw.{kind}; {len(result.invalid)} invalid "
                "(sent as they are: the stream puts them in posko.dlq with the reason)")
 
-
-@click.command("intake")
-@click.option("--reports", default=5_000, show_default=True, help="Reports to submit (and to send bare).")
-@click.option("--clients", default=50, show_default=True, help="Concurrent HTTP clients.")
-def bench_intake(reports: int, clients: int) -> None:
-    """Accepted reports/s and latency through the intake API, beside the bare producer."""
-    from bench.intake import run_intake_bench
-
-    run_intake_bench(_settings(), reports, clients)

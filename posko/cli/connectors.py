@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
 import click
 
-from posko.settings import Settings, SettingsError, load_settings
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+from posko.cli.base import settings, setup_logging
 
 
 @click.group()
 def connectors() -> None:
     """Sources from the outside world: BMKG earthquakes, CAP alerts, OSS-RBA permits."""
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("info")
 
 
 @connectors.command("bmkg")
@@ -33,7 +25,7 @@ def bmkg(once: bool) -> None:
     from schemas.usgs import UsgsFormatError
 
     try:
-        report = asyncio.run(run_bmkg(_settings(), once=once))
+        report = asyncio.run(run_bmkg(settings(), once=once))
     except KeyboardInterrupt:
         return
     except UsgsFormatError as exc:
@@ -56,12 +48,12 @@ def cap(sources: tuple[str, ...], every: float | None) -> None:
     from connectors.cap import import_sources
     from schemas.cap import CapError
 
-    settings = _settings()
-    chosen = list(sources) or [s.strip() for s in settings.cap_feeds.split(",") if s.strip()]
+    configured = settings()
+    chosen = list(sources) or [s.strip() for s in configured.cap_feeds.split(",") if s.strip()]
     if not chosen:
         raise click.UsageError("name CAP files or URLs, or set POSKO_CAP_FEEDS")
     try:
-        result = asyncio.run(import_sources(settings, chosen, every))
+        result = asyncio.run(import_sources(configured, chosen, every))
     except KeyboardInterrupt:
         return
     except CapError as exc:
@@ -70,7 +62,7 @@ def cap(sources: tuple[str, ...], every: float | None) -> None:
     if result.followed:
         line += f", {result.followed} linked CAP documents followed"
     if result.outside:
-        line += f", {result.outside} outside POSKO_CAP_AREA={settings.cap_area}"
+        line += f", {result.outside} outside POSKO_CAP_AREA={configured.cap_area}"
     click.echo(line)
     for problem in result.problems:
         click.echo(f"  cannot read: {problem}", err=True)
@@ -82,10 +74,10 @@ def serve() -> None:
     """Serve the CAP feed (/v1/cap/alerts.atom), CAP push and OSS-RBA endpoints."""
     from connectors.serve import serve_connectors
 
-    settings = _settings()
-    click.echo(f"connectors listening on http://{settings.connectors_host}:{settings.connectors_port}",
+    configured = settings()
+    click.echo(f"connectors listening on http://{configured.connectors_host}:{configured.connectors_port}",
                err=True)
-    serve_connectors(settings)
+    serve_connectors(configured)
 
 
 @connectors.command("check")
@@ -97,9 +89,9 @@ def check(files: tuple[Path, ...]) -> None:
     from schemas.cap import CapError
     from schemas.usgs import parse_area
 
-    settings = _settings()
+    configured = settings()
     try:
-        checker = Checker(settings.oss_sla_hours, cap_area(settings), parse_area(settings.usgs_area))
+        checker = Checker(configured.oss_sla_hours, cap_area(configured), parse_area(configured.usgs_area))
     except CapError as exc:
         raise click.ClickException(str(exc)) from exc
     except ValueError as exc:
@@ -115,12 +107,3 @@ def check(files: tuple[Path, ...]) -> None:
                + (f"; {len(unread)} with problems" if unread else ""), err=True)
     sys.exit(1 if unread else 0)
 
-
-@click.command("alert-versions")
-@click.option("--batches", default=10, show_default=True)
-@click.option("--batch-rows", default=2_000, show_default=True)
-def bench_alert_versions(batches: int, batch_rows: int) -> None:
-    """The sink's versioned alert insert (new rows, updates) beside its plain insert."""
-    from bench.alert_versions import run_alert_versions_bench
-
-    run_alert_versions_bench(batches, batch_rows)

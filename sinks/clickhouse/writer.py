@@ -27,8 +27,8 @@ from schemas.events import (
     new_dead_letter,
 )
 from schemas.topics import ACKS, ALERTS, DLQ, REPORT_STATUS, events_topic
-from sinks.clickhouse import Store
-from sinks.tables import (
+from sinks.clickhouse.store import Store
+from sinks.clickhouse.tables import (
     VERSIONED,
     ack_row,
     alert_row,

@@ -28,7 +28,7 @@ class Position(msgspec.Struct, frozen=True):
 def reader(settings: Settings, **options: Any) -> AIOKafkaConsumer:
     """A consumer for assigned partitions that joins no group and commits nothing."""
     # A group id of its own, never joined: aiokafka's consumer without any can raise
-    # CancelledError from stop().
+    # CancelledError from stop() (aio-libs/aiokafka#647).
     return AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
                             group_id=f"posko-reader-{uuid.uuid4().hex}", **options)
 

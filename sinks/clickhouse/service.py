@@ -8,11 +8,12 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
+from posko.kafka.watchdog import CommitWatchdog
+from posko.loop import run_async
 from posko.settings import Settings
-from posko.watchdog import CommitWatchdog
-from sinks.clickhouse import open_store, socket_path
-from sinks.sql_server import serve_sql
-from sinks.writer import GROUP_ID, ClickHouseWriter
+from sinks.clickhouse.sql_server import serve_sql
+from sinks.clickhouse.store import open_store, socket_path
+from sinks.clickhouse.writer import GROUP_ID, ClickHouseWriter
 
 log = logging.getLogger("posko.sink")
 
@@ -21,7 +22,7 @@ async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | 
                 watchdog: bool = False) -> int:
     """Run the ClickHouse sink until `stop` is set; return the rows it wrote.
 
-    With `watchdog`, the process exits when its partitions stall (see posko.watchdog).
+    With `watchdog`, the process exits when its partitions stall (see posko.kafka.watchdog).
     """
     loop = asyncio.get_running_loop()
     # Every chdb call goes through this one thread: never on the event loop, never two at once.
@@ -64,13 +65,3 @@ def run_sink(settings: Settings) -> None:
         await serve(settings, stop, watchdog=True)
 
     run_async(main())
-
-
-def run_async(coroutine: object) -> None:
-    """Run a coroutine on uvloop where available."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is not on every platform
-        asyncio.run(coroutine)  # type: ignore[arg-type]
-    else:
-        uvloop.run(coroutine)  # type: ignore[arg-type]
