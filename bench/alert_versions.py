@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from connectors.simulator import Simulator
+from connectors.simulator.stream import Simulator
 from schemas.events import DisasterAlertEvent, utc_now
 from sinks.clickhouse import ChdbStore, Store
 from sinks.tables import disaster_alert_row

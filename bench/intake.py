@@ -26,8 +26,8 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 
 from bench.pipeline import _broker_cpu, _free_port, _percentiles
-from connectors.intake_keys import KeyStore, Role
-from connectors.simulator import Simulator
+from connectors.intake.keys import KeyStore, Role
+from connectors.simulator.stream import Simulator
 from posko.kafka import broker
 from posko.services import Service
 from posko.settings import Settings, load_settings

@@ -25,7 +25,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer
 
 from connectors.publisher import RawPublisher
-from connectors.simulator import RawMessage, Simulator
+from connectors.simulator.stream import RawMessage, Simulator
 from posko.kafka import broker
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings, load_settings

@@ -182,7 +182,7 @@ def sink(loglevel: str) -> None:
 def simulate(rate: float, duration: float | None, count: int | None, malformed: float,
              seed: int | None) -> None:
     """Produce realistic events for Jambi's 11 kabupaten/kota onto the raw topics."""
-    from connectors.simulate import simulate as run
+    from connectors.simulator.run import simulate as run
 
     if rate <= 0 or not 0 <= malformed <= 1:
         raise click.BadParameter("--rate must be > 0 and --malformed between 0 and 1")

@@ -28,7 +28,7 @@ def intake(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Run the citizen report intake API (subcommands manage its keys and OpenAPI document)."""
     if ctx.invoked_subcommand is not None:
         return
-    from connectors.intake import run_intake
+    from connectors.intake.app import run_intake
 
     settings = _settings()
     settings = msgspec.structs.replace(settings, intake_host=host or settings.intake_host,
@@ -52,7 +52,7 @@ def key() -> None:
               help="Reports per minute this key may submit (0: no limit).")
 def key_add(name: str, role: str, channel: str | None, rate: int) -> None:
     """Create a key and print it (once: only its hash is kept)."""
-    from connectors.intake_keys import KeyStore, KeyStoreError, Role
+    from connectors.intake.keys import KeyStore, KeyStoreError, Role
 
     try:
         added, secret = KeyStore(_settings().intake_dir).add(
@@ -68,7 +68,7 @@ def key_add(name: str, role: str, channel: str | None, rate: int) -> None:
 @key.command("list")
 def key_list() -> None:
     """Print the keys (never their secrets)."""
-    from connectors.intake_keys import KeyStore
+    from connectors.intake.keys import KeyStore
 
     for found in KeyStore(_settings().intake_dir).keys():
         state = f"revoked {found.revoked_at:%Y-%m-%d %H:%M}Z" if found.revoked_at else "active"
@@ -81,7 +81,7 @@ def key_list() -> None:
 @click.argument("name")
 def key_revoke(name: str) -> None:
     """Revoke a key; the running service refuses it within seconds."""
-    from connectors.intake_keys import KeyStore, KeyStoreError
+    from connectors.intake.keys import KeyStore, KeyStoreError
 
     try:
         KeyStore(_settings().intake_dir).revoke(name)
@@ -95,7 +95,7 @@ def key_revoke(name: str) -> None:
               help="Write to this file instead of stdout.")
 def intake_openapi(output: Path | None) -> None:
     """Print the intake's OpenAPI document (the committed copy is connectors/intake.openapi.json)."""
-    from connectors.intake_openapi import openapi_document
+    from connectors.intake.openapi import openapi_document
 
     text = openapi_document(_settings())
     if output is None:

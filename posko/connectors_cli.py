@@ -29,7 +29,7 @@ def connectors() -> None:
 @click.option("--once", is_flag=True, help="Poll every feed once, then exit.")
 def bmkg(once: bool) -> None:
     """Poll BMKG's earthquake feeds (POSKO_BMKG_URL …) and publish one alert per earthquake."""
-    from connectors.bmkg import run_bmkg
+    from connectors.bmkg.poller import run_bmkg
 
     try:
         report = asyncio.run(run_bmkg(_settings(), once=once))
@@ -47,7 +47,7 @@ def bmkg(once: bool) -> None:
 @click.option("--every", type=float, default=None, help="Import again every this many seconds.")
 def cap(sources: tuple[str, ...], every: float | None) -> None:
     """Import CAP 1.2 alerts or Atom/RSS feeds from files or URLs (default: POSKO_CAP_FEEDS)."""
-    from connectors.cap import import_sources
+    from connectors.cap.importer import import_sources
 
     settings = _settings()
     chosen = list(sources) or [s.strip() for s in settings.cap_feeds.split(",") if s.strip()]

@@ -14,8 +14,8 @@ import httpx
 import msgspec
 import pytest
 
-from connectors.intake_keys import REFRESH_S, KeyStore, Role
-from connectors.intake_openapi import COMMITTED
+from connectors.intake.keys import REFRESH_S, KeyStore, Role
+from connectors.intake.openapi import COMMITTED
 from posko.services import Service
 from posko.settings import load_settings
 from schemas.events import Channel, CitizenReportEvent, Kind

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.intake_keys import KeyStore, Role
+from connectors.intake.keys import KeyStore, Role
 from posko.kafka import broker
 from posko.services import Service
 from posko.settings import Settings, load_settings

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.intake_keys import KeyRing, KeyStore, KeyStoreError, Role
-from connectors.intake_rate import RateLimiter
-from connectors.intake_tracking import PATTERN, new_tracking_number, normalise_tracking_number
+from connectors.intake.keys import KeyRing, KeyStore, KeyStoreError, Role
+from connectors.intake.rate_limit import RateLimiter
+from connectors.intake.tracking import PATTERN, new_tracking_number, normalise_tracking_number
 from schemas.events import Channel
 
 

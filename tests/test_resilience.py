@@ -10,7 +10,7 @@ import time
 import msgspec
 
 from connectors.publisher import RawPublisher
-from connectors.simulator import RawMessage, Simulator
+from connectors.simulator.stream import RawMessage, Simulator
 from posko.kafka import broker
 from posko.settings import Settings
 from schemas.events import kind_of, utc_now

@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from connectors.sector_feed import REPORT_DELAY, SectorFeed, period_of
-from connectors.simulator import Simulator
+from connectors.simulator.sectors import REPORT_DELAY, SectorFeed, period_of
+from connectors.simulator.stream import Simulator
 from schemas.events import Kind, SectorIndicatorEvent
 from schemas.regions import Region
 from schemas.sectors import CATALOGUE, INDICATORS, SECTOR_NAMES, Cadence, Sector

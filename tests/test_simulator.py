@@ -11,7 +11,7 @@ from itertools import pairwise
 import msgspec
 import pytest
 
-from connectors.simulator import Flaw, RawMessage, Simulator
+from connectors.simulator.stream import Flaw, RawMessage, Simulator
 from schemas.events import (
     FINAL_STATUSES,
     AlertCategory,

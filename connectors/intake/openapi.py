@@ -14,7 +14,7 @@ COMMITTED = Path(__file__).with_name("intake.openapi.json")
 
 def openapi_document(settings: Settings) -> str:
     """The document the app serves at /schema/openapi.json, as stable, indented JSON."""
-    from connectors.intake import create_app
+    from connectors.intake.app import create_app
 
     schema = msgspec.json.decode(msgspec.json.encode(create_app(settings).openapi_schema.to_schema()))
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -11,7 +11,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 
-from connectors.cap import CapImporter, importer_path
+from connectors.cap.importer import CapImporter, importer_path
 from connectors.publisher import RawPublisher, raw_message
 from posko.settings import Settings
 from posko.sql import run_sql

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import msgspec
 
+from connectors.bmkg.quakes import QuakeBook
 from connectors.fetch import ConditionalFetcher
 from connectors.publisher import RawPublisher, raw_message
-from connectors.quakes import QuakeBook
 from posko.settings import Settings
 from schemas.bmkg import BmkgFormatError, Sighting, decode_bmkg
 from schemas.events import utc_now

@@ -15,7 +15,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer
 
 from connectors.publisher import RawPublisher
-from connectors.simulator import RawMessage
+from connectors.simulator.stream import RawMessage
 from posko.settings import Settings
 from schemas.events import Kind, ReportStatus, ReportStatusChange
 from schemas.topics import REPORT_STATUS

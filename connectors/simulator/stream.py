@@ -20,7 +20,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import msgspec
 
-from connectors.sector_feed import SectorFeed
+from connectors.simulator.sectors import SectorFeed
 from schemas.events import (
     AlertArea,
     AlertCategory,
