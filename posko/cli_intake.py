@@ -94,7 +94,7 @@ def key_revoke(name: str) -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of stdout.")
 def intake_openapi(output: Path | None) -> None:
-    """Print the intake's OpenAPI document (the committed copy is connectors/intake.openapi.json)."""
+    """Print the intake's OpenAPI document (the committed copy is docs/api/intake.openapi.json)."""
     from connectors.intake.openapi import openapi_document
 
     text = openapi_document(_settings())

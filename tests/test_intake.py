@@ -261,5 +261,5 @@ def test_served_openapi_document_is_the_committed_one(intake: RunningIntake) -> 
     served = intake.http.get("/schema/openapi.json")
     assert served.status_code == 200
     assert served.json() == json.loads(Path(COMMITTED).read_text()), (
-        "the API changed: run `posko intake openapi --output connectors/intake.openapi.json` and commit it")
+        "the API changed: run `posko intake openapi --output docs/api/intake.openapi.json` and commit it")
     assert "/v1/reports/{tracking}" in served.json()["paths"]

@@ -9,7 +9,8 @@ import msgspec
 
 from posko.settings import Settings
 
-COMMITTED = Path(__file__).with_name("intake.openapi.json")
+# In the repository beside the other docs, not in the package: only its test reads it.
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "api" / "intake.openapi.json"
 
 
 def openapi_document(settings: Settings) -> str:
