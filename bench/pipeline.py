@@ -25,13 +25,14 @@ import msgspec
 from aiokafka import AIOKafkaConsumer
 
 from connectors.publisher import RawPublisher
-from connectors.simulator.stream import RawMessage, Simulator
+from connectors.simulator.stream import Simulator
 from posko.kafka import broker
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings, load_settings
 from posko.sql import run_sql
 from posko.topics import create_topics
 from schemas.events import Event, Kind, utc_now
+from schemas.raw import RawMessage
 from schemas.topics import raw_topic
 from sinks.clickhouse import StoreError
 from sinks.tables import TABLES

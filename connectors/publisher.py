@@ -9,10 +9,10 @@ from typing import Any
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from connectors.simulator.stream import RawMessage
 from posko.delivery import deliver_all
 from posko.settings import Settings
 from schemas.events import Envelope, kind_of
+from schemas.raw import RawMessage
 from schemas.regions import PROVINCE_CODE
 from schemas.topics import raw_topic
 

@@ -8,7 +8,6 @@ stays well above the rate a connector needs.
 
 from __future__ import annotations
 
-import enum
 import math
 import random
 import re
@@ -45,33 +44,13 @@ from schemas.events import (
     Urgency,
     new_event_id,
 )
+from schemas.raw import Flaw, RawMessage
 from schemas.regions import REGION_NAMES, Region, boundaries, region_at
-
-__all__ = ["Flaw", "RawMessage", "Simulator"]
 
 SOURCE = "simulator"
 WIB = timedelta(hours=7)  # Jambi keeps Western Indonesia Time, UTC+7, no daylight saving
 
 T = TypeVar("T")
-
-
-class Flaw(enum.StrEnum):
-    """The kinds of malformed input the pipeline must reject."""
-
-    BROKEN_JSON = "broken_json"
-    WRONG_TYPES = "wrong_types"
-    UNKNOWN_REGION = "unknown_region"
-    OVERSIZED_TEXT = "oversized_text"
-    UNKNOWN_KIND = "unknown_kind"
-
-
-class RawMessage(msgspec.Struct, frozen=True):
-    """One record as a connector writes it to posko.raw.<kind>."""
-
-    kind: Kind
-    key: bytes
-    value: bytes
-    flaw: Flaw | None
 
 
 class _Table(Generic[T]):
