@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import msgspec
 from lxml import etree
 
+from schemas.clock import WIB
 from schemas.events import (
     AlertArea,
     AlertCategory,
@@ -19,8 +20,6 @@ from schemas.events import (
     Urgency,
 )
 from schemas.regions import Region, distance_to_province_km, region_at
-
-WIB = timezone(timedelta(hours=7), "WIB")
 
 
 class BmkgFormatError(ValueError):

@@ -18,7 +18,7 @@ from litestar import Request, Response, Router, post
 
 from connectors.publisher import RawPublisher, raw_message
 from posko.settings import Settings
-from schemas.bmkg import WIB
+from schemas.clock import WIB
 from schemas.events import (
     FINAL_STATUSES,
     SLA_PAUSES,

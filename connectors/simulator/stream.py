@@ -20,6 +20,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 import msgspec
 
 from connectors.simulator.sectors import SectorFeed
+from schemas.clock import WIB
 from schemas.events import (
     AlertArea,
     AlertCategory,
@@ -48,7 +49,6 @@ from schemas.raw import Flaw, RawMessage
 from schemas.regions import REGION_NAMES, Region, boundaries, region_at
 
 SOURCE = "simulator"
-WIB = timedelta(hours=7)  # Jambi keeps Western Indonesia Time, UTC+7, no daylight saving
 
 T = TypeVar("T")
 
@@ -470,10 +470,6 @@ _HOURLY = (
     0.80, 0.85, 0.90, 0.85, 0.75, 0.65, 0.60, 0.70, 0.75, 0.65, 0.45, 0.25,
 )
 _KIND_SHARE = {Kind.CITIZEN_REPORT: 70.0, Kind.PERMIT_FILING: 22.0, Kind.DISASTER_ALERT: 8.0}
-
-
-def _wib(now: datetime) -> datetime:
-    return now + WIB  # still tagged UTC; only its wall-clock fields are read
 
 
 def _is_office(local: datetime) -> bool:
@@ -1065,7 +1061,7 @@ def _add_working_days(start: datetime, days: int) -> datetime:
     out = start
     while days > 0:
         out += timedelta(days=1)
-        if _wib(out).weekday() < 5:
+        if out.astimezone(WIB).weekday() < 5:
             days -= 1
     return out
 
@@ -1171,7 +1167,7 @@ _REGIONS = tuple(Region)  # hot-path tables are indexed by position: enum hashin
 @cache
 def _slot(month: int, weekend: bool, hour: int) -> _Slot:
     weekday = 5 if weekend else 2
-    local = datetime(2026, month, 2 + weekday, hour, tzinfo=UTC)  # any date with that weekday
+    local = datetime(2026, month, 2 + weekday, hour, tzinfo=WIB)  # any date with that weekday
     while local.weekday() != weekday:
         local += timedelta(days=1)
     season = _season(month)
@@ -1261,7 +1257,7 @@ class Simulator:
     def event(self, now: datetime) -> Event:
         """One valid event received at `now`."""
         now = _as_utc(now)
-        local = _wib(now)
+        local = now.astimezone(WIB)
         slot = _slot(local.month, local.weekday() >= 5, local.hour)
         kind = slot.kinds.pick(self._rng)
         if kind is Kind.CITIZEN_REPORT:
@@ -1482,7 +1478,7 @@ class Simulator:
             agency = "DPMPTSP Provinsi Jambi"
         else:
             agency = kind.level
-        day = _wib(at).strftime("%Y%m%d")
+        day = at.astimezone(WIB).strftime("%Y%m%d")
         permit_id = f"I-{day}{_randrange(rng, 10**6, 10**7)}"
         nib = _choice(rng, ("9120", "8120", "0220")) + f"{_randrange(rng, 0, 10**9):09d}"
         usaha = _choice(rng, kind.usaha)
@@ -1602,7 +1598,7 @@ class Simulator:
         distance = max(1, round(math.hypot(dx, dy)))
         bearing = (math.degrees(math.atan2(dx, dy)) + 360) % 360
         direction = _COMPASS[int((bearing + 22.5) // 45) % 8]
-        local = _wib(now)
+        local = now.astimezone(WIB)
         stamp = (f"{local.day:02d}-{_BULAN[local.month - 1]}-{local.year % 100:02d} "
                  f"{local:%H:%M:%S} WIB")
         name = _PLACES[region].short.upper()
@@ -1728,7 +1724,7 @@ class Simulator:
         place = _PLACES[region]
         kecamatan = [k for k, _ in rng.sample(place.kecamatan, min(3, len(place.kecamatan)))]
         hours = _choice(rng, (2, 3))
-        local = _wib(now)
+        local = now.astimezone(WIB)
         until = local + timedelta(hours=hours)
         severity = self._severity((50, 40, 10, 0))
         alert = DisasterAlert(
