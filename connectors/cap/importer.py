@@ -13,6 +13,7 @@ import msgspec
 
 from connectors.fetch import ConditionalFetcher
 from connectors.publisher import RawPublisher, raw_message
+from connectors.state import load_json, save_json
 from posko.settings import Settings
 from schemas.cap import CapError, CapMessage, embedded_alerts, linked_alerts, parse_xml, read_alert
 from schemas.events import DisasterAlertEvent, MsgType, Urgency, utc_now
@@ -38,8 +39,8 @@ class CapImporter:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self.alerts: dict[uuid.UUID, DisasterAlertEvent] = {}
-        if path is not None and path.exists():
-            stored = msgspec.json.decode(path.read_bytes(), type=list[DisasterAlertEvent])
+        if path is not None:
+            stored = load_json(path, list[DisasterAlertEvent]) or []
             self.alerts = {event.id: event for event in stored}
 
     def read(self, data: bytes, received_at: datetime, source: str = "cap") -> Imported:
@@ -83,10 +84,7 @@ class CapImporter:
         """Write what was imported to the file, when there is one."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        partial.write_bytes(msgspec.json.encode(list(self.alerts.values())))
-        partial.replace(self.path)
+        save_json(self.path, list(self.alerts.values()))
 
 
 def _not_newer(event: DisasterAlertEvent, known: DisasterAlertEvent) -> bool:

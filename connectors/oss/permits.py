@@ -17,6 +17,7 @@ import msgspec
 from litestar import Request, Response, Router, post
 
 from connectors.publisher import RawPublisher, raw_message
+from connectors.state import load_json, save_json
 from posko.settings import Settings
 from schemas.clock import WIB
 from schemas.events import (
@@ -181,8 +182,8 @@ class PermitBook:
         self.sla_s = sla_hours * 3600
         self.path = path
         self.permits: dict[str, Permit] = {}
-        if path is not None and path.exists():
-            self.permits = msgspec.json.decode(path.read_bytes(), type=dict[str, Permit])
+        if path is not None:
+            self.permits = load_json(path, dict[str, Permit]) or {}
 
     def register(self, push: NibPush) -> list[str]:
         """Remember the licences a receiveNIB push applies for; return their ids."""
@@ -247,10 +248,7 @@ class PermitBook:
         """Write the book to its file, when it has one."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        partial.write_bytes(msgspec.json.encode(self.permits))
-        partial.replace(self.path)
+        save_json(self.path, self.permits)
 
 
 def book_path(settings: Settings) -> Path:
