@@ -16,6 +16,8 @@ from schemas.raw import RawMessage
 from schemas.regions import PROVINCE_CODE
 from schemas.topics import raw_topic
 
+PUBLISHER = "raw_publisher"  # key of the shared RawPublisher in an HTTP connector app's state
+
 
 class RawPublisher:
     """An idempotent producer for posko.raw.<kind> that never drops a message."""

@@ -8,7 +8,14 @@ from typing import TypeVar
 
 import msgspec
 
+from posko.settings import Settings
+
 T = TypeVar("T")
+
+
+def state_path(settings: Settings, name: str) -> Path:
+    """Where a connector keeps its memory file `name`."""
+    return Path(settings.home) / "connectors" / name
 
 
 class StateFileError(ValueError):

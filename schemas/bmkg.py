@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 from lxml import etree
 
-from schemas.clock import WIB
+from schemas.clock import wib_to_utc
 from schemas.events import (
     AlertArea,
     AlertCategory,
@@ -171,11 +171,10 @@ def _gempa_sighting(gempa: _Gempa, lon_first: bool) -> Sighting:
 
 def _wib(day: str, clock: str) -> datetime:
     """InaTEWS 'DD-MM-YY' and 'HH:MM:SS WIB' as a UTC time."""
-    try:
-        local = datetime.strptime(f"{day} {clock.replace('WIB', '').strip()}", "%d-%m-%y %H:%M:%S")
-    except ValueError as exc:
-        raise BmkgFormatError(f"InaTEWS date/time {day!r} {clock!r} is not DD-MM-YY HH:MM:SS WIB") from exc
-    return local.replace(tzinfo=WIB).astimezone(UTC)
+    found = wib_to_utc(f"{day} {clock.replace('WIB', '').strip()}", "%d-%m-%y %H:%M:%S")
+    if found is None:
+        raise BmkgFormatError(f"InaTEWS date/time {day!r} {clock!r} is not DD-MM-YY HH:MM:SS WIB")
+    return found
 
 
 def _inatews_sighting(doc: _InaTews) -> Sighting:

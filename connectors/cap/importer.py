@@ -13,7 +13,7 @@ import msgspec
 
 from connectors.fetch import ConditionalFetcher
 from connectors.publisher import RawPublisher, raw_message
-from connectors.state import load_json, save_json
+from connectors.state import load_json, save_json, state_path
 from posko.settings import Settings
 from schemas.cap import CapError, CapMessage, embedded_alerts, linked_alerts, parse_xml, read_alert
 from schemas.events import DisasterAlertEvent, MsgType, Urgency, utc_now
@@ -96,7 +96,7 @@ def _not_newer(event: DisasterAlertEvent, known: DisasterAlertEvent) -> bool:
 
 def importer_path(settings: Settings) -> Path:
     """Where the CAP importer remembers the alerts it imported."""
-    return Path(settings.home) / "connectors" / "cap-alerts.json"
+    return state_path(settings, "cap-alerts.json")
 
 
 async def read_source(source: str, fetcher: ConditionalFetcher) -> bytes | None:

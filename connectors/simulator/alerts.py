@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from connectors.simulator.draws import Table, choice, pick, randint, randrange
+from connectors.simulator.draws import SOURCE, Table, choice, pick, randint, randrange
 from connectors.simulator.fields import Fill
 from connectors.simulator.places import PLACES, POPULATION, group, near, point_pools
 from schemas.clock import WIB
@@ -24,8 +24,6 @@ from schemas.events import (
     new_event_id,
 )
 from schemas.regions import REGION_NAMES, Region, boundaries
-
-SOURCE = "simulator"
 
 
 def _pairs(weights: dict[Region, float]) -> tuple[tuple[Region, float], ...]:

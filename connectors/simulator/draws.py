@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+SOURCE = "simulator"  # the `source` of every simulated event
 
 
 class Table(Generic[T]):

@@ -9,13 +9,11 @@ from functools import cache
 import msgspec
 
 from connectors.simulator import data_files
-from connectors.simulator.draws import Table, choice, handed_over, pick, randrange
+from connectors.simulator.draws import SOURCE, Table, choice, handed_over, pick, randrange
 from connectors.simulator.places import POPULATION, point_pools
 from schemas.clock import WIB
 from schemas.events import ApplicantType, PermitFiling, PermitFilingEvent, PermitStatus, Point, new_event_id
 from schemas.regions import REGION_NAMES, Region
-
-SOURCE = "simulator"
 
 
 class PermitKind(msgspec.Struct, frozen=True):

@@ -10,7 +10,7 @@ from functools import cache
 import msgspec
 
 from connectors.simulator import data_files
-from connectors.simulator.draws import Table, choice, handed_over, randint, randrange
+from connectors.simulator.draws import SOURCE, Table, choice, handed_over, randint, randrange
 from connectors.simulator.fields import FIELDS, Fill
 from connectors.simulator.places import PLACES, REGIONS, REPORT_REGION_WEIGHTS, point_pools
 from schemas.events import (
@@ -23,8 +23,6 @@ from schemas.events import (
     new_event_id,
 )
 from schemas.regions import Region
-
-SOURCE = "simulator"
 
 
 class Template(msgspec.Struct, frozen=True):

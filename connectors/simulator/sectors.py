@@ -14,12 +14,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from connectors.simulator.draws import SOURCE
 from schemas.clock import WIB
 from schemas.events import SectorIndicator, SectorIndicatorEvent, new_event_id
 from schemas.regions import REGION_NAMES, Region
 from schemas.sectors import CATALOGUE, Cadence, Indicator
-
-SOURCE = "simulator"
 
 # How long after a period ends its reading arrives.
 REPORT_DELAY: dict[Cadence, timedelta] = {
