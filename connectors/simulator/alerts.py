@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from connectors.simulator.draws import SOURCE, Table, choice, pick, randint, randrange
 from connectors.simulator.fields import Fill
-from connectors.simulator.places import PLACES, POPULATION, group, near, point_pools
+from connectors.simulator.places import BY_POPULATION, PLACES, group, near, point_pools
 from schemas.clock import WIB
 from schemas.events import (
     AlertArea,
@@ -89,7 +89,6 @@ class DisasterAlerts:
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
         self._pools = point_pools()
-        self._regions = Table(list(POPULATION.items()))
         self._summit = near(Region.KERINCI, _KERINCI_SUMMIT)
         self._builders: dict[str, Callable[[datetime], DisasterAlertEvent]] = {
             "gempa": self._gempa, "banjir": self._banjir, "karhutla": self._karhutla,
@@ -263,7 +262,7 @@ class DisasterAlerts:
 
     def _cuaca(self, now: datetime) -> DisasterAlertEvent:
         rng = self._rng
-        region = self._regions.pick(rng)
+        region = BY_POPULATION.pick(rng)
         place = PLACES[region]
         kecamatan = [k for k, _ in rng.sample(place.kecamatan, min(3, len(place.kecamatan)))]
         hours = choice(rng, (2, 3))
@@ -314,7 +313,7 @@ class DisasterAlerts:
 
     def _puting_beliung(self, now: datetime) -> DisasterAlertEvent:
         rng = self._rng
-        region = self._regions.pick(rng)
+        region = BY_POPULATION.pick(rng)
         fill = Fill(rng, region)
         houses = randint(rng, 2, 40)
         alert = DisasterAlert(

@@ -10,7 +10,7 @@ import msgspec
 
 from connectors.simulator import data_files
 from connectors.simulator.draws import SOURCE, Table, choice, handed_over, pick, randrange
-from connectors.simulator.places import POPULATION, point_pools
+from connectors.simulator.places import BY_POPULATION, point_pools
 from schemas.clock import WIB
 from schemas.events import ApplicantType, PermitFiling, PermitFilingEvent, PermitStatus, Point, new_event_id
 from schemas.regions import REGION_NAMES, Region
@@ -105,7 +105,6 @@ class PermitFilings:
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
         self._pools = point_pools()
-        self._regions = Table(list(POPULATION.items()))
         self._open: list[_Application] = []
         self._backlog_seeded = False
 
@@ -150,7 +149,7 @@ class PermitFilings:
 
     def _new_application(self, at: datetime, status: PermitStatus) -> _Application:
         rng = self._rng
-        region = self._regions.pick(rng)
+        region = BY_POPULATION.pick(rng)
         kind = _permit_kinds(region).pick(rng)
         applicant = pick(rng, kind.applicants)
         if kind.level == "kab":

@@ -8,6 +8,7 @@ from functools import cache
 import msgspec
 
 from connectors.simulator import data_files
+from connectors.simulator.draws import Table
 from schemas.events import Event, Point
 from schemas.regions import Region, boundaries, region_at
 
@@ -52,6 +53,8 @@ def group(name: str) -> frozenset[Region]:
 # Census population in thousands, the base of every regional weight.
 POPULATION: dict[Region, float] = {
     region: data_files.places().regions[region].population_thousands for region in REGIONS}
+# A kabupaten/kota drawn as likely as its population (where a permit or a storm lands).
+BY_POPULATION = Table(list(POPULATION.items()))
 # City people file far more online complaints per head than villages with weak signal.
 REPORT_REGION_WEIGHTS = {r: p * (1.6 if r is Region.KOTA_JAMBI else 1.0) for r, p in POPULATION.items()}
 
