@@ -38,6 +38,10 @@ typecheck: $(STAMP)
 test: setup lint typecheck
 	$(BIN)/pytest
 
+# Everything that needs no broker and no browser (tests/conftest.py marks those).
+unit: $(STAMP)
+	$(BIN)/pytest -q -m "not integration and not browser"
+
 bench: setup
 	$(BIN)/posko bench pipeline
 

@@ -20,8 +20,8 @@ import msgspec
 
 from connectors.simulator.stream import Simulator
 from schemas.events import DisasterAlertEvent, utc_now
-from sinks.clickhouse import ChdbStore, Store
-from sinks.tables import disaster_alert_row
+from sinks.clickhouse.store import ChdbStore, Store
+from sinks.clickhouse.tables import disaster_alert_row
 
 
 class Result(msgspec.Struct):

@@ -50,6 +50,6 @@ async def run_broadcast_server(bootstrap: str, host: str, port: int) -> None:
 
 
 if __name__ == "__main__":
-    from sinks.service import run_async
+    from posko.loop import run_async
 
     run_async(run_broadcast_server(sys.argv[1], sys.argv[2], int(sys.argv[3])))

@@ -23,7 +23,7 @@ import msgspec
 from grafana.dashboards import DASHBOARDS_DIR
 from grafana.macros import expand
 from grafana.sample import load_history
-from sinks.clickhouse import ChdbStore
+from sinks.clickhouse.store import ChdbStore
 
 RANGES = {"1h": timedelta(hours=1), "7d": timedelta(days=7)}
 

@@ -20,7 +20,7 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 import msgspec
@@ -31,13 +31,15 @@ from websockets.http11 import Response
 from websockets.uri import parse_uri
 
 from posko.kafka import broker
+from posko.kafka.topics import create_topics
+from posko.loop import run_async
+from posko.net import free_port
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings, load_settings
-from posko.topics import create_topics
 from schemas.events import Alert, Kind, Severity, Urgency, new_event_id, utc_now
 from schemas.regions import Region
 from schemas.topics import ALERTS
-from sinks.tokens import Role, gateway_secret, issue_token
+from sinks.push.tokens import TokenRole, gateway_secret, issue_token
 
 CONNECT_BATCH = 50
 
@@ -242,23 +244,6 @@ def _wait_healthy(url: str, timeout_s: float, what: Service | subprocess.Popen[b
     raise TimeoutError(f"{url} did not become ready in {timeout_s:.0f} s ({what})")
 
 
-def _run(coroutine: Any) -> Any:
-    """Run a coroutine on uvloop where available."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is not on every platform
-        return asyncio.run(coroutine)
-    return uvloop.run(coroutine)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def run_fanout_bench(base: Settings, client_counts: Sequence[int], rate: float, seconds: float) -> Result:
     """Run gateway and baseline for each number of clients; human lines on stderr, JSON on stdout."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -269,18 +254,18 @@ def run_fanout_bench(base: Settings, client_counts: Sequence[int], rate: float, 
         env = {"POSKO_HOME": home, "POSKO_PARTITIONS": str(base.partitions),
                "POSKO_CLICKHOUSE": f"chdb://{home}/clickhouse"}
         if base.local_kafka:
-            env |= {"POSKO_KAFKA_PORT": str(_free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(_free_port())}
+            env |= {"POSKO_KAFKA_PORT": str(free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(free_port())}
         else:
             env["POSKO_KAFKA"] = base.kafka
         settings = load_settings({**os.environ, **env})
         say(broker.start(settings))
         try:
             asyncio.run(create_topics(settings))
-            token = issue_token(gateway_secret(settings), "Bench", Role.WALL, 2)
+            token = issue_token(gateway_secret(settings), "Bench", TokenRole.WALL, 2)
             for count in client_counts:
                 runs: dict[str, Run] = {}
                 for side in ("gateway", "baseline"):
-                    port = _free_port()
+                    port = free_port()
                     url = f"http://127.0.0.1:{port}"
                     server: Service | subprocess.Popen[bytes]
                     if side == "gateway":
@@ -297,7 +282,7 @@ def run_fanout_bench(base: Settings, client_counts: Sequence[int], rate: float, 
                     try:
                         _wait_healthy(url, 60, server)
                         cpu = process_cpu_seconds(pid)
-                        latencies, delivered, expected = _run(_measure(
+                        latencies, delivered, expected = run_async(_measure(
                             settings, f"ws://127.0.0.1:{port}/ws", token, count, rate, seconds,
                             f"bench-{side}-{count}"))
                         cpu = process_cpu_seconds(pid) - cpu

@@ -25,13 +25,14 @@ import httpx
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from bench.pipeline import _broker_cpu, _free_port, _percentiles
-from connectors.intake.keys import KeyStore, Role
+from bench.pipeline import _broker_cpu, _percentiles
+from connectors.intake.keys import KeyRole, KeyStore
 from connectors.simulator.stream import Simulator
 from posko.kafka import broker
+from posko.kafka.topics import create_topics
+from posko.net import free_port
 from posko.services import Service
 from posko.settings import Settings, load_settings
-from posko.topics import create_topics
 from schemas.events import Channel, CitizenReportEvent, Kind, utc_now
 from schemas.topics import raw_topic
 
@@ -127,9 +128,9 @@ def run_intake_bench(base: Settings, reports: int, clients: int) -> Result:
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="posko-bench-intake-") as home:
         env = {"POSKO_HOME": home, "POSKO_PARTITIONS": str(base.partitions),
-               "POSKO_INTAKE_PORT": str(_free_port())}
+               "POSKO_INTAKE_PORT": str(free_port())}
         if base.local_kafka:
-            env |= {"POSKO_KAFKA_PORT": str(_free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(_free_port())}
+            env |= {"POSKO_KAFKA_PORT": str(free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(free_port())}
         else:
             env["POSKO_KAFKA"] = base.kafka
         settings = load_settings({**os.environ, **env})
@@ -138,7 +139,7 @@ def run_intake_bench(base: Settings, reports: int, clients: int) -> Result:
         try:
             asyncio.run(create_topics(settings))
             store = KeyStore(settings.intake_dir)
-            keys = {channel: store.add(f"bench-{channel}", Role.CHANNEL, channel, 0)[1]
+            keys = {channel: store.add(f"bench-{channel}", KeyRole.CHANNEL, channel, 0)[1]
                     for channel in Channel}
             service.start()
             url = f"http://127.0.0.1:{settings.intake_port}"

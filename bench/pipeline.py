@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import sys
 import tempfile
 import time
@@ -27,15 +26,16 @@ from aiokafka import AIOKafkaConsumer
 from connectors.publisher import RawPublisher
 from connectors.simulator.stream import Simulator
 from posko.kafka import broker
+from posko.kafka.topics import create_topics
+from posko.net import free_port
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings, load_settings
-from posko.sql import run_sql
-from posko.topics import create_topics
 from schemas.events import Event, Kind, utc_now
 from schemas.raw import RawMessage
 from schemas.topics import raw_topic
-from sinks.clickhouse import StoreError
-from sinks.tables import TABLES
+from sinks.clickhouse.client import run_sql
+from sinks.clickhouse.store import StoreError
+from sinks.clickhouse.tables import TABLES
 
 LATENCY_RATE = 500  # well below what the pipeline sustains here, so queueing is not measured
 LATENCY_SECONDS = 10
@@ -54,12 +54,6 @@ class Result(msgspec.Struct):
     baseline_latency_ms: dict[str, float]
     cpu_seconds: dict[str, float]
     drain_seconds: float
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _messages(count: int, source: str, seed: int) -> list[RawMessage]:
@@ -171,7 +165,7 @@ def run_pipeline_bench(base: Settings, events: int) -> Result:
     with tempfile.TemporaryDirectory(prefix="posko-bench-") as home:
         env = {"POSKO_HOME": home, "POSKO_PARTITIONS": str(base.partitions)}
         if base.local_kafka:
-            env |= {"POSKO_KAFKA_PORT": str(_free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(_free_port())}
+            env |= {"POSKO_KAFKA_PORT": str(free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(free_port())}
         else:
             env["POSKO_KAFKA"] = base.kafka
         settings = load_settings({**os.environ, **env})

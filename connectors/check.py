@@ -15,6 +15,8 @@ from connectors.oss.permits import LicenseStatusPush, NibPush, OssError, PermitB
 from schemas.bmkg import BmkgFormatError, decode_bmkg, feed_format
 from schemas.cap import CAP11, CAP12, CapError, embedded_alerts, parse_xml
 from schemas.events import Envelope, utc_now
+from schemas.regions import Region
+from schemas.usgs import Area, UsgsFormatError, decode_usgs, is_usgs
 
 
 class FileFormat(enum.StrEnum):
@@ -23,6 +25,7 @@ class FileFormat(enum.StrEnum):
     BMKG_JSON = "BMKG JSON"
     BMKG_XML = "BMKG XML"
     INATEWS = "InaTEWS JSON"
+    USGS = "USGS GeoJSON"
     CAP_ALERT = "CAP alert"
     CAP_FEED = "CAP feed (Atom/RSS)"
     OSS_STATUS = "OSS receiveLicenseStatus"
@@ -30,8 +33,8 @@ class FileFormat(enum.StrEnum):
 
 
 UNKNOWN = ("not a format Posko reads: expected BMKG Infogempa JSON or XML, an InaTEWS warning "
-           "JSON, a CAP 1.2 <alert> or an Atom/RSS feed embedding CAP alerts, or an OSS-RBA "
-           "receiveLicenseStatus / receiveNIB request body")
+           "JSON, a USGS earthquake GeoJSON feed, a CAP 1.2 <alert> or an Atom/RSS feed embedding "
+           "CAP alerts, or an OSS-RBA receiveLicenseStatus / receiveNIB request body")
 
 
 class FileReport(msgspec.Struct, kw_only=True):
@@ -50,6 +53,8 @@ def recognise(data: bytes) -> FileFormat | None:
     if bmkg is not None:
         return {"BMKG JSON": FileFormat.BMKG_JSON, "BMKG XML": FileFormat.BMKG_XML,
                 "InaTEWS JSON": FileFormat.INATEWS}[bmkg.value]
+    if is_usgs(data):
+        return FileFormat.USGS
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         try:
@@ -69,9 +74,11 @@ def recognise(data: bytes) -> FileFormat | None:
 class Checker:
     """Reads files as the connectors would, keeping their memories across files; sends nothing."""
 
-    def __init__(self, sla_hours: float) -> None:
+    def __init__(self, sla_hours: float, cap_area: list[Region] | None = None,
+                 usgs_area: Area | None = None) -> None:
         self.quakes = QuakeBook()
-        self.cap = CapImporter()
+        self.usgs_area = usgs_area
+        self.cap = CapImporter(area=cap_area)
         self.permits = PermitBook(sla_hours)
         self.events: dict[uuid.UUID, Envelope] = {}  # one per event id: its latest version
         self.now = utc_now().replace(microsecond=0)
@@ -86,12 +93,14 @@ class Checker:
         report = FileReport(path=str(path), format=fmt)
         try:
             found = self._events(fmt, data, report)
-        except (BmkgFormatError, CapError, OssError, msgspec.DecodeError) as exc:
+        except (BmkgFormatError, UsgsFormatError, CapError, OssError, msgspec.DecodeError) as exc:
             report.problems.append(str(exc))
             return report
         report.events = len(found)
         for event in found:
             self.events[event.id] = event
+        if not found and not report.problems and not report.note:
+            report.note = "nothing in it becomes an event"  # never 0 events without a reason
         return report
 
     def _events(self, fmt: FileFormat | None, data: bytes, report: FileReport) -> list[Envelope]:
@@ -102,14 +111,33 @@ class Checker:
             events = self.quakes.record(sightings, self.now)
             report.note = f"{len(sightings)} reports of {len(events)} new or changed earthquakes"
             return list(events)
+        if fmt is FileFormat.USGS:
+            feed = decode_usgs(data, self.usgs_area)
+            events = self.quakes.record(feed.sightings, self.now)
+            skipped = []
+            if feed.outside:
+                skipped.append(f"{feed.outside} outside POSKO_USGS_AREA ({self.usgs_area})")
+            if feed.not_quakes:
+                skipped.append(f"{feed.not_quakes} not earthquakes or without magnitude or position")
+            report.note = (f"{len(feed.sightings)} reports of {len(events)} new or changed earthquakes"
+                           + (f"; skipped {', '.join(skipped)}" if skipped else ""))
+            return list(events)
         if fmt in (FileFormat.CAP_ALERT, FileFormat.CAP_FEED):
             versions = {_version(alert) for alert in embedded_alerts(parse_xml(data))}
             result = self.cap.read(data, self.now)
             report.problems += result.problems
-            report.note = f"CAP {', '.join(sorted(versions))}" + (
-                " (read as CAP 1.2)" if "1.1" in versions else "")
+            if result.linked:
+                report.note = (f"links to {len(result.linked)} CAP document(s) and embeds none: a dry "
+                               "run does not fetch them (posko connectors cap URL imports them)")
+            elif not versions:
+                report.note = "neither embeds nor links to CAP alerts"
+            else:
+                report.note = f"CAP {', '.join(sorted(versions))}" + (
+                    " (read as CAP 1.2)" if "1.1" in versions else "")
             if result.unchanged:
                 report.note += f"; {result.unchanged} already seen"
+            if result.outside:
+                report.note += f"; {result.outside} outside POSKO_CAP_AREA"
             return list(result.events)
         if fmt is FileFormat.OSS_NIB:
             ids = self.permits.register(msgspec.json.decode(data, type=NibPush))

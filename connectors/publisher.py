@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from posko.delivery import deliver_all
+from posko.kafka.delivery import deliver_all
 from posko.settings import Settings
 from schemas.events import Envelope, kind_of
 from schemas.raw import RawMessage

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import msgspec
 
+from posko.errors import PoskoError
 from posko.settings import Settings
 
 T = TypeVar("T")
@@ -18,7 +19,7 @@ def state_path(settings: Settings, name: str) -> Path:
     return Path(settings.home) / "connectors" / name
 
 
-class StateFileError(ValueError):
+class StateFileError(PoskoError, ValueError):
     """A memory file that cannot be read; the message says which and what to do."""
 
 

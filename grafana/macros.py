@@ -12,13 +12,14 @@ import re
 from datetime import datetime
 
 from grafana.queries import REGION_VARIABLE
+from posko.errors import PoskoError
 from schemas.regions import Region
 
 MAX_DATA_POINTS = 1_000  # about a panel's width in pixels: Grafana derives the interval from it
 _MACRO = re.compile(r"\$__(\w+?)(?:\(([^()]*)\))?(?=\W|$)")
 
 
-class UnknownMacro(ValueError):
+class UnknownMacro(PoskoError, ValueError):
     """The SQL uses a macro this expansion does not know."""
 
 

@@ -9,12 +9,13 @@ from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
 
 from grafana.dashboards import DASHBOARDS_DIR
+from posko.errors import PoskoError
 
 FOLDER_UID = "posko"
 FOLDER_TITLE = "Posko Jambi"
 
 
-class PublishError(RuntimeError):
+class PublishError(PoskoError, RuntimeError):
     """Grafana refused the dashboards or cannot be reached; the message says what to do."""
 
 

@@ -24,9 +24,9 @@ from schemas.events import (
     kind_of,
 )
 from schemas.topics import raw_topic
-from sinks.clickhouse import Store
-from sinks.tables import report_status_row
-from sinks.writer import ROW_MAKERS
+from sinks.clickhouse.store import Store
+from sinks.clickhouse.tables import report_status_row
+from sinks.clickhouse.writer import ROW_MAKERS
 from streams.validate import decode_raw, route
 
 EVENT_DAYS = 8

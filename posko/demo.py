@@ -15,27 +15,30 @@ from rich.live import Live
 from rich.table import Table
 
 from connectors.simulator.run import SimulationStats, simulate
+from posko.errors import PoskoError
 from posko.kafka import broker
-from posko.offsets import group_positions
+from posko.kafka.offsets import group_positions
+from posko.kafka.topics import create_topics
 from posko.services import Service, ServiceFailing
 from posko.settings import Settings
-from posko.sql import run_sql
-from posko.topics import create_topics
 from schemas.events import Kind
 from schemas.regions import REGION_NAMES, Region
 from schemas.topics import ACKS, ALERTS, DLQ, events_topic, raw_topic
-from sinks.clickhouse import StoreError
-from sinks.tables import TABLES
-from sinks.tokens import Role, gateway_secret, issue_token, page_link
-from sinks.writer import GROUP_ID as SINK_GROUP
+from sinks.clickhouse.client import run_sql
+from sinks.clickhouse.store import StoreError
+from sinks.clickhouse.tables import TABLES
+from sinks.clickhouse.writer import GROUP_ID as SINK_GROUP
+from sinks.push.tokens import TokenRole, gateway_secret, issue_token, page_link
 from streams.app import APP_ID as STREAM_GROUP
 
+# How long the demo waits, after the simulator stops, for the pipeline to store what was sent.
+DRAIN_S = 90.0
 
-class DemoError(RuntimeError):
+class DemoError(PoskoError, RuntimeError):
     """The demo cannot start; the message says what to do."""
 
 
-class Snapshot(msgspec.Struct):
+class LiveFigures(msgspec.Struct):
     """What the live view shows at one moment."""
 
     by_kind: dict[str, int] = {}
@@ -64,10 +67,10 @@ class _Row(msgspec.Struct, array_like=True):
     n: int
 
 
-def read_snapshot(settings: Settings) -> Snapshot:
+def read_snapshot(settings: Settings) -> LiveFigures:
     """Counts from ClickHouse (through the sink)."""
     out = run_sql(settings, _snapshot_sql(), "JSONCompactEachRow", open_directly=False)
-    snap = Snapshot(by_kind={k: 0 for k in Kind}, by_region={})
+    snap = LiveFigures(by_kind={k: 0 for k in Kind}, by_region={})
     for line in out.splitlines():
         row = msgspec.json.decode(line, type=_Row)
         n = int(row.n)
@@ -91,7 +94,7 @@ async def consumer_lag(settings: Settings) -> dict[str, int]:
     return {group: sum(p.lag for p in tps.values()) for group, tps in positions.items()}
 
 
-def _view(snap: Snapshot | None, stats: SimulationStats, rate: float, elapsed: float,
+def _view(snap: LiveFigures | None, stats: SimulationStats, rate: float, elapsed: float,
           wall: str = "") -> Group:
     head = Table.grid(padding=(0, 3))
     head.add_row(
@@ -129,7 +132,7 @@ def _view(snap: Snapshot | None, stats: SimulationStats, rate: float, elapsed: f
 
 
 async def _live(settings: Settings, rate: float, malformed_ratio: float,
-                duration_s: float | None, children: list[Service], wall: str = "") -> Snapshot:
+                duration_s: float | None, children: list[Service], wall: str = "") -> LiveFigures:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -140,7 +143,7 @@ async def _live(settings: Settings, rate: float, malformed_ratio: float,
         stats=stats))
     console = Console()
     started = time.monotonic()
-    snap: Snapshot | None = None
+    snap: LiveFigures | None = None
     last = (started, 0)
     stored_rate = 0.0
     with Live(_view(None, stats, 0, 0, wall), console=console, auto_refresh=False,
@@ -167,11 +170,11 @@ async def _live(settings: Settings, rate: float, malformed_ratio: float,
                 break
     stop.set()
     await producing
-    return snap or Snapshot()
+    return snap or LiveFigures()
 
 
 def run_demo(settings: Settings, duration_s: float | None, rate: float,
-             malformed_ratio: float) -> Snapshot:
+             malformed_ratio: float) -> LiveFigures:
     """Run everything until Ctrl-C or the duration; print a summary; return the last counts."""
     logs = Path(settings.home) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -196,19 +199,22 @@ def run_demo(settings: Settings, duration_s: float | None, rate: float,
           "keys: posko intake key add NAME --channel web)")
     for child in children:
         child.start()
-    wall = page_link(settings, issue_token(gateway_secret(settings), "Dinding Posko", Role.WALL, 12))
+    wall = page_link(settings, issue_token(gateway_secret(settings), "Dinding Posko", TokenRole.WALL, 12))
     print(f"Wall (open in a browser; the token is valid 12 h): {wall}")
     print("A responder link: posko token issue --role responder --region 15.71 --url")
     try:
         snap = asyncio.run(_live(settings, rate, malformed_ratio, duration_s, children, wall))
         # Let the pipeline drain what was sent before the summary.
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + DRAIN_S
         while time.monotonic() < deadline:
             snap = read_snapshot(settings)
             snap.lag = asyncio.run(consumer_lag(settings))
             if not any(snap.lag.values()):
                 break
             time.sleep(0.5)
+        else:
+            print(f"the pipeline had not caught up {DRAIN_S:.0f} s after the simulator stopped "
+                  f"(lag {snap.lag}); the services' logs are in {logs}")
     finally:
         for child in children:
             child.stop()
@@ -231,7 +237,7 @@ def _free_intake_port(settings: Settings) -> int:
     return port
 
 
-def summary(snap: Snapshot) -> str:
+def summary(snap: LiveFigures) -> str:
     """A plain-text summary of the counts, for scripts."""
     lines = [f"stored events: {snap.stored}"]
     lines += [f"  {kind}: {n}" for kind, n in snap.by_kind.items()]

@@ -9,12 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+from posko.errors import PoskoError
+
 STOP_TIMEOUT_S = 30.0
 # A service that ends this soon after starting is failing, not recovering: stop restarting.
 FAILING_WITHIN_S = 10.0
 
 
-class ServiceFailing(RuntimeError):
+class ServiceFailing(PoskoError, RuntimeError):
     """A service keeps ending right after it starts; the message carries its log's tail."""
 
 

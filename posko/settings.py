@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from posko.errors import PoskoError
 
-class SettingsError(ValueError):
+
+class SettingsError(PoskoError, ValueError):
     """A setting has a value Posko cannot use; the message says which and why."""
 
 
@@ -35,7 +37,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Faust's worker takes up to this many events from a raw topic at a time.
     stream_batch: int = 2_000
     # A worker or sink whose partitions have events waiting but whose commits have not moved for
-    # this long exits so that its supervisor restarts it (see posko.watchdog).
+    # this long exits so that its supervisor restarts it (see posko.kafka.watchdog).
     stall_s: float = 60.0
     # This worker's stable name in its consumer group (Kafka static membership): a restarted
     # worker takes its partitions back without a rebalance. Unique per worker; empty: dynamic.
@@ -48,6 +50,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Browser origins allowed besides the gateway's own (comma-separated, e.g. https://posko.jambiprov.go.id).
     gateway_origins: str = ""
     gateway_max_message_bytes: int = 16_384
+    # Messages one client may send (token bucket): on average per second, and at once. The pages
+    # send an `auth` and then one `ack` per press of "Terima"; a person clearing a backlog presses
+    # a few a second for a short while, never 2 a second for long, and 20 covers a screenful of
+    # alerts acknowledged in a row. More closes the connection (4429) for a cooldown. 0: no limit.
+    gateway_client_rate: float = 2.0
+    gateway_client_burst: int = 20
     # Messages waiting for one client before it is skipped forward (gap + fresh snapshot).
     gateway_client_queue: int = 256
     # Messages kept for clients resuming after a reconnect.
@@ -72,9 +80,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
                        "autogempa.xml,gempaterkini.xml,gempadirasakan.xml")
     bmkg_inatews_url: str = "https://bmkg-content-inatews.storage.googleapis.com/datagempa.json"
     bmkg_poll_s: float = 60.0
+    # USGS earthquake GeoJSON feeds the same poller reads beside BMKG's, so that a quake both
+    # report is one alert (comma-separated; empty: none), e.g.
+    # https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/4.5_day.geojson; and the box
+    # (min lon, min lat, max lon, max lat) outside which their quakes are skipped. The summary
+    # feeds are worldwide; BMKG's own feeds report Indonesia and its neighbours (Philippines,
+    # Timor-Leste, Papua New Guinea), about 90-145° E and 15° S-10° N.
+    usgs_url: str = ""
+    usgs_area: str = "90,-15,145,10"
     # CAP: the sender named in exported alerts, and CAP/Atom/RSS feeds to import (comma list).
     cap_sender: str = "pusdalops@jambiprov.go.id"
     cap_feeds: str = ""
+    # Keep only imported CAP alerts whose area touches these Kemendagri codes (`15`: the whole
+    # province; or kabupaten/kota codes, comma-separated), e.g. for BMKG's national nowcast
+    # feed. Empty: every alert (an alert that names no area at all is always kept).
+    cap_area: str = ""
     # `posko connectors serve`: where the CAP feed and the OSS endpoint listen.
     connectors_host: str = "127.0.0.1"
     connectors_port: int = 8090
@@ -114,6 +134,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         base = self.bmkg_url if self.bmkg_url.endswith("/") else self.bmkg_url + "/"
         urls = [base + name.strip() for name in self.bmkg_feeds.split(",") if name.strip()]
         return urls + ([self.bmkg_inatews_url] if self.bmkg_inatews_url else [])
+
+    @property
+    def usgs_urls(self) -> list[str]:
+        """The USGS GeoJSON feeds the earthquake poller fetches."""
+        return [url.strip() for url in self.usgs_url.split(",") if url.strip()]
 
     @property
     def kafka_dir(self) -> Path:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 from lxml import etree
 
+from posko.errors import PoskoError
 from schemas.clock import wib_to_utc
 from schemas.events import (
     AlertArea,
@@ -22,7 +23,7 @@ from schemas.events import (
 from schemas.regions import Region, distance_to_province_km, region_at
 
 
-class BmkgFormatError(ValueError):
+class BmkgFormatError(PoskoError, ValueError):
     """A document that is not a BMKG earthquake feed Posko can read; the message says why."""
 
 
@@ -49,6 +50,8 @@ class Sighting(msgspec.Struct, frozen=True, kw_only=True):
     description: str = ""
     instruction: str = ""
     warning_zones: list[str] = []
+    # Who reported it: BMKG (any of its feeds) or another agency (USGS), named as the issuer.
+    agency: str = "BMKG"
 
     @property
     def tsunami(self) -> bool:
@@ -281,7 +284,7 @@ def quake_alert(sighting: Sighting, sent: datetime) -> tuple[Region | None, Disa
         severity=severity(sighting),
         certainty=Certainty.OBSERVED,
         headline=(sighting.headline or f"Gempa M{sighting.magnitude:.1f} {sighting.wilayah}")[:200],
-        issuer="BMKG",
+        issuer=sighting.agency,
         description=" ".join(lines)[:5000],
         instruction=sighting.instruction[:5000],
         area=AlertArea(description=area[:5000], regions=[region] if region else []),

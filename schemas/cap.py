@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import TypeVar
+from urllib.parse import urljoin
 
 import msgspec
 import shapely
 from lxml import etree
 
+from posko.errors import PoskoError
 from schemas.clock import WIB
 from schemas.events import (
     AlertArea,
@@ -49,7 +51,7 @@ LANGUAGES = ("id", "en")
 REGION_GEOCODE = "KEMENDAGRI"
 
 
-class CapError(ValueError):
+class CapError(PoskoError, ValueError):
     """A document Posko cannot take as CAP; the message says why and what to do."""
 
 
@@ -127,15 +129,26 @@ def embedded_alerts(root: etree._Element) -> list[etree._Element]:
     raise CapError(f"the root element is <{_local(root)}>: expected a CAP <alert>, an Atom <feed> or RSS")
 
 
-def linked_alerts(root: etree._Element) -> list[str]:
-    """URLs of CAP alerts a feed links to without embedding them."""
+def linked_alerts(root: etree._Element, base: str = "") -> list[str]:
+    """URLs of CAP alerts a feed links to without embedding them, resolved against `base`.
+
+    Atom: `<link>` elements typed as CAP (NWS's index). RSS 2.0: each `<item>`'s `<link>` text,
+    or an `<enclosure>` typed as CAP: a CAP feed over RSS links every item to its alert
+    (BMKG's "Peringatan Dini Cuaca" feed, `…/CBT20260216004_alert.xml`).
+    """
     links = []
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
-        if _local(element) == "link" and "cap" in (element.get("type") or "") and element.get("href"):
+        name, parent = _local(element), element.getparent()
+        if name == "link" and "cap" in (element.get("type") or "") and element.get("href"):
             links.append(element.get("href"))
-    return links
+        elif name == "enclosure" and "cap" in (element.get("type") or "") and element.get("url"):
+            links.append(element.get("url"))
+        elif (name == "link" and parent is not None and _local(parent) == "item"
+              and etree.QName(element).namespace is None and (element.text or "").strip()):
+            links.append((element.text or "").strip())
+    return list(dict.fromkeys(urljoin(base, link) for link in links if link))
 
 
 def _as_cap12(alert: etree._Element) -> tuple[etree._Element, str]:
@@ -249,6 +262,24 @@ def _area(info: etree._Element) -> AlertArea:
                 regions.append(Region(value))
     return AlertArea(description="; ".join(descriptions)[:5000], regions=regions, polygons=polygons,
                      circles=circles)
+
+
+def area_touches(area: AlertArea, location: Point | None, regions: Sequence[Region],
+                 shape: shapely.Geometry) -> bool | None:
+    """Whether an alert's area touches the regions (`shape` their union, lon/lat): by region codes,
+    else polygons and circles, else location; None when the alert says nowhere."""
+    if area.regions:
+        return bool(set(area.regions) & set(regions))
+    parts = [shapely.Polygon([(p.lon, p.lat) for p in polygon]) for polygon in area.polygons
+             if len(polygon) >= 3]
+    # A circle's radius in degrees of latitude: generous east-west, which only errs on keeping.
+    parts += [shapely.Point(c.center.lon, c.center.lat).buffer(max(c.radius_km, 0.1) / 111.0)
+              for c in area.circles]
+    if not parts and location is not None:
+        parts = [shapely.Point(location.lon, location.lat)]
+    if not parts:
+        return None
+    return any(shape.intersects(part.buffer(0) if not part.is_valid else part) for part in parts)
 
 
 def _location(params: dict[str, str], area: AlertArea) -> Point | None:

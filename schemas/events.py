@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -383,14 +384,20 @@ MAX_CLOCK_SKEW = timedelta(minutes=15)
 # Nothing Posko handles happened before this: the province's digital records (and every feed it
 # reads) start after it, while a year 1900 or 0001 is a default value, not a date.
 EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+# An official warning's `occurred_at` is its CAP onset, which may lie ahead: BMKG's early
+# warnings look up to a week ahead (its weekly outlook); a later onset is not a warning yet.
+ALERT_ONSET_AHEAD = timedelta(days=7)
 
 
-def occurred_at_problem(occurred_at: datetime, now: datetime | None = None) -> str | None:
-    """Why `occurred_at` cannot be when an event happened, or None when it is plausible."""
+def occurred_at_problem(
+    occurred_at: datetime, now: datetime | None = None, ahead: timedelta = MAX_CLOCK_SKEW
+) -> str | None:
+    """Why `occurred_at` cannot be when an event happened (or, `ahead`, will), or None."""
     now = now or utc_now()
-    if occurred_at > now + MAX_CLOCK_SKEW:
+    if occurred_at > now + ahead:
+        span = f"{ahead.days} days" if ahead.days else f"{ahead.seconds // 60} minutes"
         return (f"occurred_at {occurred_at.isoformat()} is in the future (more than "
-                f"{MAX_CLOCK_SKEW.seconds // 60} minutes after now, {now.isoformat(timespec='seconds')}): "
+                f"{span} after now, {now.isoformat(timespec='seconds')}): "
                 "check the sender's clock and time zone")
     if occurred_at < EARLIEST_OCCURRED_AT:
         return (f"occurred_at {occurred_at.isoformat()} is before "
@@ -420,7 +427,7 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
-    """A message the pipeline could not use, with the original bytes and why."""
+    """A message the pipeline could not use, with the original bytes (or their start) and why."""
 
     id: uuid.UUID
     reason: str
@@ -428,8 +435,27 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     partition: int
     offset: int
     key: bytes | None
+    # The original bytes, whole up to DEAD_LETTER_RAW_BYTES; of a larger message, its first ones.
     raw: bytes
     failed_at: UtcTime
+    # The original message's size and SHA-256 (hex). Letters written before they existed leave
+    # them out, and carry the whole message.
+    raw_size: int | None = None
+    raw_sha256: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether `raw` is the whole original message (it can be replayed as it is)."""
+        return self.raw_size is None or self.raw_size == len(self.raw)
+
+
+# What a dead letter keeps. posko.dlq carries `raw` in base64 (+33 %): whatever size a raw topic
+# accepts (1 MB by default, more if a cluster allows it), the letter must still fit on posko.dlq.
+# 256 KiB is the whole of any message the schemas can accept (three 5,000-character texts even
+# in \uXXXX escapes, plus CAP polygons) and gives a letter under 360 KB.
+DEAD_LETTER_RAW_BYTES = 256 * 1024
+DEAD_LETTER_KEY_BYTES = 1024  # keys are region codes; a longer one is kept only in part
+DEAD_LETTER_REASON_CHARS = 2000
 
 
 DEAD_LETTER_NAMESPACE = uuid.UUID("5f0c2f4e-6d43-4a59-9b8e-3c1d8a0e7b21")
@@ -438,6 +464,22 @@ DEAD_LETTER_NAMESPACE = uuid.UUID("5f0c2f4e-6d43-4a59-9b8e-3c1d8a0e7b21")
 def dead_letter_id(topic: str, partition: int, offset: int) -> uuid.UUID:
     """The same id for the same source message, so a redelivered failure is stored once."""
     return uuid.uuid5(DEAD_LETTER_NAMESPACE, f"{topic}/{partition}/{offset}")
+
+
+def new_dead_letter(
+    reason: str, topic: str, partition: int, offset: int, key: bytes | None, raw: bytes | None,
+    keep: int = DEAD_LETTER_RAW_BYTES,
+) -> DeadLetter:
+    """The dead letter of a source message, keeping at most `keep` of its bytes (and its size and digest)."""
+    raw = raw or b""
+    if len(reason) > DEAD_LETTER_REASON_CHARS:
+        reason = reason[: DEAD_LETTER_REASON_CHARS - 1] + "…"
+    return DeadLetter(
+        id=dead_letter_id(topic, partition, offset), reason=reason, topic=topic, partition=partition,
+        offset=offset, key=key[:DEAD_LETTER_KEY_BYTES] if key is not None else None,
+        raw=raw[:keep], failed_at=utc_now(), raw_size=len(raw),
+        raw_sha256=hashlib.sha256(raw).hexdigest(),
+    )
 
 
 class Acknowledgement(msgspec.Struct, frozen=True, kw_only=True):

@@ -102,6 +102,30 @@ def region_at(lat: float, lon: float) -> Region | None:
     return None
 
 
+def parse_regions(text: str) -> list[Region]:
+    """Kemendagri codes, comma-separated: `15` is every kabupaten/kota of the province."""
+    chosen: list[Region] = []
+    for code in (part.strip() for part in text.split(",")):
+        if not code:
+            continue
+        if code == PROVINCE_CODE:
+            chosen += list(Region)
+        elif code in Region._value2member_map_:
+            chosen.append(Region(code))
+        else:
+            raise ValueError(f"{code!r} is not a Kemendagri code of Jambi: write {PROVINCE_CODE} for "
+                             "the whole province, or kabupaten/kota codes 15.01 … 15.09, 15.71, 15.72")
+    return list(dict.fromkeys(chosen))
+
+
+def regions_shape(regions: list[Region]) -> shapely.Geometry:
+    """The union of the kabupaten/kota (lon/lat), prepared for intersection tests."""
+    found = boundaries()
+    shape = shapely.union_all([found.polygons[found.regions.index(r)] for r in regions])
+    shapely.prepare(shape)
+    return shape
+
+
 @cache
 def _province() -> shapely.Geometry:
     province = shapely.union_all(boundaries().polygons)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -16,12 +15,13 @@ from faust.serializers import codecs
 from faust.streams import Stream
 from faust.types import EventT
 
-from posko.delivery import deliver_all
+from posko.kafka.watchdog import CommitWatchdog
 from posko.settings import Settings
-from posko.watchdog import CommitWatchdog
-from schemas.events import Event, Kind
+from schemas.events import Event, Kind, utc_now
 from schemas.topics import raw_topic
 from streams.commits import RawCommits
+from streams.faust_workarounds import changelog_partition_of, unacked_topic
+from streams.publish import publish
 from streams.validate import Outgoing, Rejected, dead_letter, decode_raw, route
 
 log = logging.getLogger("posko.stream")
@@ -32,43 +32,21 @@ COMMIT_EVERY_S = 1.0
 
 
 class EventCodec(codecs.Codec):
-    """Faust codec decoding a raw event with msgspec; a bad one decodes to `Rejected`."""
+    """Faust codec decoding a raw event with msgspec; a bad one decodes to `Rejected`, never raises."""
 
     def _loads(self, s: bytes) -> Event | Rejected:
-        return decode_raw(s)
+        # Faust throws a codec's exception into the agent, which ends it (faust/channels.py
+        # on_value_decode_error): whatever the bytes, the message must come out as a value.
+        try:
+            return decode_raw(s)
+        except Exception as exc:
+            return Rejected(f"cannot be decoded: {exc!r}")
 
     def _dumps(self, s: Any) -> bytes:
         return msgspec.json.encode(s)
 
 
 codecs.register(CODEC, EventCodec())
-
-
-async def publish(app: faust.App, records: Sequence[Outgoing]) -> None:
-    """Produce every record and return once Kafka has them all (the batch is acked after)."""
-    # Records are grouped into one Kafka batch per topic-partition and handed to the
-    # underlying aiokafka producer: per-record sends through Faust's producer cost more than
-    # all the validating. Partitions come from Faust's partitioner, as for any send.
-    producer = app.producer
-    kafka = producer._ensure_producer()  # type: ignore[attr-defined]
-    groups: dict[tuple[str, int], list[Outgoing]] = defaultdict(list)
-    for record in records:
-        groups[(record.topic, producer.key_partition(record.topic, record.key).partition)].append(record)
-
-    async def send(item: tuple[tuple[str, int], list[Outgoing]]) -> asyncio.Future[Any]:
-        # Batches are built anew on every attempt: a batch that failed cannot be resent.
-        (topic, partition), group = item
-        futures = []
-        batch = kafka.create_batch()
-        for record in group:
-            if batch.append(key=record.key, value=record.value, timestamp=None) is None:
-                futures.append(await kafka.send_batch(batch, topic, partition=partition))
-                batch = kafka.create_batch()
-                batch.append(key=record.key, value=record.value, timestamp=None)
-        futures.append(await kafka.send_batch(batch, topic, partition=partition))
-        return asyncio.gather(*futures)
-
-    await deliver_all(send, list(groups.items()))
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -113,23 +91,20 @@ def create_app(settings: Settings) -> faust.App:
                 records, tallies = _route_batch(kind, batch)
                 await publish(app, records)
                 commits.done(processed)  # only now may their offsets be committed
-                # Table updates are changelogged to the partition of the current event, so
-                # each partition's counts are written while one of its events is current.
-                # (No await in between: the take buffer never sees the swapped event.)
-                consuming = stream.current_event
+                # Each partition's counts are written while one of its events is current, so
+                # they are changelogged to that partition.
                 for event, tally in tallies.values():
-                    stream._set_current_event(event)
-                    for key, n in tally.items():
-                        counts[key] += n
-                stream._set_current_event(consuming)
+                    with changelog_partition_of(stream, event):
+                        for key, n in tally.items():
+                            counts[key] += n
 
         validate.__name__ = f"validate_{kind}"
         return validate
 
     for kind in Kind:
-        # acks off: Faust does not commit raw offsets, RawCommits does (see streams/commits.py).
-        topic = app.topic(raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
-                          partitions=settings.partitions, acks=False)
+        # Faust does not commit raw offsets, RawCommits does (see streams/commits.py).
+        topic = unacked_topic(app, raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
+                              partitions=settings.partitions)
         app.agent(topic, name=f"validate_{kind}")(make_agent(kind))
     return app
 
@@ -139,15 +114,18 @@ def _route_batch(
 ) -> tuple[list[Outgoing], dict[int, tuple[EventT[Any], Counter[str]]]]:
     records: list[Outgoing] = []
     tallies: dict[int, tuple[EventT[Any], Counter[str]]] = {}
+    now = utc_now()  # one clock reading per batch: times are checked to minutes, not microseconds
     for event in batch:
         message = event.message
         try:
-            value = cast(Event | Rejected, event.value)
+            # Faust hands a null value (a tombstone) over as None without calling the codec
+            # (faust/serializers/registry.py loads_value): it is an empty message like b"".
+            value = decode_raw(None) if message.value is None else cast(Event | Rejected, event.value)
             routed = route(kind, value, message.topic, message.partition,
-                           message.offset, message.key, message.value)
+                           message.offset, message.key, message.value, now)
         except Exception as exc:  # one bad message never stops the agent
-            log.exception("failed to process %s/%s/%s", message.topic, message.partition,
-                          message.offset)
+            log.warning("%s/%s/%s could not be processed (%r): sent to the DLQ", message.topic,
+                        message.partition, message.offset, exc)
             records.append(dead_letter(f"processing failed: {exc!r}", message.topic,
                                        message.partition, message.offset, message.key,
                                        message.value))

@@ -1,14 +1,14 @@
 """The worker's own offset bookkeeping for the raw topics: it commits only what it processed, in order.
 
-Faust (0.15.3) can lose raw records around a rebalance or a broker restart: its fetch loop
-drops a record whose delivery waited while the flow was suspended, marks offset jumps as
-"gaps" that count as acknowledged, and then commits past records no agent ever saw (seen in
-the broker-restart test: runs of 7 to 16 records missing with every offset committed). So the
-raw topics are declared with acks off, Faust commits nothing for them, and `RawCommits`
-follows every partition from the group's committed offset: a record is committed once it and
-every record before it went through the agent. When a record arrives beyond the next one
+Faust (0.15.3) can lose raw records around a rebalance or a broker restart when it commits
+them (why: streams/faust_workarounds.py, `unacked_topic`). So the raw topics are declared
+with acks off, Faust commits nothing for them, and `RawCommits` follows every partition from
+the group's committed offset: a record is committed once it and every record before it went
+through the agent. When a record arrives beyond the next one
 expected and the broker still holds the ones in between, the partition is rewound to them;
-records past the hole are held back until the rewind delivers them again.
+records past the hole are held back until the rewind delivers them again. A hole at the tail
+(the last records of a burst dropped, nothing after them to reveal it) is found by the commit
+timer: the consumer has fetched past the last record processed, and nothing moved for a while.
 """
 
 from __future__ import annotations
@@ -25,12 +25,19 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from faust.types import TP, EventT
 
-from posko.offsets import reader
+from posko.kafka.offsets import reader
 from posko.settings import Settings
+from streams.faust_workarounds import commit_offsets, rewind
 
 log = logging.getLogger("posko.stream")
 
 REWIND_AGAIN_S = 0.5
+# A partition whose records were fetched but none processed for this long is checked for a
+# tail hole. A batch takes well under a second even on a loaded machine; a rewind that was not
+# needed costs only records processed twice (the sinks are idempotent).
+TAIL_STILL_S = 5.0
+# How long a probe reads before it gives up telling a hole from transaction markers.
+PROBE_S = 5.0
 
 
 class RawCommits:
@@ -41,6 +48,8 @@ class RawCommits:
         self.next: dict[TopicPartition, int] = {}
         self.rewinding: dict[TopicPartition, float] = {}  # partition: when it was last sought
         self._sent: dict[TopicPartition, int] = {}
+        # partition: (next offset, since when it has not moved), for the tail-hole check
+        self._still: dict[TopicPartition, tuple[int, float]] = {}
         self._lock = asyncio.Lock()
         app.on_partitions_revoked.connect(self._on_revoked)
 
@@ -76,8 +85,8 @@ class RawCommits:
 
     async def _rewind(self, tp: TopicPartition, expected: int, offset: int) -> None:
         if tp not in self.rewinding:
-            log.warning("records %s/%d from offset %d were skipped by the consumer (next "
-                        "delivered: %d); reading them again", tp.topic, tp.partition, expected, offset)
+            log.warning("records %s/%d from offset %d were not delivered by the consumer (it is at "
+                        "%d); reading them again", tp.topic, tp.partition, expected, offset)
             self.rewinding[tp] = 0.0
         await self._seek(tp)
 
@@ -85,13 +94,11 @@ class RawCommits:
         # Records Faust fetched before a seek still arrive after it and move its read offset past
         # the rewound ones again, so the seek is repeated (here and from the commit timer) until
         # they come.
-        # seek_wait seeks on the consumer's own thread: Faust's plain seek() touches aiokafka's
-        # fetcher from this one while that thread reads it (a KeyError that crashes the worker).
         now = time.monotonic()
         if now - self.rewinding[tp] >= REWIND_AGAIN_S:
             self.rewinding[tp] = now
             try:
-                await self.app.consumer.seek_wait({_faust_tp(tp): self.next[tp]})
+                await rewind(self.app, {_faust_tp(tp): self.next[tp]})
             except Exception as exc:  # tried again from the commit timer
                 log.warning("could not rewind %s/%d to %d: %r", tp.topic, tp.partition,
                             self.next[tp], exc)
@@ -99,16 +106,38 @@ class RawCommits:
     async def commit(self) -> None:
         """Commit, for every partition, the offset after the last record processed in order."""
         async with self._lock:
+            await self._find_tail_holes()
             for tp in list(self.rewinding):
                 await self._seek(tp)
         moved = {tp: offset for tp, offset in self.next.items() if self._sent.get(tp) != offset}
         if not moved:
             return
-        # Faust's own commit path takes offsets only from its acknowledgements, which the raw
-        # topics do not use; this is the call underneath it, with the offsets chosen here.
         offsets = {_faust_tp(tp): offset for tp, offset in moved.items()}
-        if await self.app.consumer._commit(offsets):  # type: ignore[attr-defined]
+        if await commit_offsets(self.app, offsets):
             self._sent.update(moved)
+
+    async def _find_tail_holes(self) -> None:
+        """Rewind partitions whose consumer fetched past the last record processed, when no
+        record has come through for TAIL_STILL_S and the broker holds records there."""
+        now = time.monotonic()
+        for assigned in self.app.consumer.assignment():
+            tp = TopicPartition(assigned.topic, assigned.partition)
+            fetched_to = self.app.consumer.highwater(assigned)
+            if tp in self.rewinding or fetched_to is None:
+                continue
+            if tp not in self.next:  # records fetched, none of them delivered yet
+                self.next[tp] = await self._committed(tp)
+            expected = self.next[tp]
+            if fetched_to <= expected:
+                self._still.pop(tp, None)
+                continue
+            offset, since = self._still.get(tp, (-1, now))
+            if offset != expected:
+                self._still[tp] = (expected, now)
+            elif now - since >= TAIL_STILL_S:
+                self._still[tp] = (expected, float("inf"))  # looked at once for this offset
+                if await self._hole(tp, expected, fetched_to):
+                    await self._rewind(tp, expected, fetched_to)
 
     async def _hole(self, tp: TopicPartition, expected: int, offset: int) -> bool:
         """Whether the broker holds records of `tp` from `expected` up to `offset` (a real hole,
@@ -120,15 +149,19 @@ class RawCommits:
             await probe.start()
             probe.assign([tp])
             probe.seek(tp, expected)
-            records = await probe.getmany(tp, timeout_ms=5000, max_records=1)
+            deadline = time.monotonic() + PROBE_S
+            while time.monotonic() < deadline:
+                records = await probe.getmany(tp, timeout_ms=500, max_records=1)
+                if records.get(tp):
+                    return records[tp][0].offset < offset
+                if await probe.position(tp) >= offset:  # only transaction markers in between
+                    return False
         except KafkaError as exc:  # cannot tell: reading the records again is always safe
             log.warning("cannot look for records of %s/%d at %d: %r", tp.topic, tp.partition,
                         expected, exc)
-            return True
         finally:
             await probe.stop()
-        first = [r.offset for r in records.get(tp, [])]
-        return not first or first[0] < offset  # nothing read in time: rewind, to be safe
+        return True  # nothing read in time: rewind, to be safe
 
     async def _committed(self, tp: TopicPartition) -> int:
         # The group coordinator can be loading (right after a broker start): ask until it answers.
@@ -156,6 +189,7 @@ class RawCommits:
             self.next.pop(gone, None)
             self._sent.pop(gone, None)
             self.rewinding.pop(gone, None)
+            self._still.pop(gone, None)
 
 
 def _tp(event: EventT[Any]) -> TopicPartition:

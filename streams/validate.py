@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import msgspec
 
 from schemas.events import (
+    ALERT_ONSET_AHEAD,
+    EARLIEST_OCCURRED_AT,
+    MAX_CLOCK_SKEW,
     Alert,
     CitizenReportEvent,
     DeadLetter,
@@ -12,18 +17,23 @@ from schemas.events import (
     Event,
     Kind,
     SectorIndicatorEvent,
-    dead_letter_id,
     kind_of,
+    new_dead_letter,
+    occurred_at_problem,
     utc_now,
 )
 from schemas.regions import PROVINCE_CODE, region_at
-from schemas.sectors import INDICATORS, out_of_range
+from schemas.sectors import CADENCE_SPAN, INDICATORS, out_of_range
 from schemas.topics import ALERTS, DLQ, events_topic
 from streams.triage import official_alert, report_alert, triage_report
 
 _decoder = msgspec.json.Decoder(Event)
+_letters = msgspec.json.Decoder(DeadLetter)
 _encoder = msgspec.json.Encoder()
 _KINDS = ", ".join(Kind)
+# How far ahead a time that is not an event's own may lie: an alert in effect, or a permit's SLA
+# deadline, is never more than a year away; 9999-12-31 is a placeholder, not a plan.
+HORIZON = timedelta(days=366)
 
 
 class Rejected(msgspec.Struct, frozen=True):
@@ -32,12 +42,23 @@ class Rejected(msgspec.Struct, frozen=True):
     reason: str
 
 
+class Origin(msgspec.Struct, frozen=True, array_like=True):
+    """The raw message a record was made from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    raw: bytes | None
+
+
 class Outgoing(msgspec.Struct, frozen=True, array_like=True):
-    """One record to produce."""
+    """One record to produce, and the raw message it came from (to dead-letter it if Kafka refuses it)."""
 
     topic: str
     key: bytes
     value: bytes
+    origin: Origin | None = None
 
 
 class Routed(msgspec.Struct, frozen=True):
@@ -62,17 +83,33 @@ def decode_raw(data: bytes | None) -> Event | Rejected:
         return Rejected(f"not valid JSON: {message}")
     except UnicodeDecodeError as exc:  # msgspec raises it for bad UTF-8 inside a string
         return Rejected(f"not valid UTF-8 JSON: {exc}")
+    except RecursionError:  # msgspec's nesting limit is the interpreter's recursion limit
+        return Rejected("not valid JSON: nested too deeply (an event envelope nests a few levels, "
+                        "this message hundreds or more)")
 
 
 def dead_letter(
     reason: str, topic: str, partition: int, offset: int, key: bytes | None, raw: bytes | None
 ) -> Outgoing:
     """The DLQ record for a failed message, keyed by its source topic."""
-    letter = DeadLetter(
-        id=dead_letter_id(topic, partition, offset), reason=reason, topic=topic,
-        partition=partition, offset=offset, key=key, raw=raw or b"", failed_at=utc_now(),
-    )
-    return Outgoing(DLQ, topic.encode(), _encoder.encode(letter))
+    letter = new_dead_letter(reason, topic, partition, offset, key, raw)
+    return Outgoing(DLQ, topic.encode(), _encoder.encode(letter), Origin(topic, partition, offset, key, raw))
+
+
+def refused(record: Outgoing, error: Exception) -> Outgoing | None:
+    """What to send instead of a record Kafka refused for good: its source message dead-lettered,
+    without the original bytes when it was the dead letter that was refused; None without a source."""
+    origin = record.origin
+    if origin is None:
+        return None
+    if record.topic != DLQ:
+        reason = f"Kafka refused the {record.topic} record made from it ({error!r})"
+        return dead_letter(reason, origin.topic, origin.partition, origin.offset, origin.key, origin.raw)
+    reason = (f"{_letters.decode(record.value).reason}; the original bytes were dropped: "
+              f"posko.dlq refused the letter with them ({error!r})")
+    letter = new_dead_letter(reason, origin.topic, origin.partition, origin.offset, origin.key,
+                             origin.raw, keep=0)
+    return Outgoing(DLQ, record.key, _encoder.encode(letter))
 
 
 def _with_region(event: Event) -> Event:
@@ -98,20 +135,65 @@ def indicator_problem(event: SectorIndicatorEvent) -> str | None:
     if reading.period_end <= reading.period_start:
         return (f"period_end {reading.period_end.isoformat()} is not after period_start "
                 f"{reading.period_start.isoformat()}")
+    # Dashboards look this far back for the reading in effect: a longer period is a wrong date.
+    if reading.period_end - reading.period_start > (span := CADENCE_SPAN[indicator.cadence]):
+        return (f"the period {reading.period_start.isoformat()} to {reading.period_end.isoformat()} "
+                f"is longer than one reading of {indicator.code} covers (per {indicator.cadence}: at "
+                f"most {_duration(span)}): send one reading per period")
     return out_of_range(indicator, reading.value)
+
+
+def _time_problem(name: str, value: datetime | None, now: datetime, ahead: timedelta) -> str | None:
+    if value is None:
+        return None
+    if value > now + ahead:
+        return (f"{name} {value.isoformat()} is more than {_duration(ahead)} after now "
+                f"({now.isoformat(timespec='seconds')}): check the sender's clock and time zone")
+    if value < EARLIEST_OCCURRED_AT:
+        return (f"{name} {value.isoformat()} is before {EARLIEST_OCCURRED_AT.date().isoformat()}: "
+                "send the real time")
+    return None
+
+
+def _duration(span: timedelta) -> str:
+    if span.days:
+        return f"{span.days} day{'s' if span.days > 1 else ''}"
+    return f"{span.seconds // 60} minutes"
+
+
+def time_problem(event: Event, now: datetime | None = None) -> str | None:
+    """Why a time the event carries cannot be right (in the far future or the distant past), or None."""
+    now = now or utc_now()
+    ahead = ALERT_ONSET_AHEAD if isinstance(event, DisasterAlertEvent) else MAX_CLOCK_SKEW
+    problem = (occurred_at_problem(event.occurred_at, now, ahead)
+               or _time_problem("received_at", event.received_at, now, MAX_CLOCK_SKEW))
+    if problem or isinstance(event, CitizenReportEvent):
+        return problem
+    if isinstance(event, DisasterAlertEvent):
+        # `sent` is the alert's version: one from the future would never be replaced by an update.
+        alert = event.payload
+        return (_time_problem("payload.sent", alert.sent, now, MAX_CLOCK_SKEW)
+                or _time_problem("payload.effective", alert.effective, now, HORIZON)
+                or _time_problem("payload.expires", alert.expires, now, HORIZON))
+    if isinstance(event, SectorIndicatorEvent):
+        # A reading is about a period that has begun; its length is checked against the catalogue.
+        return _time_problem("payload.period_start", event.payload.period_start, now, MAX_CLOCK_SKEW)
+    return _time_problem("payload.sla_deadline", event.payload.sla_deadline, now, HORIZON)
 
 
 def route(
     kind: Kind, value: Event | Rejected, topic: str, partition: int, offset: int,
-    key: bytes | None, raw: bytes | None,
+    key: bytes | None, raw: bytes | None, now: datetime | None = None,
 ) -> Routed:
-    """Validate, enrich and route one decoded raw message."""
+    """Validate, enrich and route one decoded raw message (its times checked against `now`)."""
     if isinstance(value, Rejected):
         return Routed([dead_letter(value.reason, topic, partition, offset, key, raw)])
     actual = kind_of(value)
     if actual is not kind:
         reason = f"a {actual} event on {topic}: send it to posko.raw.{actual}"
         return Routed([dead_letter(reason, topic, partition, offset, key, raw)])
+    if problem := time_problem(value, now):
+        return Routed([dead_letter(f"implausible time: {problem}", topic, partition, offset, key, raw)])
     event = _with_region(value)
     alert: Alert | None = None
     if isinstance(event, DisasterAlertEvent):
@@ -129,7 +211,8 @@ def route(
     elif isinstance(event, CitizenReportEvent) and (urgent := triage_report(event)):
         alert = report_alert(event, urgent)
     region_key = (event.region or PROVINCE_CODE).encode()
-    out = [Outgoing(events_topic(kind), region_key, _encoder.encode(event))]
+    origin = Origin(topic, partition, offset, key, raw)
+    out = [Outgoing(events_topic(kind), region_key, _encoder.encode(event), origin)]
     if alert is not None:
-        out.append(Outgoing(ALERTS, region_key, _encoder.encode(alert)))
+        out.append(Outgoing(ALERTS, region_key, _encoder.encode(alert), origin))
     return Routed(out, f"{event.region or PROVINCE_CODE}|{kind}")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,22 +16,31 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from posko.kafka import broker
-from posko.offsets import reader
+from posko.kafka.offsets import reader
+from posko.kafka.topics import create_topics
+from posko.net import free_port
 from posko.services import Service
 from posko.settings import Settings, load_settings
-from posko.sql import run_sql
-from posko.topics import create_topics
-from sinks.clickhouse import ChdbStore, StoreError
+from sinks.clickhouse.client import run_sql
+from sinks.clickhouse.store import ChdbStore, StoreError
 
 T = TypeVar("T")
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+# Fixtures that start a real Kafka broker: a test using one, directly or through another
+# fixture, is an integration test. `browser` drives the real Chromium.
+BROKER_FIXTURES = frozenset({"kafka_env", "own_broker"})
+BROWSER_FIXTURES = frozenset({"browser"})
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the broker `integration` and every one that needs Chromium `browser`."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROKER_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.browser)
 
 
 def wait_for(
@@ -204,8 +212,11 @@ def marker() -> str:
     return f"test-{uuid.uuid4().hex[:10]}"
 
 
-async def produce(settings: Settings, records: list[tuple[str, bytes, bytes]]) -> list[tuple[str, int, int]]:
-    """Produce (topic, key, value) records with acks from all; return their (topic, partition, offset)."""
+async def produce(
+    settings: Settings, records: Sequence[tuple[str, bytes, bytes | None]]
+) -> list[tuple[str, int, int]]:
+    """Produce (topic, key, value) records with acks from all (None: a tombstone); return their
+    (topic, partition, offset)."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
                                 enable_idempotence=True, linger_ms=5)
     await producer.start()
@@ -217,8 +228,14 @@ async def produce(settings: Settings, records: list[tuple[str, bytes, bytes]]) -
         await producer.stop()
 
 
-async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) on a topic right now, from the beginning ([] when there is no such topic)."""
+async def read_topic(
+    settings: Settings, topic: str, isolation_level: str = "read_committed"
+) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) on a topic right now, from the beginning ([] when there is no such topic).
+
+    Read as every Posko consumer reads, `read_committed`: records of aborted transactions are
+    not there. `read_uncommitted` shows them too.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
@@ -227,7 +244,7 @@ async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None,
         [described] = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    consumer = reader(settings, auto_offset_reset="earliest")
+    consumer = reader(settings, auto_offset_reset="earliest", isolation_level=isolation_level)
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]

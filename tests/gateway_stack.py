@@ -15,13 +15,14 @@ import msgspec
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from posko.net import free_port
 from posko.services import Service
 from schemas.events import Alert, Kind, Point, Severity, Urgency, new_event_id, utc_now
 from schemas.regions import Region
 from schemas.topics import ALERTS
-from sinks.protocol import ServerMessage
-from sinks.tokens import Role, issue_token
-from tests.conftest import Stack, free_port, produce, running_stack, wait_for
+from sinks.push.protocol import ServerMessage
+from sinks.push.tokens import TokenRole, issue_token
+from tests.conftest import Stack, produce, running_stack, wait_for
 
 # Small, so that a client that stops reading is skipped and dropped after a modest burst.
 CLIENT_QUEUE = 20
@@ -37,6 +38,8 @@ class Health(msgspec.Struct):
     kafka: bool
     skipped: int
     dropped: int
+    flooded: int = 0  # clients closed for sending too many messages
+    alert_lookups: int = 0  # alerts looked up in ClickHouse for an acknowledgement
 
 
 class GatewayStack:
@@ -49,7 +52,7 @@ class GatewayStack:
         self.ws_url = f"ws://127.0.0.1:{port}/ws"
         self.secret = secret.encode()
 
-    def token(self, role: Role = Role.WALL, name: str = "Dinding Uji", hours: float = 1.0,
+    def token(self, role: TokenRole = TokenRole.WALL, name: str = "Dinding Uji", hours: float = 1.0,
               regions: list[Region] | None = None, kinds: list[Kind] | None = None,
               min_severity: Severity = Severity.UNKNOWN) -> str:
         """A token signed with the gateway's key."""
@@ -143,7 +146,7 @@ async def receive_until(ws: ClientConnection, done: Callable[[list[ServerMessage
 
 def alert_ids(messages: list[ServerMessage]) -> list[uuid.UUID]:
     """Ids of the alerts pushed one by one (not in snapshots), in order."""
-    from sinks.protocol import AlertMessage
+    from sinks.push.protocol import AlertMessage
 
     return [m.alert.id for m in messages if isinstance(m, AlertMessage)]
 

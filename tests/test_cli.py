@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from posko.net import free_port
 from schemas.topics import catalogue
-from sinks.tables import MIGRATIONS
-from tests.conftest import free_port
+from sinks.clickhouse.tables import MIGRATIONS
 
 
 def posko(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -71,3 +71,13 @@ def test_bad_sql_gets_clickhouse_reason(tmp_path: Path) -> None:
 def test_simulate_sends_the_count_asked(kafka_env: dict[str, str]) -> None:
     done = posko("simulate", "--count", "120", "--rate", "1000", "--seed", "3", env=kafka_env)
     assert done.returncode == 0 and "sent 120 events" in done.stdout
+
+
+def test_a_posko_error_in_any_command_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    # The Kafka URL is checked where a service first connects, not when settings load.
+    env = {"POSKO_HOME": str(tmp_path), "POSKO_KAFKA": "localhost:9092"}
+    for command in (["simulate", "--count", "1"], ["gateway"]):
+        done = posko(*command, env=env)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("Error: ") and "write kafka://host:port" in done.stderr
+        assert "Traceback" not in done.stderr

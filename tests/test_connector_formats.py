@@ -36,6 +36,7 @@ from schemas.events import (
     Urgency,
     utc_now,
 )
+from schemas.usgs import UsgsFormatError, decode_usgs, parse_area
 
 NOW = datetime(2026, 11, 28, 3, 0, 0, tzinfo=UTC)
 FLORES = "bmkg/gempaterkini_2021-12-14_flores_M7.4_with_duplicates.json"
@@ -114,6 +115,69 @@ def test_same_quake_in_another_feed_updates_the_alert(fixtures_dir: Path, tmp_pa
     assert update.payload.sent == NOW + timedelta(minutes=1)
     assert "V Larantuka" in update.payload.description
     assert "Potensi tsunami" in update.payload.description  # kept from the earlier feed
+
+
+USGS = "usgs/significant_month_2023-10-11.geojson"
+# BMKG's report of the USGS fixture's M6.4 off Sarangani (us6000lcri, 2023-10-04 11:21:48.436 UTC,
+# 5.3416 N 126.0595 E, 121.7 km, mww): no BMKG fixture has a quake USGS's has, so this one is
+# built from the USGS values the way BMKG's solutions differ from USGS's (2 s later, 10 km away,
+# its own magnitude type and depth), in the autogempa JSON envelope.
+SARANGANI_BMKG = (b'{"Infogempa":{"gempa":{"Tanggal":"04 Okt 2023","Jam":"18:21:50 WIB",'
+                  b'"DateTime":"2023-10-04T11:21:50+00:00","Coordinates":"5.40,126.13","Lintang":"5.40 LU",'
+                  b'"Bujur":"126.13 BT","Magnitude":"6.1","Kedalaman":"110 km",'
+                  b'"Wilayah":"Pusat gempa berada di laut 155 km BaratLaut Melonguane",'
+                  b'"Potensi":"Tidak berpotensi tsunami","Dirasakan":"III Melonguane"}}}')
+
+
+def test_usgs_feed_gives_one_alert_per_quake_inside_the_area(fixtures_dir: Path) -> None:
+    data = (fixtures_dir / USGS).read_bytes()
+    everywhere = decode_usgs(data)
+    assert (len(everywhere.sightings), everywhere.outside, everywhere.not_quakes) == (18, 0, 0)
+    assert len(QuakeBook().record(everywhere.sightings, NOW)) == 18  # 18 distinct quakes
+    feed = decode_usgs(data, parse_area("90,-15,145,10"))
+    assert (len(feed.sightings), feed.outside) == (1, 17)
+    [quake] = QuakeBook().record(feed.sightings, NOW)
+    assert quake.source == "usgs" and quake.payload.issuer == "USGS"
+    assert quake.occurred_at == datetime(2023, 10, 4, 11, 21, 48, 436000, tzinfo=UTC)  # epoch ms
+    assert quake.location == Point(5.3416, 126.0595) and quake.payload.depth_km == 121.7
+    assert quake.payload.magnitude == 6.4 and quake.payload.severity is Severity.SEVERE
+    assert quake.payload.headline == "Gempa M6.4 66 km E of Sarangani, Philippines"
+    assert "Magnitudo 6.4 (mww) menurut USGS. Tingkat PAGER USGS: green." in quake.payload.description
+    assert quake.region is None and quake.payload.distance_km is not None and quake.payload.distance_km > 1500
+    with pytest.raises(UsgsFormatError, match="FeatureCollection"):
+        decode_usgs(b'{"type":"Feature","features":[]}')
+    with pytest.raises(ValueError, match="min_lon,min_lat,max_lon,max_lat"):
+        parse_area("90,-15,145")
+
+
+def test_same_quake_from_bmkg_and_usgs_is_one_alert_in_bmkg_terms(fixtures_dir: Path) -> None:
+    usgs = decode_usgs((fixtures_dir / USGS).read_bytes(), parse_area("90,-15,145,10")).sightings
+    bmkg = decode_bmkg(SARANGANI_BMKG)
+    book = QuakeBook()
+    [first] = book.record(usgs, NOW)
+    [update] = book.record(bmkg, NOW + timedelta(minutes=1))  # BMKG's report replaces USGS's values
+    assert update.id == first.id and update.source == "bmkg" and update.payload.issuer == "BMKG"
+    assert update.payload.magnitude == 6.1 and "Melonguane" in update.payload.headline
+    assert "USGS" not in update.payload.description
+    assert book.record(usgs, NOW + timedelta(minutes=2)) == []  # USGS again: BMKG's alert stands
+    # Both in one poll (BMKG's feeds come first), and the other way round: one alert each time.
+    for sightings in ([*bmkg, *usgs], [*usgs, *bmkg]):
+        [alert] = QuakeBook().record(sightings, NOW)
+        assert alert.payload.issuer == "BMKG" and alert.payload.magnitude == 6.1
+    # An M4 aftershock within the same minute and 100 km is a quake of its own.
+    aftershock = msgspec.structs.replace(bmkg[0], magnitude=4.2, occurred_at=bmkg[0].occurred_at
+                                         + timedelta(seconds=20), location=Point(5.45, 126.2))
+    assert len(QuakeBook().record([*bmkg, aftershock], NOW)) == 2
+
+
+def test_check_says_how_many_usgs_quakes_it_skipped_and_why(fixtures_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["connectors", "check", str(fixtures_dir / USGS)],
+                                env={"POSKO_HOME": str(tmp_path)})
+    assert result.exit_code == 0, result.stderr
+    assert ("USGS GeoJSON, 1 reports of 1 new or changed earthquakes; skipped 17 outside "
+            "POSKO_USGS_AREA (90,-15,145,10) → 1 event(s)") in result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert msgspec.json.decode(line, type=DisasterAlertEvent).payload.issuer == "USGS"
 
 
 def test_unreadable_bmkg_document_says_why() -> None:
@@ -284,6 +348,7 @@ def test_check_recognises_each_fixture_format(fixtures_dir: Path) -> None:
         "bmkg/autogempa_2021-10-05_dompu.json": FileFormat.BMKG_JSON,
         "bmkg/inatews_datagempa_2023-04-25_tsunami_PD1_M7.3.json": FileFormat.INATEWS,
         "cap/gdacs_EQ_1279931_alert.xml": FileFormat.CAP_ALERT,
+        "usgs/significant_month_2023-10-11.geojson": FileFormat.USGS,
         "oss/receiveLicenseStatus_request_template.json": FileFormat.OSS_STATUS,
         "oss/receiveNIB_request_template.json": FileFormat.OSS_NIB,
         "cap/cap12.xsd": None,
@@ -308,6 +373,28 @@ def test_check_prints_one_line_per_event_and_explains_the_rest(fixtures_dir: Pat
     assert "CAP 1.1 (read as CAP 1.2)" in result.stderr
     assert "15 reports of 12 new or changed earthquakes" in result.stderr
     assert utc_now() > max(e.received_at for e in events) - timedelta(minutes=1)
+
+
+NOWCAST_RSS = Path(__file__).parent / "fixtures" / "bmkg_nowcast_rss_2026-02-16.xml"
+
+
+def test_check_says_how_many_cap_documents_an_rss_feed_links_to(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["connectors", "check", str(NOWCAST_RSS)],
+                                env={"POSKO_HOME": str(tmp_path)})
+    assert result.exit_code == 0, result.stderr
+    assert ("CAP feed (Atom/RSS), links to 3 CAP document(s) and embeds none: a dry run does not "
+            "fetch them (posko connectors cap URL imports them) → 0 event(s)") in result.stderr
+
+
+def test_check_with_an_area_says_how_many_alerts_fall_outside_it(fixtures_dir: Path, tmp_path: Path) -> None:
+    banten = fixtures_dir / "cap/bmkg_nowcast_cap_banten_2026-02-16.xml"
+    result = CliRunner().invoke(main, ["connectors", "check", str(banten)],
+                                env={"POSKO_HOME": str(tmp_path), "POSKO_CAP_AREA": "15"})
+    assert result.exit_code == 0, result.stderr
+    assert "CAP 1.2; 1 outside POSKO_CAP_AREA → 0 event(s)" in result.stderr
+    wrong = CliRunner().invoke(main, ["connectors", "check", str(banten)],
+                               env={"POSKO_HOME": str(tmp_path), "POSKO_CAP_AREA": "16"})
+    assert wrong.exit_code == 1 and "'16' is not a Kemendagri code of Jambi" in wrong.output
 
 
 # --- The versioned insert's benchmark ---------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -23,10 +24,11 @@ from lxml import etree
 
 from connectors.bmkg.poller import PollReport, run_bmkg
 from connectors.cap.importer import import_sources
+from posko.net import free_port
 from posko.settings import Settings, load_settings
 from schemas.cap import alert_id, cap12_schema, parse_xml, read_alert
-from tests.conftest import Stack, free_port, running_stack, settle, wait_for
-from tests.test_connector_formats import KERINCI_QUAKE
+from tests.conftest import Stack, running_stack, settle, wait_for
+from tests.test_connector_formats import KERINCI_QUAKE, SARANGANI_BMKG, USGS
 
 BMKG_FILES = {
     "autogempa.json": "autogempa_2021-10-05_dompu.json",
@@ -291,6 +293,94 @@ def test_oss_status_push_lands_as_permit_filing_with_sla(landed: Landed, service
     wait_for(lambda: landed.stack.sql("SELECT region, status, sla_deadline FROM posko.permit_filings "
                                       "WHERE permit_id = 'I-PIPE-1'") == "15.71\t10\t2026-03-07 02:00:00.000",
              120, "the permit filing in ClickHouse")
+
+
+
+
+NOWCAST = Path(__file__).parent / "fixtures"
+BMKG_NOWCAST = b"https://www.bmkg.go.id/alerts/nowcast/id/"
+JAMBI_POLYGON = b"-1.58,103.55 -1.58,103.65 -1.65,103.65 -1.65,103.55 -1.58,103.55"
+
+
+def _nowcast_over_jambi(banten: bytes) -> bytes:
+    """BMKG's Banten nowcast moved over Kota Jambi (the fixtures hold no real Jambi nowcast)."""
+    moved = re.sub(rb"<polygon>[^<]*</polygon>", b"", banten)
+    return (moved.replace(BANTEN.encode(), b"derived-CJA20260216001")
+            .replace(b"<areaDesc>Banten</areaDesc>", b"<areaDesc>Jambi</areaDesc><polygon>" + JAMBI_POLYGON
+                     + b"</polygon>")
+            .replace(b"wilayah Banten", b"wilayah Jambi").replace(b"Petir di Banten", b"Petir di Jambi"))
+
+
+@pytest.fixture()
+def nowcast_mirror(fixtures_dir: Path) -> Iterator[Mirror]:
+    """BMKG's real nowcast RSS on a local server, its items linking to CAP documents beside it.
+
+    Banten and Jawa Tengah are the real documents of the feed's first two items; Sumatera Utara's
+    is missing (404); a fourth item, added, links by a relative URL to the Banten alert moved over
+    Kota Jambi.
+    """
+    mirror = Mirror({})
+    base = (mirror.url + "alerts/nowcast/id/").encode()
+    feed = (NOWCAST / "bmkg_nowcast_rss_2026-02-16.xml").read_bytes().replace(BMKG_NOWCAST, base)
+    feed = feed.replace(b"    </channel>", b"<item><title>Hujan Lebat disertai Petir di Jambi</title>"
+                        b"<link>CJA20260216001_alert.xml</link></item>\n    </channel>")
+    banten = (fixtures_dir / "cap/bmkg_nowcast_cap_banten_2026-02-16.xml").read_bytes()
+    mirror.documents.update({
+        "alerts/nowcast/id/rss.xml": feed,
+        "alerts/nowcast/id/CBT20260216004_alert.xml": banten,
+        "alerts/nowcast/id/CJG20260216005_alert.xml":
+            (NOWCAST / "bmkg_nowcast_cap_jateng_2026-02-16.xml").read_bytes(),
+        "alerts/nowcast/id/CJA20260216001_alert.xml": _nowcast_over_jambi(banten),
+    })
+    yield mirror
+    mirror.close()
+
+
+def test_rss_feed_of_cap_links_imports_the_linked_alerts_touching_the_area(
+        landed: Landed, nowcast_mirror: Mirror, tmp_path: Path) -> None:
+    feed = nowcast_mirror.url + "alerts/nowcast/id/rss.xml"
+    jambi = alert_id("cuaca.ekstrem@bmkg.go.id", "derived-CJA20260216001")
+    jateng = alert_id("cuaca.ekstrem@bmkg.go.id", "2.49.0.1.360.0.2026.02.16.16.45.005")
+    env = {**landed.stack.env, "POSKO_HOME": str(tmp_path / "jambi"), "POSKO_CAP_AREA": "15"}
+    done = _posko("connectors", "cap", feed, env=env)
+    assert done.returncode == 1, done.stderr  # Sumatera Utara's document is missing
+    assert ("1 alerts published, 0 already imported, 4 linked CAP documents followed, "
+            "2 outside POSKO_CAP_AREA=15") in done.stdout
+    assert "CSU20260216005_alert.xml: cannot fetch the linked alert" in done.stderr
+    wait_for(lambda: _rows(landed.stack, f"SELECT region, headline FROM posko.disaster_alerts "
+                                         f"WHERE id = '{jambi}'")
+             == [["15.71", "Hujan Lebat disertai Petir di Jambi"]], 120,
+             "the linked alert over Kota Jambi in ClickHouse")
+    assert _rows(landed.stack, f"SELECT count() FROM posko.disaster_alerts WHERE id = '{jateng}'") == [["0"]]
+    # Without an area every linked alert is kept.
+    everything = _posko("connectors", "cap", feed, env={**env, "POSKO_HOME": str(tmp_path / "all"),
+                                                        "POSKO_CAP_AREA": ""})
+    assert "3 alerts published, 0 already imported, 4 linked CAP documents followed" in everything.stdout
+    wait_for(lambda: landed.stack.count(f"SELECT count() FROM posko.disaster_alerts WHERE id = '{jateng}'")
+             == 1, 120, "the linked Jawa Tengah alert in ClickHouse")
+
+
+def test_usgs_feed_beside_bmkg_gives_one_alert_per_quake(landed: Landed, fixtures_dir: Path,
+                                                         tmp_path: Path) -> None:
+    mirror = Mirror({"autogempa.json": SARANGANI_BMKG,
+                     "significant_month.geojson": (fixtures_dir / USGS).read_bytes()})
+    env = {**landed.stack.env, "POSKO_HOME": str(tmp_path), "POSKO_BMKG_URL": mirror.url,
+           "POSKO_BMKG_FEEDS": "autogempa.json", "POSKO_BMKG_INATEWS_URL": "",
+           "POSKO_USGS_URL": mirror.url + "significant_month.geojson"}
+    try:
+        done = _posko("connectors", "bmkg", "--once", env=env)
+        again = _posko("connectors", "bmkg", "--once", env=env)
+    finally:
+        mirror.close()
+    assert done.returncode == 0, done.stderr
+    assert ("2 fetched, 0 not modified, 0 failed, 1 alerts published, 17 USGS quakes outside "
+            "POSKO_USGS_AREA") in done.stdout
+    assert "0 fetched, 2 not modified, 0 failed, 0 alerts published" in again.stdout
+    near = "WHERE abs(lat - 5.37) < 0.1 AND abs(lon - 126.1) < 0.1"
+    alert = f"SELECT issuer, magnitude, source FROM posko.disaster_alerts {near}"
+    wait_for(lambda: _rows(landed.stack, alert) == [["BMKG", "6.1", "bmkg"]], 120,
+             "the one alert of the quake BMKG and USGS both reported")
+    assert landed.stack.count(f"SELECT count() FROM posko.disaster_alerts FINAL {near}") == 1
 
 
 def _posko(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from grafana.dashboards import DASHBOARDS_DIR, TIMEZONE, all_dashboards, parse, 
 from grafana.macros import expand
 from grafana.sample import load_history
 from schemas.sectors import Sector
-from sinks.clickhouse import ChdbStore
+from sinks.clickhouse.store import ChdbStore
 
 NOW = datetime(2026, 8, 12, 4, 0, tzinfo=UTC)  # Wednesday 11:00 WIB in the karhutla season
 RANGES = {"1 jam": timedelta(hours=1), "7 hari": timedelta(days=7)}

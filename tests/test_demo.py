@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import free_port
+from posko.net import free_port
 
 
 def test_demo_runs_the_pipeline_and_prints_a_summary(kafka_env: dict[str, str], tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from websockets.typing import Origin
 from schemas.events import Acknowledgement, Kind, Severity
 from schemas.regions import Region
 from schemas.topics import ACKS
-from sinks.protocol import (
+from sinks.push.protocol import (
     AckMessage,
     AlertMessage,
     CountsMessage,
@@ -31,7 +31,7 @@ from sinks.protocol import (
     Snapshot,
     Welcome,
 )
-from sinks.tokens import Role, verify_token
+from sinks.push.tokens import TokenRole, verify_token
 from tests.conftest import read_topic, wait_for
 from tests.gateway_stack import (
     GatewayStack,
@@ -77,9 +77,9 @@ async def test_bad_token_is_refused_with_1008_and_a_reason(gateway_stack: Gatewa
 
 
 async def test_token_signed_with_another_key_is_refused(gateway_stack: GatewayStack) -> None:
-    from sinks.tokens import issue_token
+    from sinks.push.tokens import issue_token
 
-    forged = issue_token(b"someone-elses-key-of-32-bytes-or-more", "Penyusup", Role.OFFICER, 1)
+    forged = issue_token(b"someone-elses-key-of-32-bytes-or-more", "Penyusup", TokenRole.OFFICER, 1)
     code, reason = await _refusal(gateway_stack, forged)
     assert code == 1008 and "Signature verification failed" in reason
 
@@ -126,7 +126,7 @@ async def test_foreign_origin_is_refused_and_own_origin_accepted(gateway_stack: 
 
 
 async def test_oversized_message_closes_the_connection(gateway_stack: GatewayStack) -> None:
-    ws = await open_client(gateway_stack, gateway_stack.token(Role.OFFICER))
+    ws = await open_client(gateway_stack, gateway_stack.token(TokenRole.OFFICER))
     await receive_until(ws, _has(Snapshot))
     await ws.send('{"type":"ack","alert_id":"x","note":"' + "a" * 100_000 + '"}')
     with pytest.raises(ConnectionClosed) as closed:
@@ -151,7 +151,7 @@ async def test_alert_on_kafka_reaches_the_wall_with_increasing_seq(gateway_stack
 
 
 async def test_responder_gets_only_alerts_in_scope(gateway_stack: GatewayStack, marker: str) -> None:
-    token = gateway_stack.token(Role.RESPONDER, "TRC Kota Jambi", regions=[Region.KOTA_JAMBI],
+    token = gateway_stack.token(TokenRole.RESPONDER, "TRC Kota Jambi", regions=[Region.KOTA_JAMBI],
                                 min_severity=Severity.SEVERE)
     ws = await open_client(gateway_stack, token)
     welcome = (await receive_until(ws, _has(Snapshot)))[0]
@@ -239,7 +239,7 @@ async def test_acknowledgement_goes_to_kafka_clickhouse_and_every_wall(gateway_s
     for wall in walls:
         await receive_until(wall, _has(Snapshot))
     responder = await open_client(gateway_stack, gateway_stack.token(
-        Role.RESPONDER, "Regu TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]))
+        TokenRole.RESPONDER, "Regu TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]))
     await receive_until(responder, _has(Snapshot))
     alert = make_alert(marker)
     await publish_alerts(gateway_stack, [alert])
@@ -276,7 +276,7 @@ async def test_wall_cannot_acknowledge_and_responder_not_outside_scope(gateway_s
     await wall.send(msgspec.json.encode({"type": "ack", "alert_id": alert.id}).decode())
     got = await receive_until(wall, _has(Error))
     assert "a wall token cannot acknowledge" in next(m.message for m in got if isinstance(m, Error))
-    token = gateway_stack.token(Role.RESPONDER, regions=[Region.KOTA_JAMBI])
+    token = gateway_stack.token(TokenRole.RESPONDER, regions=[Region.KOTA_JAMBI])
     responder = await open_client(gateway_stack, token)
     await receive_until(responder, _has(Snapshot))
     await responder.send(msgspec.json.encode({"type": "ack", "alert_id": alert.id}).decode())
@@ -315,6 +315,64 @@ async def test_client_that_never_reads_does_not_delay_the_others(gateway_stack: 
     await reader.close()
 
 
+def _ack_of(alert_id: uuid.UUID) -> str:
+    return msgspec.json.encode({"type": "ack", "alert_id": alert_id}).decode()
+
+
+async def test_client_flooding_messages_is_closed_with_4429_and_the_others_keep_receiving(
+        gateway_stack: GatewayStack, marker: str) -> None:
+    # No size cap here: after the burst test above, a snapshot of 200 long alerts exceeds 1 MiB.
+    wall = await open_client(gateway_stack, gateway_stack.token(name="Dinding Tetap"), max_size=None)
+    await receive_until(wall, _has(Snapshot))
+    token = gateway_stack.token(TokenRole.OFFICER, name=f"Petugas Pembanjir {marker}")
+    flooder = await open_client(gateway_stack, token, max_size=None)
+    await receive_until(flooder, _has(Snapshot))
+    before = gateway_stack.health()
+    assert before is not None
+
+    async def flood() -> tuple[int, str]:
+        # Acknowledgements of alerts nobody knows, as fast as the socket takes them.
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(5_000):
+                await flooder.send(_ack_of(uuid.uuid4()))
+            while True:
+                await flooder.recv()
+        assert closed.value.rcvd is not None, "the gateway closed without a close frame"
+        return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    try:
+        code, reason = await asyncio.wait_for(flood(), 30)
+    except TimeoutError:
+        pytest.fail("the gateway did not close a client sending 5,000 messages at once within 30 s")
+    assert code == 4429 and "terlalu banyak pesan" in reason and "too many messages" in reason
+    alert = make_alert(marker)
+    await publish_alerts(gateway_stack, [alert])
+    await receive_until(wall, _has_alerts([alert.id]))
+    # Reconnecting at once with the same token is refused the same way, before any snapshot.
+    assert (await _refusal(gateway_stack, token))[0] == 4429
+    after = gateway_stack.health()
+    assert after is not None and after.flooded == before.flooded + 1
+    # The flood cost no more ClickHouse lookups than one burst of the limit.
+    assert after.alert_lookups - before.alert_lookups <= 20
+    await wall.close()
+
+
+async def test_unknown_alert_acknowledged_again_is_not_looked_up_again(gateway_stack: GatewayStack) -> None:
+    officer = await open_client(gateway_stack, gateway_stack.token(TokenRole.OFFICER, name="Petugas Ulang"),
+                                max_size=None)
+    await receive_until(officer, _has(Snapshot))
+    before = gateway_stack.health()
+    assert before is not None
+    unknown = uuid.uuid4()
+    for _ in range(3):
+        await officer.send(_ack_of(unknown))
+        got = await receive_until(officer, _has(Error))
+        assert "unknown alert" in next(m.message for m in got if isinstance(m, Error))
+    after = gateway_stack.health()
+    assert after is not None and after.alert_lookups == before.alert_lookups + 1
+    await officer.close()
+
+
 def test_http_serves_the_pages_and_says_where_they_are(gateway_stack: GatewayStack) -> None:
     status, content_type, body = gateway_stack.get("/wall")
     assert status == 200 and content_type.startswith("text/html") and b"Posko" in body
@@ -333,7 +391,7 @@ def test_token_issue_prints_a_responder_token_with_its_scope(gateway_stack: Gate
                           timeout=60)
     assert done.returncode == 0, done.stderr
     claims = verify_token(gateway_stack.secret, done.stdout.strip())
-    assert claims.role == Role.RESPONDER and claims.regions == [Region.KOTA_JAMBI]
+    assert claims.role == TokenRole.RESPONDER and claims.regions == [Region.KOTA_JAMBI]
     assert 11.9 * 3600 < claims.exp - claims.iat <= 12 * 3600 and claims.kinds == []
     refused = subprocess.run([sys.executable, "-m", "posko.cli", "token", "issue", "--role", "responder"],
                              env=env, capture_output=True, text=True, timeout=60)
@@ -342,6 +400,6 @@ def test_token_issue_prints_a_responder_token_with_its_scope(gateway_stack: Gate
 
 def test_kind_scope_filters_by_event_kind(gateway_stack: GatewayStack) -> None:
     claims = verify_token(gateway_stack.secret, gateway_stack.token(
-        Role.RESPONDER, regions=[Region.TEBO], kinds=[Kind.CITIZEN_REPORT]))
+        TokenRole.RESPONDER, regions=[Region.TEBO], kinds=[Kind.CITIZEN_REPORT]))
     assert claims.covers(Region.TEBO, Kind.CITIZEN_REPORT, Severity.MINOR)
     assert not claims.covers(Region.TEBO, Kind.DISASTER_ALERT, Severity.EXTREME)

@@ -14,13 +14,14 @@ import httpx
 import msgspec
 import pytest
 
-from connectors.intake.keys import REFRESH_S, KeyStore, Role
+from connectors.intake.keys import REFRESH_S, KeyRole, KeyStore
 from connectors.intake.openapi import COMMITTED
+from posko.net import free_port
 from posko.services import Service
 from posko.settings import load_settings
 from schemas.events import Channel, CitizenReportEvent, Kind
 from schemas.topics import raw_topic
-from tests.conftest import Stack, free_port, read_topic, running_stack, wait_for
+from tests.conftest import Stack, read_topic, running_stack, wait_for
 
 
 class RunningIntake:
@@ -33,11 +34,11 @@ class RunningIntake:
         self.env = env
         self.keys = KeyStore(load_settings(env).intake_dir)
         self.name = f"web-{uuid.uuid4().hex[:8]}"
-        self.channel_key = self.add_key(self.name, Role.CHANNEL, Channel.WEB)
-        self.officer_key = self.add_key(f"officer-{uuid.uuid4().hex[:8]}", Role.OFFICER, None)
+        self.channel_key = self.add_key(self.name, KeyRole.CHANNEL, Channel.WEB)
+        self.officer_key = self.add_key(f"officer-{uuid.uuid4().hex[:8]}", KeyRole.OFFICER, None)
         self.http = httpx.Client(base_url=url, timeout=60)
 
-    def add_key(self, name: str, role: Role, channel: Channel | None, rate: int = 0) -> str:
+    def add_key(self, name: str, role: KeyRole, channel: Channel | None, rate: int = 0) -> str:
         """A new key (the service sees it within REFRESH_S)."""
         return self.keys.add(name, role, channel, rate)[1]
 
@@ -224,7 +225,7 @@ def test_bad_request_gets_its_status_and_says_what_to_do(intake: RunningIntake, 
 
 def test_bad_requests_store_nothing(intake: RunningIntake) -> None:
     name = f"sms-{uuid.uuid4().hex[:8]}"
-    key = intake.add_key(name, Role.CHANNEL, Channel.SMS)
+    key = intake.add_key(name, KeyRole.CHANNEL, Channel.SMS)
     wait_for(lambda: intake.post(report("x", channel="sms", region="15.99"), key=key).status_code == 400,
              REFRESH_S * 10, "the new key to be known")
     for request, *_ in BAD_REQUESTS.values():
@@ -236,7 +237,7 @@ def test_bad_requests_store_nothing(intake: RunningIntake) -> None:
 
 
 def test_channel_over_its_rate_gets_429_with_retry_after(intake: RunningIntake) -> None:
-    key = intake.add_key(f"wa-{uuid.uuid4().hex[:8]}", Role.CHANNEL, Channel.WHATSAPP, rate=2)
+    key = intake.add_key(f"wa-{uuid.uuid4().hex[:8]}", KeyRole.CHANNEL, Channel.WHATSAPP, rate=2)
     body = report("Air PDAM keruh", channel="whatsapp", category="kesehatan")
     wait_for(lambda: intake.post({}, key=key).status_code == 400, REFRESH_S * 10, "the new key to be known")
     assert intake.post(body, key=key).status_code == 202
@@ -248,7 +249,7 @@ def test_channel_over_its_rate_gets_429_with_retry_after(intake: RunningIntake) 
 
 def test_revoked_key_is_refused(intake: RunningIntake) -> None:
     name = f"lapor-{uuid.uuid4().hex[:8]}"
-    key = intake.add_key(name, Role.CHANNEL, Channel.LAPOR)
+    key = intake.add_key(name, KeyRole.CHANNEL, Channel.LAPOR)
     body = report("Pungli di kantor desa", channel="lapor", category="lainnya")
     wait_for(lambda: intake.post(body, key=key).status_code == 202, REFRESH_S * 10, "the new key to work")
     intake.keys.revoke(name)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.intake.keys import KeyRing, KeyStore, KeyStoreError, Role
+from connectors.intake.keys import KeyRing, KeyRole, KeyStore, KeyStoreError
 from connectors.intake.rate_limit import RateLimiter
 from connectors.intake.tracking import PATTERN, new_tracking_number, normalise_tracking_number
 from schemas.events import Channel
@@ -37,15 +37,15 @@ def test_rate_limit_allows_a_minutes_worth_then_says_when_to_retry() -> None:
 
 def test_keys_are_stored_hashed_checked_and_revoked(tmp_path: Path) -> None:
     store = KeyStore(tmp_path)
-    key, secret = store.add("sms-gateway", Role.CHANNEL, Channel.SMS, 60)
+    key, secret = store.add("sms-gateway", KeyRole.CHANNEL, Channel.SMS, 60)
     assert secret.encode() not in store.path.read_bytes()
     ring = KeyRing(tmp_path)
     assert ring.check(secret).key == key
     assert ring.check(secret[:-1] + ("x" if secret[-1] != "x" else "y")).problem.startswith("unknown API key")
     with pytest.raises(KeyStoreError, match="exists already"):
-        store.add("sms-gateway", Role.CHANNEL, Channel.SMS, 60)
+        store.add("sms-gateway", KeyRole.CHANNEL, Channel.SMS, 60)
     with pytest.raises(KeyStoreError, match="needs --channel"):
-        store.add("web", Role.CHANNEL, None, 60)
+        store.add("web", KeyRole.CHANNEL, None, 60)
     store.revoke("sms-gateway")
     assert KeyRing(tmp_path).check(secret).problem.startswith("API key 'sms-gateway' was revoked")
     assert [k.revoked_at is not None for k in store.keys()] == [True]

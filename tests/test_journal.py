@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sinks.journal import Entry, Journal
+from sinks.push.journal import Entry, Journal
 
 
 def _filled(size: int, count: int) -> Journal:

@@ -23,7 +23,7 @@ from schemas.events import (
 )
 from schemas.regions import region_at
 from schemas.topics import raw_topic
-from sinks.tables import TABLES
+from sinks.clickhouse.tables import TABLES
 from streams.app import APP_ID
 from tests.conftest import Stack, produce, read_topic, running_stack, settle, wait_for
 

@@ -15,7 +15,7 @@ from posko.kafka import broker
 from posko.settings import Settings
 from schemas.events import kind_of, utc_now
 from schemas.raw import RawMessage
-from sinks.tables import TABLES
+from sinks.clickhouse.tables import TABLES
 from tests.conftest import Stack, lag, settle, wait_for
 
 
@@ -65,6 +65,8 @@ def stored(stack: Stack, marker: str) -> tuple[int, int]:
 def assert_exactly_once(stack: Stack, producer: PacedProducer, marker: str) -> None:
     producer.join(180)
     assert producer.error is None, producer.error
+    assert not producer.is_alive(), (f"the producer was still sending after 180 s: {producer.sent} "
+                                     f"of {producer.total} acknowledged by Kafka so far")
     assert producer.sent == producer.total, f"the producer sent {producer.sent} of {producer.total}"
     wait_for(lambda: stored(stack, marker)[1] >= producer.total, 180,
              lambda: f"all {producer.total} events in ClickHouse: stored {stored(stack, marker)}, "

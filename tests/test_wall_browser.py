@@ -26,7 +26,7 @@ from schemas.events import (
 )
 from schemas.regions import Region
 from schemas.topics import raw_topic
-from sinks.tokens import Role
+from sinks.push.tokens import TokenRole
 from tests.conftest import produce
 from tests.gateway_stack import GatewayStack, gateway_stack, make_alert, publish_alerts, screenshot_dir
 
@@ -79,9 +79,9 @@ async def test_alert_reaches_wall_and_responder_in_scope_not_out_of_scope(
         browser: Browser, gateway_stack: GatewayStack, marker: str) -> None:
     wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
     jambi = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
-        Role.RESPONDER, "TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]), PHONE)
+        TokenRole.RESPONDER, "TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]), PHONE)
     kerinci = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
-        Role.RESPONDER, "TRC BPBD Kerinci", regions=[Region.KERINCI]), PHONE)
+        TokenRole.RESPONDER, "TRC BPBD Kerinci", regions=[Region.KERINCI]), PHONE)
     event = official_alert(marker, Region.KOTA_JAMBI, Severity.EXTREME,
                            f"Banjir bandang Kelurahan Legok ({marker})", Point(-1.5862, 103.5740))
     # Through the whole pipeline: raw topic → stream worker → posko.alerts → gateway → browsers.
@@ -126,7 +126,7 @@ async def test_responder_acknowledges_and_the_wall_shows_who_and_when(
     await publish_alerts(gateway_stack, board)
     wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
     responder = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
-        Role.RESPONDER, "Regu TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]), PHONE)
+        TokenRole.RESPONDER, "Regu TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]), PHONE)
     alert = make_alert(marker, Region.KOTA_JAMBI, Severity.SEVERE, Kind.DISASTER_ALERT,
                        "Tanggul Sungai Batanghari rembes di Pasar Angso Duo", Point(-1.5930, 103.6150),
                        description="Air merembes di tiga titik tanggul. Warga bantaran bersiap mengungsi.")
@@ -189,4 +189,31 @@ async def test_bad_token_is_refused_with_a_reason(browser: Browser, gateway_stac
     await expect(page.locator("#token-reason")).to_contain_text("invalid token")
     await expect(page.locator("#token-box")).to_be_visible()
     await page.screenshot(path=screenshot_dir() / "wall-refused.png")
+    await page.close()
+
+
+async def test_page_closed_for_too_many_messages_says_so_and_does_not_reconnect_at_once(
+        browser: Browser, gateway_stack: GatewayStack) -> None:
+    page = await browser.new_page(viewport=PHONE)  # type: ignore[arg-type]
+    # Count the sockets the page opens, and keep the last one to flood through.
+    await page.add_init_script("""
+        window.poskoSockets = [];
+        const Native = window.WebSocket;
+        window.WebSocket = class extends Native {
+          constructor(...args) { super(...args); window.poskoSockets.push(this); }
+        };
+    """)
+    token = gateway_stack.token(TokenRole.RESPONDER, "Regu Pembanjir", regions=[Region.KOTA_JAMBI])
+    await page.goto(f"{gateway_stack.url}/responder#token={token}")
+    await expect(page.locator("#link-state")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    await page.evaluate("""() => {
+        const ws = window.poskoSockets.at(-1);
+        for (let i = 0; i < 500; i++) ws.send(JSON.stringify({type: "ack", alert_id: crypto.randomUUID()}));
+    }""")
+    state = page.locator("#link-state")
+    await expect(state).to_have_attribute("data-state", "flooded", timeout=WAIT_MS)
+    await expect(state).to_contain_text("TERLALU BANYAK PESAN")
+    # It waits out the gateway's cooldown instead of reconnecting within half a second.
+    assert await page.evaluate("window.poskoSockets.length") == 1
+    await page.screenshot(path=screenshot_dir() / "responder-flooded.png")
     await page.close()

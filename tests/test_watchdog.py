@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiokafka import TopicPartition
 
-from posko.offsets import Position
+from posko.kafka.offsets import Position
+from posko.kafka.watchdog import CommitWatchdog
 from posko.settings import load_settings
-from posko.watchdog import CommitWatchdog
 
 RAW = TopicPartition("posko.raw.citizen_report", 0)
 OTHER = TopicPartition("posko.raw.citizen_report", 1)

@@ -1,4 +1,5 @@
-"""The BMKG poller: fetches the earthquake feeds with conditional requests and publishes alerts."""
+"""The earthquake poller: fetches BMKG's feeds (and USGS's, when set) with conditional requests
+and publishes one alert per earthquake across all of them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from connectors.state import state_path
 from posko.settings import Settings
 from schemas.bmkg import BmkgFormatError, Sighting, decode_bmkg
 from schemas.events import utc_now
+from schemas.usgs import UsgsFormatError, decode_usgs, is_usgs, parse_area
 
 log = logging.getLogger("posko.bmkg")
 
@@ -28,13 +30,19 @@ class PollReport(msgspec.Struct, kw_only=True):
     not_modified: list[str] = []
     failed: dict[str, str] = {}
     published: int = 0
+    # USGS quakes skipped for lying outside POSKO_USGS_AREA.
+    outside: int = 0
 
 
 class BmkgPoller:
-    """Polls BMKG's feeds; each earthquake becomes one alert, updated when a feed says more."""
+    """Polls BMKG's feeds and USGS's; each earthquake becomes one alert, updated when a feed says more."""
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient, book: QuakeBook) -> None:
-        self.urls = settings.bmkg_urls
+        self.urls = settings.bmkg_urls + settings.usgs_urls
+        try:
+            self.usgs_area = parse_area(settings.usgs_area)
+        except ValueError as exc:
+            raise UsgsFormatError(f"POSKO_USGS_AREA: {exc}") from exc
         self.fetcher = ConditionalFetcher(client, book_path(settings).with_name("bmkg-validators.json"))
         self.book = book
 
@@ -44,10 +52,15 @@ class BmkgPoller:
             if response is None:
                 report.not_modified.append(url)
                 return []
-            sightings = decode_bmkg(response.content)
-        except (httpx.HTTPError, BmkgFormatError) as exc:
+            if is_usgs(response.content):
+                feed = decode_usgs(response.content, self.usgs_area)
+                report.outside += feed.outside
+                sightings = feed.sightings
+            else:
+                sightings = decode_bmkg(response.content)
+        except (httpx.HTTPError, BmkgFormatError, UsgsFormatError) as exc:
             report.failed[url] = str(exc) or type(exc).__name__
-            log.warning("BMKG feed %s: %s", url, report.failed[url])
+            log.warning("earthquake feed %s: %s", url, report.failed[url])
             return []
         self.fetcher.used(url, response)
         report.fetched.append(url)

@@ -14,14 +14,20 @@ from schemas.bmkg import Sighting, quake_alert
 from schemas.events import DisasterAlert, DisasterAlertEvent
 from schemas.regions import haversine_km
 
-# Two reports are of the same earthquake when their origin times and epicentres are this
-# close: BMKG revises a quake's first automatic solution (Flores 2021: M7.5 at 03:20:22,
-# then M7.4 at 03:20:23, 2 km away) and every feed and format repeats it.
+# Two reports are of the same earthquake when their origin times, epicentres and magnitudes
+# are this close. Within BMKG: it revises a quake's first automatic solution (Flores 2021: M7.5
+# at 03:20:22, then M7.4 at 03:20:23, 2 km away) and every feed and format repeats it. Across
+# agencies, BMKG and USGS locate one quake with their own networks and velocity models: origin
+# times differ by a few seconds (USGS gives milliseconds, BMKG whole seconds), epicentres by
+# tens of km in eastern Indonesia, and magnitudes are of different types (BMKG's M, USGS's
+# mww, mb or ml; mb saturates above about 6) and differ by up to about half a unit. A minute,
+# 100 km and one magnitude unit keep those together, while a M6 main shock and a M4 aftershock
+# within the same minute stay two alerts.
 SAME_QUAKE_S = 60.0
 SAME_QUAKE_KM = 100.0
+SAME_QUAKE_MAGNITUDE = 1.0
 # Quakes not reported again for this long are forgotten.
 FORGET_AFTER = timedelta(days=7)
-SOURCE = "bmkg"
 QUAKE_NAMESPACE = uuid.UUID("0b6f1f0e-61a4-4bde-9a64-3c0b4f0d5e21")
 
 
@@ -44,11 +50,21 @@ def same_quake(a: Sighting, b: Sighting) -> bool:
     """Whether two reports describe the same earthquake."""
     if abs((a.occurred_at - b.occurred_at).total_seconds()) > SAME_QUAKE_S:
         return False
+    if abs(a.magnitude - b.magnitude) > SAME_QUAKE_MAGNITUDE:
+        return False
     return haversine_km(a.location.lat, a.location.lon, b.location.lat, b.location.lon) <= SAME_QUAKE_KM
 
 
 def merge(old: Sighting, new: Sighting) -> Sighting:
-    """The newer report's values, keeping what only the older one said (felt reports, tsunami text)."""
+    """The newer report's values, keeping what only the older one said (felt reports, tsunami text).
+
+    BMKG is Indonesia's official source for earthquakes (UU 31/2009): another agency's report
+    of a quake BMKG reported never replaces BMKG's values, and BMKG's replaces the other's.
+    """
+    if old.agency == "BMKG" and new.agency != "BMKG":
+        return old
+    if old.agency != new.agency:
+        return new  # BMKG's own words: nothing of the other agency's text is kept
     return msgspec.structs.replace(
         new,
         potensi=new.potensi or old.potensi,
@@ -102,7 +118,8 @@ class QuakeBook:
                 continue  # nothing new about this quake
             known.alert = alert
             events.append(DisasterAlertEvent(
-                id=known.id, source=SOURCE, occurred_at=known.sighting.occurred_at, received_at=now,
+                id=known.id, source=known.sighting.agency.lower(), occurred_at=known.sighting.occurred_at,
+                received_at=now,
                 region=region, location=known.sighting.location, payload=alert,
             ))
         self.quakes = [k for k in self.quakes if now - k.last_seen <= FORGET_AFTER]

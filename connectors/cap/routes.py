@@ -14,11 +14,11 @@ from litestar.params import Parameter
 from connectors.cap.importer import CapImporter, importer_path
 from connectors.publisher import PUBLISHER, RawPublisher, raw_message
 from posko.settings import Settings
-from posko.sql import run_sql
 from schemas.cap import atom_feed, export_alert
 from schemas.events import DisasterAlertEvent, utc_now
-from sinks.clickhouse import StoreError
-from sinks.tables import DisasterAlertRow, disaster_alert_event
+from sinks.clickhouse.client import run_sql
+from sinks.clickhouse.store import StoreError
+from sinks.clickhouse.tables import DisasterAlertRow, disaster_alert_event
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 CAP_TYPE = "application/cap+xml; charset=utf-8"

@@ -28,7 +28,7 @@ from litestar.openapi.spec.server import Server
 from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
 
-from connectors.intake.keys import ApiKey, KeyRing, Role
+from connectors.intake.keys import ApiKey, KeyRing, KeyRole
 from connectors.intake.ledger import ReportLedger
 from connectors.intake.models import (
     Accepted,
@@ -42,6 +42,7 @@ from connectors.intake.rate_limit import RateLimiter, retry_after_header
 from connectors.intake.relay import relay_reports
 from connectors.intake.tracking import new_tracking_number, normalise_tracking_number
 from connectors.intake.writer import KafkaUnavailable, Record, TransactionalWriter
+from posko.errors import PoskoError
 from posko.settings import Settings
 from schemas.events import (
     REPORT_STATUS_ORDER,
@@ -60,7 +61,7 @@ RETRY_AFTER_KAFKA_S = 5
 _encoder = msgspec.json.Encoder()
 
 
-class ApiProblem(HTTPException):
+class ApiProblem(HTTPException, PoskoError):
     """A request the API refuses, with a code, the field at fault and what to do."""
 
     def __init__(self, status: int, error: str, message: str, field: str | None = None,
@@ -161,7 +162,7 @@ async def any_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
 async def channel_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Only channel keys submit reports, each within its rate."""
     key = _authenticate(connection)
-    if key.role is not Role.CHANNEL:
+    if key.role is not KeyRole.CHANNEL:
         raise ApiProblem(403, "wrong_role", f"key {key.name!r} is an officer key: reports are "
                          "submitted with a channel key")
     wait = _intake(connection.app.state).limits.admit(key.id, key.rate_per_minute)
@@ -174,7 +175,7 @@ async def channel_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
 async def officer_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Only officer keys move a report's status."""
     key = _authenticate(connection)
-    if key.role is not Role.OFFICER:
+    if key.role is not KeyRole.OFFICER:
         raise ApiProblem(403, "wrong_role", f"key {key.name!r} is a channel key: only officer keys "
                          "change a report's status")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import msgspec
 
+from posko.errors import PoskoError
 from schemas.events import Channel, utc_now
 
 KEY_PREFIX = "pk_"
@@ -37,11 +38,11 @@ CREATE TABLE IF NOT EXISTS api_keys (
 )"""
 
 
-class KeyStoreError(ValueError):
+class KeyStoreError(PoskoError, ValueError):
     """A key cannot be added or revoked; the message says why."""
 
 
-class Role(enum.StrEnum):
+class KeyRole(enum.StrEnum):
     """What a key may do: channels submit reports, officers move their status."""
 
     CHANNEL = "channel"
@@ -53,7 +54,7 @@ class ApiKey(msgspec.Struct, frozen=True):
 
     id: str
     name: str
-    role: Role
+    role: KeyRole
     channel: Channel | None
     rate_per_minute: int
     created_at: datetime
@@ -77,11 +78,11 @@ class KeyStore:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10, isolation_level=None)
 
-    def add(self, name: str, role: Role, channel: Channel | None, rate_per_minute: int) -> tuple[ApiKey, str]:
+    def add(self, name: str, role: KeyRole, channel: Channel | None, rate_per_minute: int) -> tuple[ApiKey, str]:  # noqa: E501
         """Create a key; return it and the full secret key string (shown once, never stored)."""
-        if role is Role.CHANNEL and channel is None:
+        if role is KeyRole.CHANNEL and channel is None:
             raise KeyStoreError("a channel key needs --channel (web, sms, whatsapp, lapor, …)")
-        if role is Role.OFFICER and channel is not None:
+        if role is KeyRole.OFFICER and channel is not None:
             raise KeyStoreError("an officer key belongs to no channel: leave out --channel")
         if rate_per_minute < 0:
             raise KeyStoreError("--rate must be 0 (no limit) or more requests per minute")

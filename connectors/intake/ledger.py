@@ -16,8 +16,8 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from posko.kafka.topics import create_topics
 from posko.settings import Settings
-from posko.topics import create_topics
 from schemas.events import ReportStatusChange
 from schemas.topics import REPORT_STATUS
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import msgspec
 from aiokafka import AIOKafkaProducer
 
+from posko.errors import PoskoError
 from posko.settings import Settings
 
 log = logging.getLogger("posko.intake")
@@ -36,7 +37,7 @@ class Record(msgspec.Struct, frozen=True, array_like=True):
     value: bytes
 
 
-class KafkaUnavailable(RuntimeError):
+class KafkaUnavailable(PoskoError, RuntimeError):
     """Kafka did not take the records in time; nothing of them is committed."""
 
 

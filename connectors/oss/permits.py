@@ -18,6 +18,7 @@ from litestar import Request, Response, Router, post
 
 from connectors.publisher import PUBLISHER, RawPublisher, raw_message
 from connectors.state import load_json, save_json, state_path
+from posko.errors import PoskoError
 from posko.settings import Settings
 from schemas.clock import WIB, wib_to_utc
 from schemas.events import (
@@ -41,7 +42,7 @@ APPLICANT_TYPES = {
 }
 
 
-class OssError(ValueError):
+class OssError(PoskoError, ValueError):
     """A push Posko cannot use; the message says what is wrong and what to send instead."""
 
 

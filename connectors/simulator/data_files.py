@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta
 
+from posko.errors import PoskoError
 from schemas.events import ApplicantType, ReportCategory
 from schemas.regions import Region
 
@@ -25,7 +26,7 @@ Weight = Annotated[float, Meta(gt=0)]
 DATA = "connectors/simulator/data"
 
 
-class DataFileError(ValueError):
+class DataFileError(PoskoError, ValueError):
     """A data file of the simulator is not as it should be; the message names the file and the field."""
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
+from posko.errors import PoskoError
 from posko.settings import Settings
 
 KAFKA_VERSION = "4.1.1"
@@ -24,7 +25,7 @@ START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
 
 
-class BrokerError(RuntimeError):
+class BrokerError(PoskoError, RuntimeError):
     """The local broker cannot be set up, started or stopped; the message says what to do."""
 
 

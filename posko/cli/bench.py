@@ -1,0 +1,77 @@
+"""`posko bench …`: the benchmarks, each run beside its baseline."""
+
+from __future__ import annotations
+
+import click
+
+from posko.cli.base import settings
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks, each beside its baseline."""
+
+
+@bench.command("pipeline")
+@click.option("--events", default=100_000, show_default=True, help="Events to push through.")
+def bench_pipeline(events: int) -> None:
+    """Events/s raw → ClickHouse and latency percentiles, beside a bare aiokafka consumer."""
+    from bench.pipeline import run_pipeline_bench
+
+    run_pipeline_bench(settings(), events)
+
+
+@bench.command("dashboards")
+@click.option("--repeats", default=3, show_default=True, help="Runs per query (the median is kept).")
+def bench_dashboards(repeats: int) -> None:
+    """Every dashboard panel's SQL on simulated history (chdb), beside a plain scan of its table."""
+    from bench.dashboards import run_dashboards_bench
+
+    run_dashboards_bench(repeats)
+
+
+@bench.command("fanout")
+@click.option("--clients", default="100,500,1000", show_default=True,
+              help="Numbers of connected clients to measure, comma-separated.")
+@click.option("--rate", default=10.0, show_default=True, help="Alerts per second.")
+@click.option("--seconds", default=15.0, show_default=True, help="How long to produce at each step.")
+@click.option("--flood", type=float, default=None,
+              help="Instead: the walls' latency while an officer sends this many acks/s of random "
+                   "alert ids, with the gateway's message limit off and on, beside no flood.")
+def bench_fanout(clients: str, rate: float, seconds: float, flood: float | None) -> None:
+    """Kafka → websocket latency through the gateway, beside bare websockets.broadcast."""
+    from bench.fanout import run_fanout_bench
+    from bench.flood import run_flood_bench
+
+    try:
+        counts = [int(n) for n in clients.split(",") if n.strip()]
+    except ValueError as exc:
+        raise click.BadParameter("--clients takes numbers separated by commas, e.g. 100,500,1000") from exc
+    if not counts or min(counts) < 1 or rate <= 0 or seconds <= 0:
+        raise click.BadParameter("--clients, --rate and --seconds must be positive")
+    if flood is not None:
+        if flood <= 0:
+            raise click.BadParameter("--flood takes a positive number of acknowledgements per second")
+        run_flood_bench(counts, rate, seconds, flood)
+        return
+    run_fanout_bench(settings(), counts, rate, seconds)
+
+
+@bench.command("intake")
+@click.option("--reports", default=5_000, show_default=True, help="Reports to submit (and to send bare).")
+@click.option("--clients", default=50, show_default=True, help="Concurrent HTTP clients.")
+def bench_intake(reports: int, clients: int) -> None:
+    """Accepted reports/s and latency through the intake API, beside the bare producer."""
+    from bench.intake import run_intake_bench
+
+    run_intake_bench(settings(), reports, clients)
+
+
+@bench.command("alert-versions")
+@click.option("--batches", default=10, show_default=True)
+@click.option("--batch-rows", default=2_000, show_default=True)
+def bench_alert_versions(batches: int, batch_rows: int) -> None:
+    """The sink's versioned alert insert (new rows, updates) beside its plain insert."""
+    from bench.alert_versions import run_alert_versions_bench
+
+    run_alert_versions_bench(batches, batch_rows)

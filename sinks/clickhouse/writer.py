@@ -1,0 +1,178 @@
+"""The ClickHouse sink: clean events, alerts and dead letters from Kafka into tables, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from posko.settings import Settings
+from schemas.events import (
+    Acknowledgement,
+    Alert,
+    CitizenReportEvent,
+    DeadLetter,
+    DisasterAlertEvent,
+    Event,
+    Kind,
+    PermitFilingEvent,
+    ReportStatusChange,
+    SectorIndicatorEvent,
+    new_dead_letter,
+)
+from schemas.topics import ACKS, ALERTS, DLQ, REPORT_STATUS, events_topic
+from sinks.clickhouse.store import Store
+from sinks.clickhouse.tables import (
+    VERSIONED,
+    ack_row,
+    alert_row,
+    citizen_report_rows,
+    dead_letter_row,
+    disaster_alert_row,
+    permit_filing_row,
+    report_status_row,
+    sector_indicator_row,
+)
+
+log = logging.getLogger("posko.sink")
+
+GROUP_ID = "posko-clickhouse"
+Rows = list[tuple[str, msgspec.Struct]]
+
+_event = msgspec.json.Decoder(Event)
+_alert = msgspec.json.Decoder(Alert)
+_letter = msgspec.json.Decoder(DeadLetter)
+_ack = msgspec.json.Decoder(Acknowledgement)
+_status = msgspec.json.Decoder(ReportStatusChange)
+_encoder = msgspec.json.Encoder()
+
+
+def _event_rows(data: bytes) -> Rows:
+    event = _event.decode(data)
+    if isinstance(event, CitizenReportEvent):
+        return list(citizen_report_rows(event))
+    if isinstance(event, DisasterAlertEvent):
+        return [("disaster_alerts", disaster_alert_row(event))]
+    if isinstance(event, SectorIndicatorEvent):
+        return [("sector_indicators", sector_indicator_row(event))]
+    assert isinstance(event, PermitFilingEvent)
+    return [("permit_filings", permit_filing_row(event))]
+
+
+ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
+    **{events_topic(kind): _event_rows for kind in Kind},
+    ALERTS: lambda data: [("alerts", alert_row(_alert.decode(data)))],
+    DLQ: lambda data: [("dead_letters", dead_letter_row(_letter.decode(data)))],
+    ACKS: lambda data: [("acks", ack_row(_ack.decode(data)))],
+    REPORT_STATUS: lambda data: [("report_status_changes", report_status_row(_status.decode(data)))],
+}
+
+
+def rows_of(record: ConsumerRecord[bytes, bytes]) -> Rows:
+    """The table rows a record becomes; one that cannot be read becomes a dead letter row."""
+    try:
+        return ROW_MAKERS[record.topic](record.value or b"")
+    except (msgspec.DecodeError, KeyError, AssertionError) as exc:
+        letter = new_dead_letter(f"the ClickHouse sink could not read it: {exc}", record.topic,
+                                 record.partition, record.offset, record.key, record.value)
+        return [("dead_letters", dead_letter_row(letter))]
+
+
+class ClickHouseWriter:
+    """Consumes the clean topics and writes batches; offsets are committed after the write."""
+
+    def __init__(self, settings: Settings, store: Store, executor: ThreadPoolExecutor) -> None:
+        self.settings = settings
+        self.store = store
+        self.executor = executor
+        self.topics = list(ROW_MAKERS)
+        self.rows_written = 0
+        self._committed: dict[TopicPartition, int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this writer's consumer holds now."""
+        return set(self._consumer.assignment()) if self._consumer else set()
+
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        """Write until `stop` is set; the batch in hand is finished first."""
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=GROUP_ID,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+            # The intake writes report statuses in transactions: only committed ones are stored.
+            isolation_level="read_committed",
+        )
+        await consumer.start()
+        self._consumer = consumer
+        if ready is not None:
+            ready.set()
+        try:
+            while not stop.is_set():
+                batch = await self._collect(consumer)
+                if batch:
+                    await self.write(batch)
+                await self._commit(consumer)
+            await self._commit(consumer)
+        finally:
+            # Not on an exception: a batch that failed to insert must be read again.
+            await consumer.stop()
+
+    async def _collect(
+        self, consumer: AIOKafkaConsumer
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        """Records until sink_batch_rows or sink_flush_ms after the first: few, large inserts."""
+        batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
+        rows = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.sink_flush_ms / 1000
+        while rows < self.settings.sink_batch_rows:
+            wait_ms = max(0, int((deadline - loop.time()) * 1000))
+            polled = await consumer.getmany(timeout_ms=wait_ms,
+                                            max_records=self.settings.sink_batch_rows - rows)
+            for tp, records in polled.items():
+                batch[tp].extend(records)
+                rows += len(records)
+            if wait_ms == 0:
+                break
+        return batch
+
+    async def write(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        """Insert a polled batch, table by table, deduplicated by event id."""
+        tables: dict[str, list[msgspec.Struct]] = defaultdict(list)
+        for records in batch.values():
+            for record in records:
+                for table, row in rows_of(record):
+                    tables[table].append(row)
+        loop = asyncio.get_running_loop()
+        for table, rows in tables.items():
+            data = b"\n".join(_encoder.encode(row) for row in rows)
+            insert = self.store.insert_newer if table in VERSIONED else self.store.insert_new
+            await loop.run_in_executor(self.executor, insert, table, data)
+            self.rows_written += len(rows)
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit every assigned partition's position: all it returned has been written."""
+        # The position, not the last record's offset + 1: it also steps over the commit markers
+        # that end transactional topics (posko.report_status), which no record follows.
+        offsets = {}
+        try:
+            for tp in consumer.assignment():
+                position = await asyncio.wait_for(consumer.position(tp), 5.0)
+                if position != self._committed.get(tp):
+                    offsets[tp] = position
+            if offsets:
+                await consumer.commit(offsets)
+                self._committed.update(offsets)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("commit failed (%r); will retry", exc)

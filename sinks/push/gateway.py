@@ -1,0 +1,573 @@
+"""The push gateway: alerts, acknowledgements and counters from Kafka to walls and responders.
+
+One process serves the websocket protocol (`sinks/push/protocol.py`) on `/ws` and the wall and
+responder pages over plain HTTP on the same port. Fan-out never waits for a slow client: each
+client (`sinks/push/client.py`) has a bounded queue and a task of its own that sends from it; a
+client that falls behind is skipped forward (a `gap` then a fresh snapshot) and dropped if it
+falls behind again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from http import HTTPStatus
+from importlib import resources
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from posko.settings import Settings
+from schemas.events import Acknowledgement, Alert, new_event_id, utc_now
+from schemas.regions import REGION_NAMES
+from schemas.topics import ACKS, ALERTS
+from sinks.push.client import POLICY_VIOLATION, Client, QueuedMessage
+from sinks.push.journal import Entry, Journal
+from sinks.push.protocol import (
+    AckMessage,
+    AckRequest,
+    AlertMessage,
+    AuthRequest,
+    ClientMessage,
+    Counts,
+    CountsMessage,
+    Error,
+    Gap,
+    Ping,
+    Pong,
+    Receipt,
+    Snapshot,
+    Welcome,
+)
+from sinks.push.rate import TokenBucket
+from sinks.push.snapshot import read_alert, read_alerts, read_counts, scope_filter
+from sinks.push.tokens import Claims, TokenError, gateway_secret, verify_token
+
+log = logging.getLogger("posko.gateway")
+
+AUTH_TIMEOUT_S = 10.0
+# A snapshot read from ClickHouse serves every client connecting within this time.
+SNAPSHOT_CACHE_S = 1.0
+# On start, alerts and acknowledgements this recent are read back from Kafka into the journal, so
+# a wall connecting right away also gets those the sink has not stored yet.
+BACKFILL_S = 600
+# A client over its message limit (POSKO_GATEWAY_CLIENT_RATE/BURST). A code of its own (4000-4999
+# are the application's, RFC 6455 7.4.2), modelled on HTTP 429: the pages take 1008 to mean
+# "ask for a new token", while this one means "wait, then reconnect with the same token".
+TOO_MANY_MESSAGES = 4429
+# How long a token closed for flooding is refused on reconnect: a script reconnecting in a loop
+# then costs a handshake each time, not a snapshot and another burst of lookups. The pages wait
+# at least this long (link.js FLOODED_WAIT_MS).
+FLOOD_COOLDOWN_S = 30.0
+FLOODED = f"terlalu banyak pesan / too many messages: wait {FLOOD_COOLDOWN_S:.0f} s before reconnecting"
+# Acknowledgements of alerts the gateway does not hold are looked up in ClickHouse at most this
+# many at a time for all clients together, and an id found unknown is not looked up again for
+# UNKNOWN_ALERT_S (an alert that is new arrives from Kafka, not from ClickHouse, so no ack waits).
+STORE_LOOKUPS = 2
+UNKNOWN_ALERT_S = 60.0
+
+_V = TypeVar("_V")
+_encode = msgspec.json.Encoder().encode
+_client_message = msgspec.json.Decoder(ClientMessage)
+_alert = msgspec.json.Decoder(Alert)
+_ack = msgspec.json.Decoder(Acknowledgement)
+
+
+class Gateway:
+    """Journal, clients, the Kafka feed and the ClickHouse snapshot, for one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.secret = gateway_secret(settings)
+        self.journal = Journal(settings.gateway_ring)
+        self.clients: set[Client] = set()
+        # Alerts in the journal by id: for acknowledgements and to skip a redelivered alert.
+        self.alerts: dict[uuid.UUID, Alert] = {}
+        # Alerts read from ClickHouse (snapshots, lookups) and ids it did not have, with when.
+        self.stored_alerts: dict[uuid.UUID, Alert] = {}
+        self.unknown_alerts: dict[uuid.UUID, float] = {}
+        self._lookups = asyncio.Semaphore(STORE_LOOKUPS)
+        # Token holders closed for flooding, until when they are refused.
+        self.cooling: dict[str, float] = {}
+        self.counts: Counts | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.kafka_ready = False
+        # Clients skipped forward (gap + snapshot) and dropped for falling behind, since start.
+        self.tally: Counter[str] = Counter()
+        self._stored: dict[str, tuple[float, asyncio.Future[tuple[list[Alert], list[Acknowledgement]]]]] = {}
+        self._origins = {o.strip().rstrip("/") for o in settings.gateway_origins.split(",") if o.strip()}
+        self._pages = _pages()
+
+    # --- The journal -------------------------------------------------------------------------
+
+    def publish(self, make: Callable[[int], msgspec.Struct], item: Alert | Acknowledgement | None) -> None:
+        """Give a message the next seq, keep it in the journal and offer it to every client."""
+        seq = self.journal.next_seq()
+        entry = Entry(seq, item, _encode(make(seq)))
+        self.journal.append(entry)
+        # Clients that are keeping up get it in one synchronous write each, as websockets'
+        # broadcast does; the others through their queue and pump.
+        direct = [client.ws for client in list(self.clients) if client.offer(entry)]
+        if direct:
+            broadcast(direct, entry.data, text=True)
+
+    def on_alert(self, alert: Alert) -> None:
+        """A new alert from Kafka (a redelivered one is skipped)."""
+        if alert.id in self.alerts:
+            return
+        self.alerts[alert.id] = alert
+        while len(self.alerts) > self.settings.gateway_ring:
+            del self.alerts[next(iter(self.alerts))]
+        self.publish(lambda seq: AlertMessage(seq, alert), alert)
+
+    def on_ack(self, ack: Acknowledgement) -> None:
+        """An acknowledgement from Kafka."""
+        self.publish(lambda seq: AckMessage(seq, ack), ack)
+
+    def on_counts(self, counts: Counts) -> None:
+        """New counters from ClickHouse; published when they changed."""
+        previous = self.counts
+        self.counts = counts
+        if previous is None or (previous.events, previous.alerts) != (counts.events, counts.alerts):
+            self.publish(lambda seq: CountsMessage(seq, counts), None)
+
+    # --- Snapshots ---------------------------------------------------------------------------
+
+    async def stored(self, claims: Claims) -> tuple[list[Alert], list[Acknowledgement]]:
+        """Recent alerts in scope and their acknowledgements from ClickHouse (shared for 1 s)."""
+        where = scope_filter(claims)
+        loop = asyncio.get_running_loop()
+        cached = self._stored.get(where)
+        if cached is None or loop.time() - cached[0] > SNAPSHOT_CACHE_S:
+            future = asyncio.ensure_future(asyncio.to_thread(self._read_stored, where))
+            cached = (loop.time(), future)
+            self._stored[where] = cached
+        stored = await asyncio.shield(cached[1])
+        for alert in stored[0]:  # acknowledgements of what a snapshot showed need no lookup
+            self._remember(self.stored_alerts, alert.id, alert)
+        return stored
+
+    def _remember(self, found: dict[uuid.UUID, _V], key: uuid.UUID, value: _V) -> None:
+        """Keep at most gateway_ring entries, forgetting the oldest first."""
+        found.pop(key, None)
+        found[key] = value
+        while len(found) > self.settings.gateway_ring:
+            del found[next(iter(found))]
+
+    def _read_stored(self, where: str) -> tuple[list[Alert], list[Acknowledgement]]:
+        try:
+            return read_alerts(self.settings, where, self.settings.gateway_snapshot_alerts)
+        except Exception as exc:  # the sink is not running or ClickHouse is away: journal only
+            log.warning("snapshot from ClickHouse failed (%s); sending what the gateway holds", exc)
+            return [], []
+
+    def snapshot(self, claims: Claims, stored: tuple[list[Alert], list[Acknowledgement]]) -> Snapshot:
+        """ClickHouse's picture merged with the journal, as of the journal's last seq."""
+        alerts = {alert.id: alert for alert in stored[0]}
+        acks = {ack.id: ack for ack in stored[1]}
+        for entry in self.journal.entries:
+            if isinstance(entry.item, Alert):
+                alerts[entry.item.id] = entry.item
+            elif isinstance(entry.item, Acknowledgement):
+                acks[entry.item.id] = entry.item
+        visible = [a for a in alerts.values() if claims.covers(a.region, a.event_kind, a.severity)]
+        visible.sort(key=lambda a: a.occurred_at, reverse=True)
+        visible = visible[: self.settings.gateway_snapshot_alerts]
+        kept = {a.id for a in visible}
+        return Snapshot(
+            seq=self.journal.last_seq, alerts=visible,
+            acks=sorted((a for a in acks.values() if a.alert_id in kept), key=lambda a: a.acked_at),
+            counts=self.counts if claims.sees_everything else None,
+            regions={str(code): name for code, name in REGION_NAMES.items()},
+        )
+
+    async def resync(self, client: Client) -> None:
+        """Skip a client forward: a gap saying how much it missed, then a fresh snapshot."""
+        stored = await self.stored(client.claims)
+        snapshot = self.snapshot(client.claims, stored)
+        missed, client.missed, client.resync = client.missed, 0, False
+        client.queue = deque(o for o in client.queue if not (o.journal and o.seq <= snapshot.seq))
+        await client.ws.send(_encode(Gap(snapshot.seq, missed, "terlalu lambat / client fell behind")),
+                             text=True)
+        await client.ws.send(_encode(snapshot), text=True)
+
+    # --- Connections -------------------------------------------------------------------------
+
+    async def handle(self, ws: ServerConnection) -> None:
+        """One websocket connection: authenticate, send its start, then pump and listen."""
+        claims, resume_after = await self._authenticate(ws)
+        if claims is None:
+            return
+        client = Client(ws, claims, self.settings.gateway_client_queue, self.tally,
+                        TokenBucket(self.settings.gateway_client_rate, self.settings.gateway_client_burst))
+        if resume_after is not None and self.journal.can_resume(resume_after):
+            missed = [e for e in self.journal.since(resume_after) if client.wants(e)]
+            if len(missed) <= client.limit:
+                client.send(self.journal.last_seq, self._welcome(claims))
+                for entry in missed:
+                    client.queue.append(QueuedMessage(entry.seq, entry.data, True))
+                self.clients.add(client)
+                await self._serve(client)
+                return
+        stored = await self.stored(claims)
+        if ws.state.name != "OPEN":
+            return
+        snapshot = self.snapshot(claims, stored)
+        client.send(snapshot.seq, self._welcome(claims))
+        if resume_after is not None:
+            reason = "resume_after terlalu lama / too old or too far behind to resume: fresh snapshot follows"
+            client.send(snapshot.seq, _encode(Gap(snapshot.seq, self.journal.missed_since(resume_after),
+                                                  reason)))
+        client.send(snapshot.seq, _encode(snapshot))
+        self.clients.add(client)
+        await self._serve(client)
+
+    async def _authenticate(self, ws: ServerConnection) -> tuple[Claims | None, int | None]:
+        try:
+            raw = await asyncio.wait_for(ws.recv(), AUTH_TIMEOUT_S)
+        except TimeoutError:
+            await ws.close(POLICY_VIOLATION, "auth diperlukan / send {\"type\":\"auth\",\"token\":…} first")
+            return None, None
+        except ConnectionClosed:
+            return None, None
+        try:
+            message = _client_message.decode(raw)
+        except msgspec.DecodeError as exc:
+            await ws.close(POLICY_VIOLATION, f"auth tidak terbaca / unreadable auth: {exc}"[:120])
+            return None, None
+        if not isinstance(message, AuthRequest):
+            await ws.close(POLICY_VIOLATION, "pesan pertama harus auth / first message must be auth")
+            return None, None
+        try:
+            claims = verify_token(self.secret, message.token)
+        except TokenError as exc:
+            await ws.close(POLICY_VIOLATION, str(exc).encode()[:123].decode(errors="ignore"))
+            return None, None
+        if self.cooling.get(_holder(claims), 0.0) > time.monotonic():
+            await ws.close(TOO_MANY_MESSAGES, FLOODED)
+            return None, None
+        return claims, message.resume_after
+
+    def _welcome(self, claims: Claims) -> bytes:
+        return _encode(Welcome(
+            seq=self.journal.last_seq, name=claims.sub, role=claims.role,
+            expires_at=datetime.fromtimestamp(claims.exp, UTC), regions=[str(r) for r in claims.regions],
+            kinds=[str(k) for k in claims.kinds], min_severity=claims.min_severity,
+        ))
+
+    async def _serve(self, client: Client) -> None:
+        pump = asyncio.create_task(self._pump(client))
+        try:
+            async for raw in client.ws:
+                if client.claims.expired():
+                    client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
+                    break
+                if not client.bucket.take():
+                    self._flooded(client)
+                    break
+                await self._on_message(client, raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(client)
+            client.closing = True
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await pump
+
+    def _flooded(self, client: Client) -> None:
+        """Close a client over its message limit and refuse its token for FLOOD_COOLDOWN_S."""
+        now = time.monotonic()
+        self.cooling = {token: until for token, until in self.cooling.items() if until > now}
+        self.cooling[_holder(client.claims)] = now + FLOOD_COOLDOWN_S
+        self.tally["flooded"] += 1
+        log.warning("closing %s (%s): more than %g messages/s in bursts of %d", client.claims.sub,
+                    client.claims.role, self.settings.gateway_client_rate, self.settings.gateway_client_burst)
+        client.close(TOO_MANY_MESSAGES, FLOODED)
+
+    async def _pump(self, client: Client) -> None:
+        """Send the client's queue, in order, at the pace the client reads."""
+        try:
+            while not client.closing:
+                if client.resync or client.queue:
+                    client.sending = True
+                    if client.resync:
+                        await self.resync(client)
+                    else:
+                        await client.ws.send(client.queue.popleft().data, text=True)
+                else:
+                    client.sending = False
+                    client.wake.clear()
+                    await client.wake.wait()
+        except ConnectionClosed:
+            pass
+
+    async def _on_message(self, client: Client, raw: str | bytes) -> None:
+        seq = self.journal.last_seq
+        try:
+            message = _client_message.decode(raw)
+        except msgspec.DecodeError as exc:
+            client.send(seq, _encode(Error(seq, f"pesan tidak dimengerti / message not understood: {exc}")))
+            return
+        if isinstance(message, AckRequest):
+            await self.acknowledge(client, message)
+        elif isinstance(message, AuthRequest):
+            client.send(seq, _encode(Error(seq, "sudah masuk / already authenticated")))
+        else:
+            assert isinstance(message, Pong)
+
+    async def acknowledge(self, client: Client, request: AckRequest) -> None:
+        """Put a client's acknowledgement on posko.acks; it comes back to every wall from there."""
+        claims = client.claims
+        seq = self.journal.last_seq
+        if not claims.can_acknowledge:
+            refusal = ("token dinding tidak dapat menerima alert / a wall token cannot acknowledge: "
+                       "use an officer or responder token")
+            client.send(seq, _encode(Error(seq, refusal)))
+            return
+        alert = await self._find_alert(request.alert_id)
+        if alert is None or not claims.covers(alert.region, alert.event_kind, alert.severity):
+            client.send(seq, _encode(Error(seq, f"alert {request.alert_id} tidak dikenal atau di luar "
+                                                "wilayah tugas / unknown alert or outside your scope")))
+            return
+        ack = Acknowledgement(
+            id=new_event_id(), alert_id=alert.id, region=alert.region, event_kind=alert.event_kind,
+            severity=alert.severity, acked_by=claims.sub, role=claims.role, note=request.note.strip(),
+            acked_at=utc_now(),
+        )
+        assert self.producer is not None
+        key = str(alert.region).encode() if alert.region else None
+        await (await self.producer.send(ACKS, _encode(ack), key=key))
+        seq = self.journal.last_seq
+        client.send(seq, _encode(Receipt(seq, alert.id, ack.id)))
+
+    async def _find_alert(self, alert_id: uuid.UUID) -> Alert | None:
+        """The alert from the journal, an earlier snapshot or lookup, or else ClickHouse."""
+        alert = self.alerts.get(alert_id) or self.stored_alerts.get(alert_id)
+        if alert is not None:
+            return alert
+        loop = asyncio.get_running_loop()
+        if loop.time() - self.unknown_alerts.get(alert_id, -UNKNOWN_ALERT_S) < UNKNOWN_ALERT_S:
+            return None
+        async with self._lookups:
+            self.tally["alert_lookups"] += 1
+            alert = await asyncio.to_thread(self._stored_alert, alert_id)
+        if alert is None:
+            self._remember(self.unknown_alerts, alert_id, loop.time())
+        else:
+            self._remember(self.stored_alerts, alert_id, alert)
+        return alert
+
+    def _stored_alert(self, alert_id: uuid.UUID) -> Alert | None:
+        try:
+            return read_alert(self.settings, alert_id)
+        except Exception as exc:
+            log.warning("looking up alert %s in ClickHouse failed: %s", alert_id, exc)
+            return None
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Check the origin of websocket requests; answer every other path with a page or a 404."""
+        path = urlsplit(request.path).path
+        if path == "/ws":
+            origin = request.headers.get("Origin")
+            if origin is not None and not self.origin_allowed(origin, request.headers.get("Host")):
+                return _response(HTTPStatus.FORBIDDEN, "text/plain; charset=utf-8",
+                                 f"origin {origin} is not allowed: open the wall from this gateway, "
+                                 "or add the origin to POSKO_GATEWAY_ORIGINS\n".encode())
+            return None
+        if path == "/":
+            response = _response(HTTPStatus.FOUND, "text/plain; charset=utf-8", b"see /wall\n")
+            response.headers["Location"] = "/wall"
+            return response
+        if path == "/healthz":
+            health = {"status": "ok", "clients": len(self.clients), "seq": self.journal.last_seq,
+                      "kafka": self.kafka_ready, **self.tally}
+            for name in ("skipped", "dropped", "flooded", "alert_lookups"):
+                health.setdefault(name, 0)
+            return _response(HTTPStatus.OK, "application/json", _encode(health))
+        page = self._pages.get(path)
+        if page is None:
+            return _response(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8",
+                             f"no page at {path}: the wall is at /wall, the responder page at /responder\n"
+                             .encode())
+        return _response(HTTPStatus.OK, page[0], page[1])
+
+    def origin_allowed(self, origin: str, host: str | None) -> bool:
+        """Same-origin pages and the configured origins may open the websocket."""
+        origin = origin.rstrip("/")
+        return origin in self._origins or (host is not None and urlsplit(origin).netloc == host)
+
+    # --- Feeds ---------------------------------------------------------------------------------
+
+    async def consume(self, stop: asyncio.Event) -> None:
+        """Alerts and acknowledgements from Kafka into the journal, from BACKFILL_S ago."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False,
+            fetch_max_wait_ms=20, auto_offset_reset="latest",
+        )
+        await consumer.start()
+        try:
+            tps = await _partitions(self.settings, [ALERTS, ACKS])
+            consumer.assign(tps)
+            since_ms = int((time.time() - BACKFILL_S) * 1000)
+            found = await consumer.offsets_for_times({tp: since_ms for tp in tps})
+            for tp in tps:
+                if (at := found.get(tp)) is not None:
+                    consumer.seek(tp, at.offset)
+                else:
+                    await consumer.seek_to_end(tp)
+            self.kafka_ready = True
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=200, max_records=1000)
+                for tp, records in batch.items():
+                    for record in records:
+                        self._on_record(tp.topic, record.value or b"")
+                        # Let the clients' pumps send before the next one: a burst from one fetch
+                        # is not a client falling behind.
+                        await asyncio.sleep(0)
+        finally:
+            self.kafka_ready = False
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await consumer.stop()
+
+    def _on_record(self, topic: str, value: bytes) -> None:
+        try:
+            if topic == ALERTS:
+                self.on_alert(_alert.decode(value))
+            else:
+                self.on_ack(_ack.decode(value))
+        except msgspec.DecodeError as exc:  # the sink sends it to the DLQ; the wall skips it
+            log.warning("skipping unreadable record on %s: %s", topic, exc)
+
+    async def refresh_counts(self, stop: asyncio.Event) -> None:
+        """Re-read the last-hour counters from ClickHouse every gateway_counts_ms."""
+        while not stop.is_set():
+            try:
+                self.on_counts(await asyncio.to_thread(read_counts, self.settings))
+            except Exception as exc:
+                log.info("counters not read (%s); retrying", exc)
+            await _wait(stop, self.settings.gateway_counts_ms / 1000)
+
+    async def ping(self, stop: asyncio.Event) -> None:
+        """Application-level ping every gateway_ping_s; closes connections whose token expired."""
+        while not await _wait(stop, self.settings.gateway_ping_s):
+            seq = self.journal.last_seq
+            data = _encode(Ping(seq, utc_now()))
+            for client in list(self.clients):
+                if client.claims.expired():
+                    client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
+                else:
+                    client.send(seq, data)
+
+
+def _holder(claims: Claims) -> str:
+    """One token's holder (name, role, issue and expiry time): what a flooding cooldown refuses."""
+    return f"{claims.sub}|{claims.role}|{claims.iat}|{claims.exp}"
+
+
+async def _partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of the topics, as the broker describes them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait `seconds` or until stop; True when stopped."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+def _response(status: HTTPStatus, content_type: str, body: bytes) -> Response:
+    headers = Headers()
+    headers["Content-Type"] = content_type
+    headers["Content-Length"] = str(len(body))
+    headers["Cache-Control"] = "no-cache"
+    headers["X-Content-Type-Options"] = "nosniff"
+    return Response(status.value, status.phrase, headers, body)
+
+
+_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+
+
+def _pages() -> dict[str, tuple[str, bytes]]:
+    """The static pages by path: /wall, /responder, /static/<file> and /regions.geojson."""
+    pages: dict[str, tuple[str, bytes]] = {}
+    for file in resources.files("sinks.push").joinpath("pages").iterdir():
+        suffix = "." + file.name.rsplit(".", 1)[-1]
+        if suffix in _TYPES:
+            pages[f"/static/{file.name}"] = (_TYPES[suffix], file.read_bytes())
+    pages["/wall"] = pages["/static/wall.html"]
+    pages["/responder"] = pages["/static/responder.html"]
+    geojson = resources.files("schemas").joinpath("data/jambi_kabkota_15.geojson").read_bytes()
+    pages["/regions.geojson"] = ("application/geo+json", geojson)
+    return pages
+
+
+async def serve_gateway(settings: Settings, stop: asyncio.Event,
+                        ready: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Run the gateway until `stop` is set."""
+    gateway = Gateway(settings)
+    gateway.producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
+                                        enable_idempotence=True, linger_ms=0)
+    await gateway.producer.start()
+    tasks = [asyncio.create_task(gateway.consume(stop)), asyncio.create_task(gateway.refresh_counts(stop)),
+             asyncio.create_task(gateway.ping(stop))]
+    try:
+        async with serve(gateway.handle, settings.gateway_host, settings.gateway_port,
+                         process_request=gateway.process_request,
+                         max_size=settings.gateway_max_message_bytes, compression=None,
+                         close_timeout=5, ping_interval=20, ping_timeout=20) as server:
+            log.warning("gateway on http://%s:%d/wall (websocket /ws)", settings.gateway_host,
+                        settings.gateway_port)
+            if ready is not None:
+                await ready()
+            waiting = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            for task in done:
+                if task is not waiting and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            server.close()
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await gateway.producer.stop()
+
+
+def run_gateway(settings: Settings) -> None:
+    """Run the gateway in this process on uvloop until SIGINT or SIGTERM."""
+    from posko.loop import run_async
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_gateway(settings, stop)
+
+    run_async(main())

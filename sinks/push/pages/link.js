@@ -1,0 +1,191 @@
+// The connection to the Posko push gateway, shared by the wall and the responder page:
+// auth first, resume after a reconnect, a watchdog on the gateway's 15 s ping, and the words
+// both pages show in Bahasa Indonesia and English.
+"use strict";
+
+const Posko = (() => {
+  const WORDS = {
+    id: {
+      title: "POSKO JAMBI", subtitle: "Pusat Komando Tanggap Darurat Provinsi Jambi",
+      live: "LANGSUNG", connecting: "MENYAMBUNG…", reconnecting: "MENYAMBUNG ULANG…",
+      refused: "DITOLAK", offline: "TERPUTUS",
+      flooded: "TERLALU BANYAK PESAN — menyambung lagi dalam 30 dtk",
+      alerts: "Peringatan terkini", active: "Peringatan 1 jam", needResponse: "Perlu respons", unacked: "Belum diterima",
+      severe: "Ekstrem / Parah", map: "Peta kabupaten/kota — peringatan aktif 1 jam terakhir",
+      counts: "Jumlah 1 jam terakhir per kabupaten/kota", region: "Kabupaten/Kota",
+      total: "Total", acked: "Diterima", notAcked: "BELUM DITERIMA", by: "oleh",
+      ackButton: "Terima", ackSending: "Mengirim…", notePlaceholder: "Catatan (opsional), mis. tim meluncur",
+      ackedByYou: "Anda sudah menerima ini", sound: "Suara", on: "hidup", off: "mati",
+      ago: "lalu", minutes: "mnt", seconds: "dtk", hours: "jam", now: "baru saja",
+      tokenPrompt: "Masukkan token akses dari Posko", tokenButton: "Masuk",
+      tokenRefused: "Token ditolak", tokenHelp: "Minta token baru ke petugas jaga: posko token issue",
+      gap: "pesan terlewat — tampilan dimuat ulang dari basis data", gapUnknown: "Sambungan tersela",
+      noAlerts: "Tidak ada peringatan", scope: "Wilayah tugas", minSeverity: "minimal",
+      lastUpdate: "Pembaruan", outside: "Luar Jambi", all: "semua", newAlert: "PERINGATAN BARU",
+      location: "lokasi",
+      severity: {Extreme: "EKSTREM", Severe: "PARAH", Moderate: "SEDANG", Minor: "RINGAN", Unknown: "TIDAK DIKETAHUI"},
+      kind: {citizen_report: "Laporan warga", disaster_alert: "Peringatan resmi", permit_filing: "Perizinan"},
+    },
+    en: {
+      title: "POSKO JAMBI", subtitle: "Jambi Province Emergency Command Centre",
+      live: "LIVE", connecting: "CONNECTING…", reconnecting: "RECONNECTING…",
+      refused: "REFUSED", offline: "OFFLINE",
+      flooded: "TOO MANY MESSAGES — reconnecting in 30 s",
+      alerts: "Latest alerts", active: "Alerts, 1 h", needResponse: "Need response", unacked: "Not acknowledged",
+      severe: "Extreme / Severe", map: "Regencies and cities — alerts active in the last hour",
+      counts: "Last hour per regency/city", region: "Regency/City",
+      total: "Total", acked: "Acknowledged", notAcked: "NOT ACKNOWLEDGED", by: "by",
+      ackButton: "Acknowledge", ackSending: "Sending…", notePlaceholder: "Note (optional), e.g. team on the way",
+      ackedByYou: "You acknowledged this", sound: "Sound", on: "on", off: "off",
+      ago: "ago", minutes: "min", seconds: "s", hours: "h", now: "just now",
+      tokenPrompt: "Enter the access token from Posko", tokenButton: "Sign in",
+      tokenRefused: "Token refused", tokenHelp: "Ask the duty officer for a new token: posko token issue",
+      gap: "messages missed — view reloaded from the database", gapUnknown: "Connection interrupted",
+      noAlerts: "No alerts", scope: "Area", minSeverity: "at least",
+      lastUpdate: "Updated", outside: "Outside Jambi", all: "all", newAlert: "NEW ALERT",
+      location: "location",
+      severity: {Extreme: "EXTREME", Severe: "SEVERE", Moderate: "MODERATE", Minor: "MINOR", Unknown: "UNKNOWN"},
+      kind: {citizen_report: "Citizen report", disaster_alert: "Official alert", permit_filing: "Permit filing"},
+    },
+  };
+  const SEVERITY_RANK = {Extreme: 4, Severe: 3, Moderate: 2, Minor: 1, Unknown: 0};
+  const JOURNAL = new Set(["alert", "ack", "counts"]);
+  const REFUSED = 1008;
+  // The gateway closes a client sending more than its message limit with 4429 and refuses the
+  // same token for 30 s (sinks/gateway.py FLOOD_COOLDOWN_S): wait that long, plus a spread so
+  // that pages closed together do not come back together, and keep the token.
+  const FLOODED = 4429;
+  const FLOODED_WAIT_MS = 30000;
+
+  let lang = localStorage.getItem("posko.lang") || "id";
+
+  function t(key) { return WORDS[lang][key]; }
+
+  function setLang(next) {
+    lang = next;
+    localStorage.setItem("posko.lang", next);
+    document.documentElement.lang = next;
+  }
+
+  function wibTime(iso, withSeconds) {
+    const options = {timeZone: "Asia/Jakarta", hour: "2-digit", minute: "2-digit", hour12: false};
+    if (withSeconds) options.second = "2-digit";
+    return new Intl.DateTimeFormat("en-GB", options).format(new Date(iso)) + " WIB";
+  }
+
+  function wibDate(date) {
+    return new Intl.DateTimeFormat(lang === "id" ? "id-ID" : "en-GB", {
+      timeZone: "Asia/Jakarta", weekday: "long", day: "numeric", month: "long", year: "numeric",
+    }).format(date);
+  }
+
+  function ago(iso) {
+    const s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+    if (s < 45) return t("now");
+    if (s < 3600) return `${Math.round(s / 60)} ${t("minutes")} ${t("ago")}`;
+    return `${Math.floor(s / 3600)} ${t("hours")} ${Math.round((s % 3600) / 60)} ${t("minutes")} ${t("ago")}`;
+  }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else node.setAttribute(name, value);
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  /** Takes the token from the URL fragment (then hides it) or from this tab's storage. */
+  function token(page) {
+    const key = `posko.token.${page}`;
+    const match = location.hash.match(/token=([^&]+)/);
+    if (match) {
+      sessionStorage.setItem(key, decodeURIComponent(match[1]));
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+    return sessionStorage.getItem(key);
+  }
+
+  function askToken(page, reason) {
+    const key = `posko.token.${page}`;
+    const box = document.getElementById("token-box");
+    box.hidden = false;
+    box.querySelector("[data-role=prompt]").textContent = t("tokenPrompt");
+    box.querySelector("[data-role=reason]").textContent = reason ? `${t("tokenRefused")}: ${reason}` : "";
+    box.querySelector("[data-role=help]").textContent = reason ? t("tokenHelp") : "";
+    box.querySelector("button").textContent = t("tokenButton");
+    box.querySelector("form").onsubmit = (event) => {
+      event.preventDefault();
+      sessionStorage.setItem(key, box.querySelector("input").value.trim());
+      location.reload();
+    };
+  }
+
+  /** A connection that authenticates, resumes after `lastSeq`, and reconnects by itself. */
+  class Link {
+    constructor(tokenValue, onMessage, onState) {
+      this.token = tokenValue;
+      this.onMessage = onMessage;
+      this.onState = onState;
+      this.lastSeq = null;
+      this.backoff = 500;
+      this.ws = null;
+      this.lastHeard = 0;
+      this.pingEvery = 15000;
+      setInterval(() => this.watch(), 5000);
+    }
+
+    connect() {
+      this.onState(this.lastSeq === null ? "connecting" : "reconnecting");
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+      this.ws = ws;
+      ws.onopen = () => {
+        const auth = {type: "auth", token: this.token};
+        if (this.lastSeq !== null) auth.resume_after = this.lastSeq;
+        ws.send(JSON.stringify(auth));
+        this.lastHeard = Date.now();
+      };
+      ws.onmessage = (event) => {
+        const message = JSON.parse(event.data);
+        this.lastHeard = Date.now();
+        if (message.type === "welcome") { this.backoff = 500; this.onState("live"); }
+        if (message.type === "snapshot" || JOURNAL.has(message.type)) {
+          if (this.lastSeq === null || message.seq > this.lastSeq || message.type === "snapshot") {
+            this.lastSeq = message.seq;
+          }
+        }
+        this.onMessage(message);
+      };
+      ws.onclose = (event) => {
+        if (this.ws !== ws) return;
+        if (event.code === REFUSED) { this.onState("refused", event.reason); return; }
+        if (event.code === FLOODED) {
+          this.onState("flooded", event.reason);
+          setTimeout(() => this.connect(), FLOODED_WAIT_MS + Math.random() * 5000);
+          return;
+        }
+        this.onState("reconnecting");
+        setTimeout(() => this.connect(), this.backoff);
+        this.backoff = Math.min(this.backoff * 2, 10000);
+      };
+    }
+
+    /** No message (not even a ping) for more than two ping periods: the link is dead, reconnect. */
+    watch() {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN && Date.now() - this.lastHeard > 2 * this.pingEvery + 5000) {
+        this.ws.close();
+      }
+    }
+
+    send(message) {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN) { this.ws.send(JSON.stringify(message)); return true; }
+      return false;
+    }
+  }
+
+  return {t, setLang, lang: () => lang, wibTime, wibDate, ago, el, token, askToken, Link, SEVERITY_RANK};
+})();

@@ -1,0 +1,85 @@
+"""Producing the worker's output: records in one Kafka batch per run of a topic-partition, each
+batch sent again alone until Kafka acknowledges it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import faust
+import msgspec
+from aiokafka import AIOKafkaProducer
+
+from posko.kafka.delivery import deliver_all
+from streams.faust_workarounds import kafka_producer
+from streams.validate import Outgoing, refused
+
+PartitionOf = Callable[[str, bytes], int]
+
+
+class Chunk(msgspec.Struct):
+    """Records of one topic-partition that fit one Kafka batch, and that batch until it is sent."""
+
+    topic: str
+    partition: int
+    records: list[Outgoing]
+    batch: Any = None  # aiokafka's BatchBuilder
+
+
+async def publish(app: faust.App, records: Sequence[Outgoing]) -> None:
+    """Produce every record and return once Kafka has them all (the batch is acked after)."""
+    # The underlying aiokafka producer (streams/faust_workarounds.py says why), with partitions
+    # from Faust's partitioner as for any send.
+    producer = app.producer
+    await send_batched(kafka_producer(app),
+                       records, lambda topic, key: producer.key_partition(topic, key).partition)
+
+
+async def send_batched(
+    kafka: AIOKafkaProducer, records: Sequence[Outgoing], partition_of: PartitionOf
+) -> int:
+    """Produce the records in batches per topic-partition until Kafka has them all; return the resend count.
+
+    Only a batch that failed is sent again. A record Kafka refuses for good (too large) is replaced
+    by its source message's dead letter, or by a dead letter without the original bytes.
+    """
+
+    async def send(chunk: Chunk) -> Any:
+        # A batch that failed cannot be sent again: it is built anew from its records.
+        batch, chunk.batch = chunk.batch or _batch(kafka, chunk.records), None
+        return await kafka.send_batch(batch, chunk.topic, partition=chunk.partition)
+
+    def instead(chunk: Chunk, error: Exception) -> list[Chunk]:
+        if len(chunk.records) > 1:  # which record is too large is not known: each goes alone
+            return [Chunk(chunk.topic, chunk.partition, [record]) for record in chunk.records]
+        replacement = refused(chunk.records[0], error)
+        if replacement is None:  # nothing smaller to send: try again (and say so)
+            return [chunk]
+        return [Chunk(replacement.topic, partition_of(replacement.topic, replacement.key), [replacement])]
+
+    return await deliver_all(send, _chunks(kafka, records, partition_of), instead)
+
+
+def _chunks(kafka: AIOKafkaProducer, records: Sequence[Outgoing], partition_of: PartitionOf) -> list[Chunk]:
+    groups: dict[tuple[str, int], list[Outgoing]] = defaultdict(list)
+    for record in records:
+        groups[(record.topic, partition_of(record.topic, record.key))].append(record)
+    chunks = []
+    for (topic, partition), group in groups.items():
+        batch, taken = kafka.create_batch(), list[Outgoing]()
+        for record in group:
+            if batch.append(key=record.key, value=record.value, timestamp=None) is None:
+                chunks.append(Chunk(topic, partition, taken, batch))
+                batch, taken = kafka.create_batch(), []
+                batch.append(key=record.key, value=record.value, timestamp=None)
+            taken.append(record)
+        chunks.append(Chunk(topic, partition, taken, batch))
+    return chunks
+
+
+def _batch(kafka: AIOKafkaProducer, records: list[Outgoing]) -> Any:
+    batch = kafka.create_batch()
+    for record in records:
+        batch.append(key=record.key, value=record.value, timestamp=None)
+    return batch
