@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from connectors.simulator import Simulator
+from connectors.simulator.stream import Simulator
 from schemas.events import DisasterAlertEvent, utc_now
 from sinks.clickhouse.store import ChdbStore, Store
 from sinks.clickhouse.tables import disaster_alert_row

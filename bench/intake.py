@@ -26,8 +26,8 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 
 from bench.pipeline import _broker_cpu, _percentiles
-from connectors.intake_keys import KeyRole, KeyStore
-from connectors.simulator import Simulator
+from connectors.intake.keys import KeyRole, KeyStore
+from connectors.simulator.stream import Simulator
 from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.net import free_port

@@ -24,13 +24,14 @@ import msgspec
 from aiokafka import AIOKafkaConsumer
 
 from connectors.publisher import RawPublisher
-from connectors.simulator import RawMessage, Simulator
+from connectors.simulator.stream import Simulator
 from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.net import free_port
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings, load_settings
 from schemas.events import Event, Kind, utc_now
+from schemas.raw import RawMessage
 from schemas.topics import raw_topic
 from sinks.clickhouse.client import run_sql
 from sinks.clickhouse.store import StoreError

@@ -9,9 +9,9 @@ from pathlib import Path
 import msgspec
 from lxml import etree
 
-from connectors.cap import CapImporter
-from connectors.oss import LicenseStatusPush, NibPush, OssError, PermitBook
-from connectors.quakes import QuakeBook
+from connectors.bmkg.quakes import QuakeBook
+from connectors.cap.importer import CapImporter
+from connectors.oss.permits import LicenseStatusPush, NibPush, OssError, PermitBook
 from schemas.bmkg import BmkgFormatError, decode_bmkg, feed_format
 from schemas.cap import CAP11, CAP12, CapError, embedded_alerts, parse_xml
 from schemas.events import Envelope, utc_now

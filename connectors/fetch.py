@@ -7,6 +7,8 @@ from pathlib import Path
 import httpx
 import msgspec
 
+from connectors.state import load_json, save_json
+
 USER_AGENT = "Posko/0.1 (Pusdalops Provinsi Jambi)"
 
 
@@ -28,8 +30,8 @@ class ConditionalFetcher:
         self.client = client
         self.path = path
         self.validators: dict[str, Validators] = {}
-        if path is not None and path.exists():
-            self.validators = msgspec.json.decode(path.read_bytes(), type=dict[str, Validators])
+        if path is not None:
+            self.validators = load_json(path, dict[str, Validators]) or {}
 
     async def get(self, url: str) -> httpx.Response | None:
         """The document, or None when it has not changed (304); httpx.HTTPError on failure."""
@@ -54,7 +56,4 @@ class ConditionalFetcher:
         """Write the validators to the file, when there is one."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        partial.write_bytes(msgspec.json.encode(self.validators))
-        partial.replace(self.path)
+        save_json(self.path, self.validators)

@@ -9,12 +9,14 @@ from typing import Any
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from connectors.simulator import RawMessage
 from posko.kafka.delivery import deliver_all
 from posko.settings import Settings
 from schemas.events import Envelope, kind_of
+from schemas.raw import RawMessage
 from schemas.regions import PROVINCE_CODE
 from schemas.topics import raw_topic
+
+PUBLISHER = "raw_publisher"  # key of the shared RawPublisher in an HTTP connector app's state
 
 
 class RawPublisher:

@@ -25,9 +25,9 @@ import msgspec
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from connectors.publisher import RawPublisher
-from connectors.simulator import RawMessage
 from posko.settings import Settings
 from schemas.events import EVENT_TYPES, Event, Kind, kind_of, new_event_id, utc_now
+from schemas.raw import RawMessage
 from schemas.regions import region_at
 
 BATCH = 1_000

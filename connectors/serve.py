@@ -8,9 +8,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import uvicorn
 from litestar import Litestar, Router
 
-from connectors.cap_feed import PUBLISHER, cap_router
-from connectors.oss import oss_router
-from connectors.publisher import RawPublisher
+from connectors.cap.routes import cap_router
+from connectors.oss.permits import oss_router
+from connectors.publisher import PUBLISHER, RawPublisher
 from posko.settings import Settings
 
 

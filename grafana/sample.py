@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from connectors.simulator import Simulator
+from connectors.simulator.stream import Simulator
 from schemas.events import (
     REPORT_STATUS_ORDER,
     CitizenReportEvent,

@@ -14,7 +14,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from connectors.simulate import SimulationStats, simulate
+from connectors.simulator.run import SimulationStats, simulate
 from posko.errors import PoskoError
 from posko.kafka import broker
 from posko.kafka.offsets import group_positions

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import msgspec
 from lxml import etree
 
 from posko.errors import PoskoError
+from schemas.clock import wib_to_utc
 from schemas.events import (
     AlertArea,
     AlertCategory,
@@ -20,8 +21,6 @@ from schemas.events import (
     Urgency,
 )
 from schemas.regions import Region, distance_to_province_km, region_at
-
-WIB = timezone(timedelta(hours=7), "WIB")
 
 
 class BmkgFormatError(PoskoError, ValueError):
@@ -175,11 +174,10 @@ def _gempa_sighting(gempa: _Gempa, lon_first: bool) -> Sighting:
 
 def _wib(day: str, clock: str) -> datetime:
     """InaTEWS 'DD-MM-YY' and 'HH:MM:SS WIB' as a UTC time."""
-    try:
-        local = datetime.strptime(f"{day} {clock.replace('WIB', '').strip()}", "%d-%m-%y %H:%M:%S")
-    except ValueError as exc:
-        raise BmkgFormatError(f"InaTEWS date/time {day!r} {clock!r} is not DD-MM-YY HH:MM:SS WIB") from exc
-    return local.replace(tzinfo=WIB).astimezone(UTC)
+    found = wib_to_utc(f"{day} {clock.replace('WIB', '').strip()}", "%d-%m-%y %H:%M:%S")
+    if found is None:
+        raise BmkgFormatError(f"InaTEWS date/time {day!r} {clock!r} is not DD-MM-YY HH:MM:SS WIB")
+    return found
 
 
 def _inatews_sighting(doc: _InaTews) -> Sighting:

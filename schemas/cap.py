@@ -12,7 +12,7 @@ import enum
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import TypeVar
@@ -23,6 +23,7 @@ import shapely
 from lxml import etree
 
 from posko.errors import PoskoError
+from schemas.clock import WIB
 from schemas.events import (
     AlertArea,
     AlertCategory,
@@ -41,7 +42,6 @@ from schemas.regions import Region, region_at
 CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP11 = "urn:oasis:names:tc:emergency:cap:1.1"
 ATOM = "http://www.w3.org/2005/Atom"
-WIB = timezone(timedelta(hours=7))
 CAP_NAMESPACE = uuid.UUID("7d3c5b1a-2f0e-4c8b-9a61-5e4d3c2b1a09")
 # Posko's own identifiers: `posko:<event id>` for the first version of an alert,
 # `posko:<event id>:<sent>` for its updates; the event id comes back out on import.
@@ -194,7 +194,7 @@ def cap_time(text: str) -> datetime:
 
 def format_cap_time(moment: datetime) -> str:
     """A time as CAP writes it: to the second, in WIB with its +07:00 offset."""
-    return moment.astimezone(WIB).strftime("%Y-%m-%dT%H:%M:%S+07:00")
+    return moment.astimezone(WIB).isoformat(timespec="seconds")
 
 
 def _pairs(parent: etree._Element, name: str) -> dict[str, str]:

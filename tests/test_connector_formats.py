@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from connectors.cap import CapImporter
+from connectors.bmkg.quakes import QuakeBook
+from connectors.cap.importer import CapImporter
 from connectors.check import FileFormat, recognise
-from connectors.oss import LicenseStatusPush, NibPush, OssError, PermitBook
-from connectors.quakes import QuakeBook
+from connectors.oss.permits import LicenseStatusPush, NibPush, OssError, PermitBook
 from posko.cli import main
 from schemas.bmkg import BmkgFormatError, decode_bmkg, quake_alert
 from schemas.cap import (

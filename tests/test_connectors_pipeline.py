@@ -22,8 +22,8 @@ import msgspec
 import pytest
 from lxml import etree
 
-from connectors.bmkg import PollReport, run_bmkg
-from connectors.cap import import_sources
+from connectors.bmkg.poller import PollReport, run_bmkg
+from connectors.cap.importer import import_sources
 from posko.net import free_port
 from posko.settings import Settings, load_settings
 from schemas.cap import alert_id, cap12_schema, parse_xml, read_alert

@@ -14,8 +14,8 @@ import httpx
 import msgspec
 import pytest
 
-from connectors.intake_keys import REFRESH_S, KeyRole, KeyStore
-from connectors.intake_openapi import COMMITTED
+from connectors.intake.keys import REFRESH_S, KeyRole, KeyStore
+from connectors.intake.openapi import COMMITTED
 from posko.net import free_port
 from posko.services import Service
 from posko.settings import load_settings
@@ -300,5 +300,5 @@ def test_served_openapi_document_is_the_committed_one(intake: RunningIntake) -> 
     served = intake.http.get("/schema/openapi.json")
     assert served.status_code == 200
     assert served.json() == json.loads(Path(COMMITTED).read_text()), (
-        "the API changed: run `posko intake openapi --output connectors/intake.openapi.json` and commit it")
+        "the API changed: run `posko intake openapi --output docs/api/intake.openapi.json` and commit it")
     assert "/v1/reports/{tracking}" in served.json()["paths"]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from connectors.intake_keys import KeyRole, KeyStore
+from connectors.intake.keys import KeyRole, KeyStore
 from posko.net import free_port
 from posko.services import Service
 from posko.settings import load_settings

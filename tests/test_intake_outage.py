@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.intake_keys import KeyRole, KeyStore
+from connectors.intake.keys import KeyRole, KeyStore
 from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.net import free_port

@@ -10,10 +10,10 @@ import pytest
 from litestar import get
 from litestar.testing import TestClient
 
-from connectors.intake import create_app
-from connectors.intake_keys import KeyRing, KeyRole, KeyStore, KeyStoreError
-from connectors.intake_rate import RateLimiter
-from connectors.intake_tracking import PATTERN, new_tracking_number, normalise_tracking_number
+from connectors.intake.app import create_app
+from connectors.intake.keys import KeyRing, KeyRole, KeyStore, KeyStoreError
+from connectors.intake.rate_limit import RateLimiter
+from connectors.intake.tracking import PATTERN, new_tracking_number, normalise_tracking_number
 from posko.settings import load_settings
 from schemas.events import Channel
 

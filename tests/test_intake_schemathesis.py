@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.intake_keys import KeyRole, KeyStore
+from connectors.intake.keys import KeyRole, KeyStore
 from posko.net import free_port
 from posko.services import Service
 from posko.settings import load_settings

@@ -11,7 +11,7 @@ from datetime import timedelta
 import msgspec
 import pytest
 
-from connectors.simulator import Simulator
+from connectors.simulator.stream import Simulator
 from schemas.events import (
     CitizenReportEvent,
     DisasterAlertEvent,

@@ -13,7 +13,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from connectors.simulator import Simulator
+from connectors.simulator.stream import Simulator
 from schemas.events import DEAD_LETTER_RAW_BYTES, Event, Kind, kind_of, utc_now
 from schemas.regions import Region
 from schemas.topics import raw_topic

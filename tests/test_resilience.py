@@ -10,10 +10,11 @@ import time
 import msgspec
 
 from connectors.publisher import RawPublisher
-from connectors.simulator import RawMessage, Simulator
+from connectors.simulator.stream import Simulator
 from posko.kafka import broker
 from posko.settings import Settings
 from schemas.events import kind_of, utc_now
+from schemas.raw import RawMessage
 from sinks.clickhouse.tables import TABLES
 from tests.conftest import Stack, lag, settle, wait_for
 

@@ -12,8 +12,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from connectors.sector_feed import REPORT_DELAY, SectorFeed, period_of
-from connectors.simulator import Simulator
+from connectors.simulator.sectors import REPORT_DELAY, SectorFeed, period_of
+from connectors.simulator.stream import Simulator
+from schemas.clock import WIB
 from schemas.events import Kind, SectorIndicatorEvent
 from schemas.regions import Region
 from schemas.sectors import CATALOGUE, INDICATORS, SECTOR_NAMES, Cadence, Sector
@@ -60,7 +61,7 @@ def test_feed_follows_the_cadence_and_the_dry_season() -> None:
     per_site = Counter(r.payload.site for r in gauges)
     assert all(160 <= n <= 170 for n in per_site.values()), per_site  # hourly for a week
     attendance = [r for r in readings if r.payload.indicator == "kehadiran_siswa"]
-    assert all((r.payload.period_start + timedelta(hours=7)).weekday() < 5 for r in attendance)
+    assert all(r.payload.period_start.astimezone(WIB).weekday() < 5 for r in attendance)
     haze = [r.payload.value for r in readings if r.payload.indicator == "ispu_pm25"
             and r.region is Region.TANJUNG_JABUNG_TIMUR]
     assert sum(haze) / len(haze) > 100, "August haze over the peat of Tanjung Jabung Timur"
@@ -167,7 +168,7 @@ def test_readings_land_once_with_the_catalogue_fields(landed: Landed) -> None:
         "SELECT sector_name, indicator_name, value, unit, aggregation, normal_high, site, "
         "formatDateTime(period_start, '%F %T', 'Asia/Jakarta') "
         f"FROM posko.sector_indicators WHERE id = '{sample.id}'")
-    wib = sample.payload.period_start + timedelta(hours=7)
+    wib = sample.payload.period_start.astimezone(WIB)
     assert row.split("\t") == [
         "Kebencanaan", "Tinggi muka air Sungai Batanghari", f"{sample.payload.value:g}", "m", "max", "12",
         str(sample.payload.site), wib.strftime("%Y-%m-%d %H:%M:%S")]

@@ -11,7 +11,7 @@ from itertools import pairwise
 import msgspec
 import pytest
 
-from connectors.simulator import Flaw, RawMessage, Simulator
+from connectors.simulator.stream import Simulator
 from schemas.events import (
     FINAL_STATUSES,
     AlertCategory,
@@ -25,6 +25,7 @@ from schemas.events import (
     Severity,
     kind_of,
 )
+from schemas.raw import Flaw, RawMessage
 from schemas.regions import Region, region_at
 
 OFFICE = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # Wednesday 10:00 WIB

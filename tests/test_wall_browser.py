@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from connectors.simulate import simulate
+from connectors.simulator.run import simulate
 from schemas.events import (
     AlertCategory,
     Certainty,

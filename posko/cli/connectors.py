@@ -21,7 +21,7 @@ def connectors() -> None:
 @click.option("--once", is_flag=True, help="Poll every feed once, then exit.")
 def bmkg(once: bool) -> None:
     """Poll BMKG's earthquake feeds (POSKO_BMKG_URL …) and USGS's (POSKO_USGS_URL): one alert a quake."""
-    from connectors.bmkg import run_bmkg
+    from connectors.bmkg.poller import run_bmkg
     from schemas.usgs import UsgsFormatError
 
     try:
@@ -45,7 +45,7 @@ def bmkg(once: bool) -> None:
 @click.option("--every", type=float, default=None, help="Import again every this many seconds.")
 def cap(sources: tuple[str, ...], every: float | None) -> None:
     """Import CAP 1.2 alerts or Atom/RSS feeds from files or URLs (default: POSKO_CAP_FEEDS)."""
-    from connectors.cap import import_sources
+    from connectors.cap.importer import import_sources
     from schemas.cap import CapError
 
     configured = settings()
@@ -84,7 +84,7 @@ def serve() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def check(files: tuple[Path, ...]) -> None:
     """Show what files would become (JSON lines on stdout) and why any cannot be read; send nothing."""
-    from connectors.cap import cap_area
+    from connectors.cap.importer import cap_area
     from connectors.check import Checker, encode_event, summary
     from schemas.cap import CapError
     from schemas.usgs import parse_area

@@ -21,7 +21,7 @@ def intake(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Run the citizen report intake API (subcommands manage its keys and OpenAPI document)."""
     if ctx.invoked_subcommand is not None:
         return
-    from connectors.intake import run_intake
+    from connectors.intake.app import run_intake
 
     chosen = settings()
     chosen = msgspec.structs.replace(chosen, intake_host=host or chosen.intake_host,
@@ -45,7 +45,7 @@ def key() -> None:
               help="Reports per minute this key may submit (0: no limit).")
 def key_add(name: str, role: str, channel: str | None, rate: int) -> None:
     """Create a key and print it (once: only its hash is kept)."""
-    from connectors.intake_keys import KeyRole, KeyStore
+    from connectors.intake.keys import KeyRole, KeyStore
 
     added, secret = KeyStore(settings().intake_dir).add(
         name, KeyRole(role), Channel(channel) if channel else None, rate)
@@ -58,7 +58,7 @@ def key_add(name: str, role: str, channel: str | None, rate: int) -> None:
 @key.command("list")
 def key_list() -> None:
     """Print the keys (never their secrets)."""
-    from connectors.intake_keys import KeyStore
+    from connectors.intake.keys import KeyStore
 
     for found in KeyStore(settings().intake_dir).keys():
         state = f"revoked {found.revoked_at:%Y-%m-%d %H:%M}Z" if found.revoked_at else "active"
@@ -71,7 +71,7 @@ def key_list() -> None:
 @click.argument("name")
 def key_revoke(name: str) -> None:
     """Revoke a key; the running service refuses it within seconds."""
-    from connectors.intake_keys import KeyStore
+    from connectors.intake.keys import KeyStore
 
     KeyStore(settings().intake_dir).revoke(name)
     click.echo(f"revoked {name!r}")
@@ -81,8 +81,8 @@ def key_revoke(name: str) -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of stdout.")
 def intake_openapi(output: Path | None) -> None:
-    """Print the intake's OpenAPI document (the committed copy is connectors/intake.openapi.json)."""
-    from connectors.intake_openapi import openapi_document
+    """Print the intake's OpenAPI document (the committed copy is docs/api/intake.openapi.json)."""
+    from connectors.intake.openapi import openapi_document
 
     text = openapi_document(settings())
     if output is None:

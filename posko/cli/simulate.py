@@ -19,7 +19,7 @@ from posko.cli.base import settings
 def simulate(rate: float, duration: float | None, count: int | None, malformed: float,
              seed: int | None) -> None:
     """Produce realistic events for Jambi's 11 kabupaten/kota onto the raw topics."""
-    from connectors.simulate import simulate as run
+    from connectors.simulator.run import simulate as run
 
     if rate <= 0 or not 0 <= malformed <= 1:
         raise click.BadParameter("--rate must be > 0 and --malformed between 0 and 1")

@@ -14,12 +14,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from connectors.simulator.draws import SOURCE
+from schemas.clock import WIB
 from schemas.events import SectorIndicator, SectorIndicatorEvent, new_event_id
 from schemas.regions import REGION_NAMES, Region
 from schemas.sectors import CATALOGUE, Cadence, Indicator
-
-SOURCE = "simulator"
-WIB = timedelta(hours=7)
 
 # How long after a period ends its reading arrives.
 REPORT_DELAY: dict[Cadence, timedelta] = {
@@ -85,7 +84,7 @@ class Series(NamedTuple):
 
 def period_of(cadence: Cadence, at: datetime) -> tuple[datetime, datetime]:
     """The period (start, end) of a cadence that contains `at`, with boundaries in WIB."""
-    local = at.astimezone(UTC).replace(tzinfo=None) + WIB
+    local = at.astimezone(WIB)
     if cadence is Cadence.HOURLY:
         start = local.replace(minute=0, second=0, microsecond=0)
         end = start + timedelta(hours=1)
@@ -99,7 +98,7 @@ def period_of(cadence: Cadence, at: datetime) -> tuple[datetime, datetime]:
     else:
         start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         end = (start + timedelta(days=32)).replace(day=1)
-    return (start - WIB).replace(tzinfo=UTC), (end - WIB).replace(tzinfo=UTC)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _series() -> list[Series]:
@@ -205,7 +204,7 @@ class SectorFeed:
 
     def _value(self, index: int, series: Series, start: datetime) -> float | None:
         rng = self._rng
-        local = start.replace(tzinfo=None) + WIB
+        local = start.astimezone(WIB)
         dry = 6 <= local.month <= 10
         code = series.indicator.code
         region = series.region
@@ -238,7 +237,7 @@ class SectorFeed:
             mean = (6.0 if dry else 0.25) * peat
             return float(_poisson(rng, mean))
         if code in ("realisasi_pendapatan", "realisasi_belanja"):
-            year = (local - datetime(local.year, 1, 1)).days / 365
+            year = (local - datetime(local.year, 1, 1, tzinfo=WIB)).days / 365
             curve = year ** (1.4 if code == "realisasi_belanja" else 1.05)
             return round(min(100.0, 100 * curve * rng.uniform(0.88, 1.02)), 2)
         percent = {"bansos_pkh_tersalur": (92, 5), "rekam_ktp_el": (98.2, 0.8), "kehadiran_siswa": (94, 2.5),
@@ -250,7 +249,7 @@ class SectorFeed:
                 mean -= 15
             return round(max(0.0, min(100.0, rng.gauss(mean, sd))), 1)
         if code == "progres_fisik_proyek":
-            weeks = (local - datetime(local.year, 1, 1)).days / 7
+            weeks = (local - datetime(local.year, 1, 1, tzinfo=WIB)).days / 7
             return round(max(0.0, min(100.0, 100 * (weeks / 48) ** 1.3 + rng.gauss(0, 4))), 1)
         if code == "harga_tbs_sawit":
             return float(round(rng.gauss(3_050, 150) / 10) * 10)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Container
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-WIB = timezone(timedelta(hours=7), "WIB")
+from schemas.clock import WIB
+
 # Crockford's base32: no I, L, O or U, so nothing is misread over the phone.
 SYMBOLS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PATTERN = re.compile(r"^JMB-\d{4}-[0-9A-HJKMNP-TV-Z]{5}$")

@@ -7,7 +7,7 @@ import random
 import time
 
 from connectors.publisher import RawPublisher
-from connectors.simulator import Simulator
+from connectors.simulator.stream import Simulator
 from posko.settings import Settings
 from schemas.events import utc_now
 

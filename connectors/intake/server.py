@@ -20,7 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from connectors.intake_models import Problem
+from connectors.intake.models import Problem
 from posko.settings import Settings
 
 log = logging.getLogger("posko.intake")

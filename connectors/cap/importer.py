@@ -13,6 +13,7 @@ import msgspec
 
 from connectors.fetch import ConditionalFetcher
 from connectors.publisher import RawPublisher, raw_message
+from connectors.state import load_json, save_json, state_path
 from posko.settings import Settings
 from schemas.cap import (
     CapError,
@@ -64,8 +65,8 @@ class CapImporter:
         self.area = area
         self._shape = regions_shape(area) if area else None
         self.alerts: dict[uuid.UUID, DisasterAlertEvent] = {}
-        if path is not None and path.exists():
-            stored = msgspec.json.decode(path.read_bytes(), type=list[DisasterAlertEvent])
+        if path is not None:
+            stored = load_json(path, list[DisasterAlertEvent]) or []
             self.alerts = {event.id: event for event in stored}
 
     def read(self, data: bytes, received_at: datetime, source: str = "cap", base: str = "") -> Imported:
@@ -117,10 +118,7 @@ class CapImporter:
         """Write what was imported to the file, when there is one."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        partial.write_bytes(msgspec.json.encode(list(self.alerts.values())))
-        partial.replace(self.path)
+        save_json(self.path, list(self.alerts.values()))
 
 
 def _not_newer(event: DisasterAlertEvent, known: DisasterAlertEvent) -> bool:
@@ -142,7 +140,7 @@ def cap_area(settings: Settings) -> list[Region] | None:
 
 def importer_path(settings: Settings) -> Path:
     """Where the CAP importer remembers the alerts it imported."""
-    return Path(settings.home) / "connectors" / "cap-alerts.json"
+    return state_path(settings, "cap-alerts.json")
 
 
 async def read_source(source: str, fetcher: ConditionalFetcher) -> bytes | None:

@@ -11,8 +11,8 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 
-from connectors.cap import CapImporter, importer_path
-from connectors.publisher import RawPublisher, raw_message
+from connectors.cap.importer import CapImporter, importer_path
+from connectors.publisher import PUBLISHER, RawPublisher, raw_message
 from posko.settings import Settings
 from schemas.cap import atom_feed, export_alert
 from schemas.events import DisasterAlertEvent, utc_now
@@ -24,7 +24,6 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 CAP_TYPE = "application/cap+xml; charset=utf-8"
 FEED_SIZE = 100
 MAX_FEED_SIZE = 1000
-PUBLISHER = "raw_publisher"  # key of the shared RawPublisher in the app's state
 _rows = msgspec.json.Decoder(DisasterAlertRow)
 
 

@@ -15,9 +15,9 @@ import msgspec
 from aiokafka import AIOKafkaConsumer
 
 from connectors.publisher import RawPublisher
-from connectors.simulator import RawMessage
 from posko.settings import Settings
 from schemas.events import Kind, ReportStatus, ReportStatusChange
+from schemas.raw import RawMessage
 from schemas.topics import REPORT_STATUS
 
 log = logging.getLogger("posko.intake")

@@ -30,10 +30,10 @@ from litestar.openapi.spec.server import Server
 from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
 
-from connectors.intake_body_schema import StrictBodySchema
-from connectors.intake_keys import ApiKey, KeyRing, KeyRole
-from connectors.intake_ledger import ReportLedger
-from connectors.intake_models import (
+from connectors.intake.body_schema import StrictBodySchema
+from connectors.intake.keys import ApiKey, KeyRing, KeyRole
+from connectors.intake.ledger import ReportLedger
+from connectors.intake.models import (
     Accepted,
     Health,
     HealthStatus,
@@ -42,11 +42,11 @@ from connectors.intake_models import (
     ReportView,
     StatusUpdate,
 )
-from connectors.intake_rate import RateLimiter, retry_after_header
-from connectors.intake_relay import relay_reports
-from connectors.intake_server import BodyDeadline, guarded_protocol
-from connectors.intake_tracking import new_tracking_number, normalise_tracking_number
-from connectors.intake_writer import KafkaUnavailable, Record, TransactionalWriter
+from connectors.intake.rate_limit import RateLimiter, retry_after_header
+from connectors.intake.relay import relay_reports
+from connectors.intake.server import BodyDeadline, guarded_protocol
+from connectors.intake.tracking import new_tracking_number, normalise_tracking_number
+from connectors.intake.writer import KafkaUnavailable, Record, TransactionalWriter
 from posko.errors import PoskoError
 from posko.settings import Settings
 from schemas.events import (

@@ -16,10 +16,11 @@ from pathlib import Path
 import msgspec
 from litestar import Request, Response, Router, post
 
-from connectors.publisher import RawPublisher, raw_message
+from connectors.publisher import PUBLISHER, RawPublisher, raw_message
+from connectors.state import load_json, save_json, state_path
 from posko.errors import PoskoError
 from posko.settings import Settings
-from schemas.bmkg import WIB
+from schemas.clock import WIB, wib_to_utc
 from schemas.events import (
     FINAL_STATUSES,
     SLA_PAUSES,
@@ -35,7 +36,6 @@ from schemas.regions import Region
 
 SOURCE = "oss-rba"
 OSS_NAMESPACE = uuid.UUID("c1a4e0f2-3b7d-4e52-8f19-6a2d0b9e4c37")
-PUBLISHER = "raw_publisher"
 APPLICANT_TYPES = {
     "01": ApplicantType.BADAN_USAHA, "02": ApplicantType.PERSEORANGAN,
     "03": ApplicantType.KANTOR_PERWAKILAN, "04": ApplicantType.BADAN_USAHA_LUAR_NEGERI,
@@ -163,11 +163,9 @@ def _region(*codes: str) -> Region | None:
 def oss_time(text: str) -> datetime:
     """An OSS date-time ('2026-03-02 09:15:00', WIB unless it says otherwise) in UTC."""
     text = text.strip()
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=WIB).astimezone(UTC)
-        except ValueError:
-            continue
+    found = wib_to_utc(text, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y")
+    if found is not None:
+        return found
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
@@ -182,8 +180,8 @@ class PermitBook:
         self.sla_s = sla_hours * 3600
         self.path = path
         self.permits: dict[str, Permit] = {}
-        if path is not None and path.exists():
-            self.permits = msgspec.json.decode(path.read_bytes(), type=dict[str, Permit])
+        if path is not None:
+            self.permits = load_json(path, dict[str, Permit]) or {}
 
     def register(self, push: NibPush) -> list[str]:
         """Remember the licences a receiveNIB push applies for; return their ids."""
@@ -248,15 +246,12 @@ class PermitBook:
         """Write the book to its file, when it has one."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        partial.write_bytes(msgspec.json.encode(self.permits))
-        partial.replace(self.path)
+        save_json(self.path, self.permits)
 
 
 def book_path(settings: Settings) -> Path:
     """Where the OSS endpoint keeps the registered applications."""
-    return Path(settings.home) / "connectors" / "oss-permits.json"
+    return state_path(settings, "oss-permits.json")
 
 
 def _answer(operation: str, code: int, text: str, **extra: object) -> Response[dict[str, object]]:

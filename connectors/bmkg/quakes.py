@@ -9,6 +9,7 @@ from pathlib import Path
 
 import msgspec
 
+from connectors.state import load_json, save_json
 from schemas.bmkg import Sighting, quake_alert
 from schemas.events import DisasterAlert, DisasterAlertEvent
 from schemas.regions import haversine_km
@@ -81,8 +82,8 @@ class QuakeBook:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self.quakes: list[KnownQuake] = []
-        if path is not None and path.exists():
-            self.quakes = msgspec.json.decode(path.read_bytes(), type=list[KnownQuake])
+        if path is not None:
+            self.quakes = load_json(path, list[KnownQuake]) or []
 
     def _find(self, sighting: Sighting) -> KnownQuake | None:
         return next((known for known in self.quakes if same_quake(known.sighting, sighting)), None)
@@ -128,7 +129,4 @@ class QuakeBook:
         """Write the book to its file (atomically), when it has one."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        partial.write_bytes(msgspec.json.encode(self.quakes))
-        partial.replace(self.path)
+        save_json(self.path, self.quakes)

@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 import msgspec
 
+from connectors.bmkg.quakes import QuakeBook
 from connectors.fetch import ConditionalFetcher
 from connectors.publisher import RawPublisher, raw_message
-from connectors.quakes import QuakeBook
+from connectors.state import state_path
 from posko.settings import Settings
 from schemas.bmkg import BmkgFormatError, Sighting, decode_bmkg
 from schemas.events import utc_now
@@ -81,7 +82,7 @@ class BmkgPoller:
 
 def book_path(settings: Settings) -> Path:
     """Where the poller remembers the quakes it published."""
-    return Path(settings.home) / "connectors" / "bmkg-quakes.json"
+    return state_path(settings, "bmkg-quakes.json")
 
 
 async def run_bmkg(settings: Settings, once: bool = False) -> PollReport:

@@ -1,0 +1,1 @@
+"""OSS-RBA, the national business licensing system: licence pushes become permit filings with SLAs."""
