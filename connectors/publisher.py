@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from aiokafka import AIOKafkaProducer
 
+from posko.errors import PoskoError
 from posko.kafka.delivery import deliver_all
 from posko.settings import Settings
 from schemas.events import Envelope, kind_of
@@ -17,6 +18,10 @@ from schemas.regions import PROVINCE_CODE
 from schemas.topics import raw_topic
 
 PUBLISHER = "raw_publisher"  # key of the shared RawPublisher in an HTTP connector app's state
+
+
+class MessageRefused(PoskoError):
+    """Kafka refused messages for good (larger than a raw topic takes); the others were sent."""
 
 
 class RawPublisher:
@@ -40,13 +45,29 @@ class RawPublisher:
         await self._producer.stop()
 
     async def publish(self, messages: Sequence[RawMessage]) -> int:
-        """Send the messages and return once Kafka acknowledged every one (resends on failure)."""
+        """Send the messages and return once Kafka acknowledged every one (resends on failure).
+
+        Raises MessageRefused, once all the others are on Kafka, for messages too large for it:
+        sending them again can never succeed, and dropping them silently would lose them.
+        """
+        refused: list[RawMessage] = []
 
         async def send(message: RawMessage) -> asyncio.Future[Any]:
             return await self._producer.send(raw_topic(message.kind), message.value,
                                              key=message.key or None)
 
-        return await deliver_all(send, messages)
+        def instead(message: RawMessage, error: Exception) -> list[RawMessage]:
+            refused.append(message)
+            return []
+
+        resent = await deliver_all(send, messages, instead)
+        if refused:
+            largest = max(len(m.value) for m in refused)
+            raise MessageRefused(
+                f"{len(refused)} of {len(messages)} message(s) not sent: larger than Kafka takes on "
+                f"{raw_topic(refused[0].kind)} (the largest is {largest:,} bytes); shorten or split "
+                "them. The other messages were sent.")
+        return resent
 
 
 def raw_message(event: Envelope) -> RawMessage:

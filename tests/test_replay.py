@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from connectors.publisher import MessageRefused, RawPublisher
 from connectors.replay import read_file
+from posko.settings import Settings
 from schemas.events import Kind
-from tests.conftest import Stack, wait_for
+from schemas.raw import RawMessage
+from schemas.topics import raw_topic
+from tests.conftest import Stack, read_topic, wait_for
 
 
 def _report(source: str, title: str, **changes: object) -> dict[str, object]:
@@ -69,3 +76,20 @@ def test_csv_exported_from_clickhouse_reads_back_as_events(tmp_path: Path) -> No
     assert event["id"] == "0196a7c0-0000-7000-8000-000000000001"
     assert event["occurred_at"] == "2026-11-01T02:00:00Z"
     assert event["payload"] == {"channel": "web", "category": "sosial", "title": "Judul", "text": "Isi"}
+
+
+def test_a_message_larger_than_kafka_takes_is_refused_with_a_reason_and_the_rest_are_sent(
+        settings: Settings, marker: str) -> None:
+    small = [RawMessage(Kind.CITIZEN_REPORT, b"15.71", f'{{"source":"{marker}","n":{n}}}'.encode())
+             for n in range(3)]
+    huge = RawMessage(Kind.CITIZEN_REPORT, b"15.71", b'{"x":"' + b"a" * 2_000_000 + b'"}')
+
+    async def publish() -> None:
+        async with RawPublisher(settings) as publisher:
+            await asyncio.wait_for(publisher.publish([small[0], huge, *small[1:]]), 60)
+
+    with pytest.raises(MessageRefused, match=r"1 of 4 message\(s\) not sent: larger than Kafka takes"):
+        asyncio.run(publish())
+    sent = [v for _, v in asyncio.run(read_topic(settings, raw_topic(Kind.CITIZEN_REPORT)))
+            if v and marker.encode() in v]
+    assert len(sent) == 3
