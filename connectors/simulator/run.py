@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from bisect import bisect_right
+from datetime import timedelta
+from pathlib import Path
+
+import msgspec
 
 from connectors.publisher import RawPublisher
 from connectors.simulator.stream import Simulator
 from posko.settings import Settings
-from schemas.events import utc_now
+from schemas.events import kind_of, utc_now
 
 TICK_S = 0.05
 
@@ -55,5 +60,45 @@ async def simulate(
                 stats.resent += await publisher.publish(batch)
                 stats.sent += len(batch)
                 stats.malformed += sum(1 for m in batch if m.flaw is not None)
+            await asyncio.sleep(TICK_S)
+    return stats
+
+
+async def play_scenario(
+    settings: Settings,
+    name: str,
+    *,
+    speed: float = 1.0,
+    truth: Path | None = None,
+    count: int | None = None,
+    seed: int | None = None,
+    stop: asyncio.Event | None = None,
+    stats: SimulationStats | None = None,
+) -> SimulationStats:
+    """Play a scenario `speed` times faster than real time; its truth goes to `truth` first."""
+    from connectors.simulator.places import region_key
+    from connectors.simulator.scenarios import load, plan, write_truth
+    from schemas.raw import RawMessage
+
+    scenario = load(name)
+    started_at = utc_now()
+    # Scenario time ends at the start of play, so no event is ever ahead of the wall clock.
+    timeline = plan(scenario, seed, started_at - timedelta(hours=scenario.hours))
+    if count is not None:
+        timeline = timeline[:count]
+    write_truth(truth or Path(settings.home) / "scenarios" / f"{name}.truth.jsonl", timeline)
+    times = [t.at for t in timeline]
+    stats = stats or SimulationStats()
+    stop = stop or asyncio.Event()
+    started = time.monotonic()
+    async with RawPublisher(settings) as publisher:
+        while stats.sent < len(timeline) and not stop.is_set():
+            played = timedelta(seconds=(time.monotonic() - started + TICK_S) * speed)
+            due = timeline[stats.sent:bisect_right(times, played)]
+            if due:
+                batch = [RawMessage(kind_of(t.event), region_key(t.event),
+                                    msgspec.json.encode(t.event), None) for t in due]
+                stats.resent += await publisher.publish(batch)
+                stats.sent += len(batch)
             await asyncio.sleep(TICK_S)
     return stats
