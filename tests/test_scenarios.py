@@ -26,6 +26,7 @@ from schemas.sectors import INDICATORS
 from schemas.topics import DLQ
 from streams.validate import decode_raw, route
 from tests.conftest import Stack, settle, wait_for
+from tests.test_cli import posko
 
 SHIPPED = ["banjir-batanghari", "banjir-dan-longsor", "gempa-kerinci", "hari-biasa", "karhutla"]
 NOW = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
@@ -203,3 +204,20 @@ def test_a_flood_played_fast_lands_in_clickhouse_without_dead_letters(stack: Sta
     letters = stack.count(
         "SELECT count() FROM posko.dead_letters WHERE raw_text LIKE '%\"source\":\"simulator\"%'")
     assert letters == 0
+
+
+def test_the_command_refuses_a_broken_scenario_file_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "mine.toml"
+    bad.write_text(_shipped_text("banjir-batanghari").replace('hazard = "banjir"', 'hazard = "tsunami"'))
+    done = posko("simulate", "--scenario", str(bad), env={"POSKO_HOME": str(tmp_path)})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert str(bad) in done.stderr and "happenings[0].hazard" in done.stderr, done.stderr
+
+
+def test_the_command_plays_a_scenario_and_writes_its_truth_under_home(kafka_env: dict[str, str]) -> None:
+    done = posko("simulate", "--scenario", "gempa-kerinci", "--speed", "100000", "--count", "120",
+                 "--seed", "2", env=kafka_env)
+    assert done.returncode == 0 and "played 120 events" in done.stdout, done.stderr
+    truth = Path(kafka_env["POSKO_HOME"]) / "scenarios" / "gempa-kerinci.truth.jsonl"
+    records = msgspec.json.Decoder(Truth).decode_lines(truth.read_bytes())
+    assert len(records) == 120 and any(r.happening == "gempa-kerinci" for r in records)

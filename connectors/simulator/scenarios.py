@@ -104,9 +104,9 @@ def names() -> list[str]:
     return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def parse(data: bytes, name: str) -> ScenarioFile:
+def parse(data: bytes, name: str, where: str | None = None) -> ScenarioFile:
     """A scenario file, checked: each happening within the scenario, its kecamatan known."""
-    where = f"{SCENARIOS}/{name}"
+    where = where or f"{SCENARIOS}/{name}"
     try:
         found = msgspec.toml.decode(data, type=ScenarioFile)
     except msgspec.ValidationError as exc:
@@ -137,7 +137,7 @@ def load(name: str) -> ScenarioFile:
     """A shipped scenario by name, or a path to a scenario file."""
     path = Path(name)
     if path.suffix == ".toml" and path.exists():
-        return parse(path.read_bytes(), path.name)
+        return parse(path.read_bytes(), path.name, str(path))
     if name not in names():
         raise DataFileError(f"no scenario {name!r}: the scenarios are {', '.join(names())}")
     data = resources.files("connectors.simulator").joinpath("data", "scenarios", f"{name}.toml")

@@ -37,14 +37,9 @@ def simulate(rate: float, duration: float | None, count: int | None, malformed: 
         raise click.BadParameter("--speed must be > 0")
     chosen = settings()
     try:
-        if scenario is not None:
-            from connectors.simulator.data_files import DataFileError
-
-            try:
-                stats = asyncio.run(play_scenario(chosen, scenario, speed=speed, truth=truth,
-                                                  count=count, seed=seed))
-            except DataFileError as exc:
-                raise click.ClickException(str(exc)) from exc
+        if scenario is not None:  # a bad scenario file is a PoskoError: one line, exit 1
+            stats = asyncio.run(play_scenario(chosen, scenario, speed=speed, truth=truth,
+                                              count=count, seed=seed))
             click.echo(f"played {stats.sent} events of scenario {scenario}")
             return
         stats = asyncio.run(run(chosen, rate, duration_s=duration, count=count,
