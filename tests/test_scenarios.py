@@ -118,6 +118,11 @@ def test_a_batanghari_flood_rises_warns_in_order_and_reports_from_its_kecamatan(
         assert report.region in happening.regions
         assert any(f"Kec. {k}" in report.payload.text for k in happening.kecamatan)
     assert any("korban" in r.payload.text for r in reports)
+    # The other gauges keep reporting as background; the flooded ones only as the happening.
+    background = [t.event for t in _timeline("banjir-batanghari") if t.truth.happening is None
+                  and isinstance(t.event, SectorIndicatorEvent)
+                  and t.event.payload.indicator == "tinggi_muka_air"]
+    assert background and not {e.region for e in background} & set(happening.regions)
 
 
 def test_karhutla_hotspots_climb_in_peat_districts_with_haze_and_ispu() -> None:

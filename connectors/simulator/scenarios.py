@@ -178,6 +178,7 @@ class _Builder:
         self.start = start
         self.pools = point_pools()
         self.out: list[Timed] = []
+        self.driven: set[tuple[str, Region]] = set()  # the series a happening reports
 
     def add(self, at: timedelta, event: Event, happening: HappeningData | None) -> None:
         truth = Truth(str(event.id), happening.id if happening else None,
@@ -210,6 +211,7 @@ class _Builder:
     def indicator(self, h: HappeningData, at: timedelta, region: Region, code: str, value: float,
                   period: timedelta, site: str | None = None) -> None:
         indicator = INDICATORS[code]
+        self.driven.add((code, region))
         end = self.start + at
         self.add(at, SectorIndicatorEvent(
             id=new_event_id(), source=SOURCE, occurred_at=end, received_at=end, region=region,
@@ -318,6 +320,10 @@ def plan(scenario: ScenarioFile, seed: int | None, start: datetime) -> list[Time
                 break
             event = background.event(start + at)
             builder.add(at, event, None)
+        # The agencies' readings on their cadence, but for the series a happening drives.
+        for reading in background.indicator_history(start, start + total):
+            if (reading.payload.indicator, reading.region) not in builder.driven and reading.region:
+                builder.add(reading.received_at - start, reading, None)
     return sorted(builder.out, key=lambda t: t.at)
 
 
