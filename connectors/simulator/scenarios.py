@@ -292,7 +292,7 @@ def _gempa(b: _Builder, h: HappeningData) -> None:
         instruction="Hindari bangunan yang retak; waspadai longsor di lereng.",
         area=AlertArea(regions=list(h.regions), circles=[Circle(epicentre, 50.0)]),
         magnitude=magnitude, depth_km=h.depth_km or 10.0), epicentre)
-    felt = HappeningData(**{**msgspec.structs.asdict(h), "hours": min(1.0, h.hours)})
+    felt = msgspec.structs.replace(h, hours=min(1.0, h.hours))  # felt within the hour
     b.spread(felt, h.reports, "gempa", ramp=0.3)
     b.spread(h, h.landslide_reports, "longsor", after=0.3)
 
