@@ -30,12 +30,13 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
+from bench.home import bench_env
 from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.loop import run_async
 from posko.net import free_port
 from posko.services import Service, process_cpu_seconds
-from posko.settings import Settings, load_settings
+from posko.settings import Settings
 from schemas.events import Alert, Kind, Severity, Urgency, new_event_id, utc_now
 from schemas.regions import Region
 from schemas.topics import ALERTS
@@ -251,13 +252,7 @@ def run_fanout_bench(base: Settings, client_counts: Sequence[int], rate: float, 
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     steps: list[Step] = []
     with tempfile.TemporaryDirectory(prefix="posko-bench-fanout-") as home:
-        env = {"POSKO_HOME": home, "POSKO_PARTITIONS": str(base.partitions),
-               "POSKO_CLICKHOUSE": f"chdb://{home}/clickhouse"}
-        if base.local_kafka:
-            env |= {"POSKO_KAFKA_PORT": str(free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(free_port())}
-        else:
-            env["POSKO_KAFKA"] = base.kafka
-        settings = load_settings({**os.environ, **env})
+        env, settings = bench_env(base, home, POSKO_CLICKHOUSE=f"chdb://{home}/clickhouse")
         say(broker.start(settings))
         try:
             asyncio.run(create_topics(settings))

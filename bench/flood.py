@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import resource
 import sys
 import tempfile
@@ -28,12 +27,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench.fanout import _measure, _percentiles, _wait_healthy
+from bench.home import bench_env
 from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.loop import run_async
 from posko.net import free_port
 from posko.services import Service, process_cpu_seconds
-from posko.settings import load_settings
+from posko.settings import Settings
 from sinks.push.tokens import TokenRole, gateway_secret, issue_token
 
 # Each gateway measured: whether the flooder runs, and the gateway's settings besides the defaults.
@@ -111,16 +111,16 @@ def _flooder(url: str, token: str, rate: float, sent: Synchronized[int],
     run_async(_flood(url, token, rate, sent, connections))
 
 
-def run_flood_bench(client_counts: Sequence[int], rate: float, seconds: float, flood: float) -> FloodResult:
+def run_flood_bench(
+    base: Settings, client_counts: Sequence[int], rate: float, seconds: float, flood: float
+) -> FloodResult:
     """Quiet, flooded-without-limit and flooded-with-limit gateways; human lines on stderr, JSON on stdout."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     steps: list[FloodStep] = []
     with tempfile.TemporaryDirectory(prefix="posko-bench-flood-") as home:
-        env = {"POSKO_HOME": home, "POSKO_CLICKHOUSE": f"chdb://{home}/clickhouse",
-               "POSKO_KAFKA_PORT": str(free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(free_port())}
-        settings = load_settings({**os.environ, **env})
+        env, settings = bench_env(base, home, POSKO_CLICKHOUSE=f"chdb://{home}/clickhouse")
         say(broker.start(settings))
         sink = Service("sink", Path(home) / "logs", env)
         try:

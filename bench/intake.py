@@ -11,7 +11,6 @@ for the broker's ack.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import httpx
 import msgspec
 from aiokafka import AIOKafkaProducer
 
+from bench.home import bench_env
 from bench.pipeline import _broker_cpu, _percentiles
 from connectors.intake.keys import KeyRole, KeyStore
 from connectors.simulator.stream import Simulator
@@ -32,7 +32,7 @@ from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.net import free_port
 from posko.services import Service
-from posko.settings import Settings, load_settings
+from posko.settings import Settings
 from schemas.events import Channel, CitizenReportEvent, Kind, utc_now
 from schemas.topics import raw_topic
 
@@ -127,13 +127,7 @@ def run_intake_bench(base: Settings, reports: int, clients: int) -> Result:
     """Run the intake and the baseline; human lines on stderr, one JSON line on stdout."""
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="posko-bench-intake-") as home:
-        env = {"POSKO_HOME": home, "POSKO_PARTITIONS": str(base.partitions),
-               "POSKO_INTAKE_PORT": str(free_port())}
-        if base.local_kafka:
-            env |= {"POSKO_KAFKA_PORT": str(free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(free_port())}
-        else:
-            env["POSKO_KAFKA"] = base.kafka
-        settings = load_settings({**os.environ, **env})
+        env, settings = bench_env(base, home, POSKO_INTAKE_PORT=str(free_port()))
         say(broker.start(settings))
         service = Service("intake", Path(home) / "logs", env)
         try:

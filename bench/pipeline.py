@@ -23,13 +23,13 @@ from pathlib import Path
 import msgspec
 from aiokafka import AIOKafkaConsumer
 
+from bench.home import bench_env
 from connectors.publisher import RawPublisher
 from connectors.simulator.stream import Simulator
 from posko.kafka import broker
 from posko.kafka.topics import create_topics
-from posko.net import free_port
 from posko.services import Service, process_cpu_seconds
-from posko.settings import Settings, load_settings
+from posko.settings import Settings
 from schemas.events import Event, Kind, utc_now
 from schemas.raw import RawMessage
 from schemas.topics import raw_topic
@@ -163,12 +163,7 @@ def _drain_rate(settings: Settings, source: str, total: int, timeout_s: float) -
 def run_pipeline_bench(base: Settings, events: int) -> Result:
     """Run both phases and print the figures (human lines on stderr, one JSON line on stdout)."""
     with tempfile.TemporaryDirectory(prefix="posko-bench-") as home:
-        env = {"POSKO_HOME": home, "POSKO_PARTITIONS": str(base.partitions)}
-        if base.local_kafka:
-            env |= {"POSKO_KAFKA_PORT": str(free_port()), "POSKO_KAFKA_CONTROLLER_PORT": str(free_port())}
-        else:
-            env["POSKO_KAFKA"] = base.kafka
-        settings = load_settings({**os.environ, **env})
+        env, settings = bench_env(base, home)
         say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
         say(broker.start(settings))
         services = [Service("sink", Path(home) / "logs", env), Service("worker", Path(home) / "logs", env)]

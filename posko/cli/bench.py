@@ -52,7 +52,7 @@ def bench_fanout(clients: str, rate: float, seconds: float, flood: float | None)
     if flood is not None:
         if flood <= 0:
             raise click.BadParameter("--flood takes a positive number of acknowledgements per second")
-        run_flood_bench(counts, rate, seconds, flood)
+        run_flood_bench(settings(), counts, rate, seconds, flood)
         return
     run_fanout_bench(settings(), counts, rate, seconds)
 
