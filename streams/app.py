@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> faust.App:
                             key_serializer="raw", value_serializer="json"),
     )
 
-    commits = RawCommits(app, settings, APP_ID)
+    commits = RawCommits(app, settings, APP_ID, [raw_topic(kind) for kind in Kind])
     app.timer(COMMIT_EVERY_S)(commits.commit)
 
     def make_agent(kind: Kind) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import faust
@@ -43,8 +43,11 @@ PROBE_S = 5.0
 class RawCommits:
     """Which raw records may be processed now, and the offsets to commit once they were."""
 
-    def __init__(self, app: faust.App, settings: Settings, group: str) -> None:
+    def __init__(self, app: faust.App, settings: Settings, group: str, topics: Iterable[str]) -> None:
         self.app, self.settings, self.group = app, settings, group
+        # The topics it commits: the consumer is also assigned others (the tables' changelogs)
+        # that it must never rewind nor commit.
+        self.topics = frozenset(topics)
         self.next: dict[TopicPartition, int] = {}
         self.rewinding: dict[TopicPartition, float] = {}  # partition: when it was last sought
         self._sent: dict[TopicPartition, int] = {}
@@ -121,6 +124,8 @@ class RawCommits:
         record has come through for TAIL_STILL_S and the broker holds records there."""
         now = time.monotonic()
         for assigned in self.app.consumer.assignment():
+            if assigned.topic not in self.topics:
+                continue
             tp = TopicPartition(assigned.topic, assigned.partition)
             fetched_to = self.app.consumer.highwater(assigned)
             if tp in self.rewinding or fetched_to is None:

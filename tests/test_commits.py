@@ -33,15 +33,15 @@ async def transactional_records(settings: Settings, topic: str, transactions: in
         await producer.stop()
 
 
-def commits_for(settings: Settings) -> RawCommits:
+def commits_for(settings: Settings, topic: str) -> RawCommits:
     app = faust.App(f"test-{uuid.uuid4().hex}", broker=f"kafka://{settings.bootstrap_servers}")
-    return RawCommits(app, settings, group=f"test-group-{uuid.uuid4().hex}")
+    return RawCommits(app, settings, f"test-group-{uuid.uuid4().hex}", [topic])
 
 
 def test_records_in_order_from_the_group_commit_are_all_kept(settings: Settings) -> None:
     topic = f"test-commits-{uuid.uuid4().hex[:8]}"
     asyncio.run(produce(settings, [(topic, b"", b"x")] * 5))
-    commits = commits_for(settings)
+    commits = commits_for(settings, topic)
     kept, ahead = asyncio.run(commits.in_order(delivered(topic, [0, 1, 2, 3, 4])))
     assert [e.message.offset for e in kept] == [0, 1, 2, 3, 4]
     assert commits.next == {TopicPartition(topic, 0): 0}  # nothing committable before `done`
@@ -52,7 +52,7 @@ def test_records_in_order_from_the_group_commit_are_all_kept(settings: Settings)
 def test_offsets_left_by_transaction_markers_are_not_a_hole(settings: Settings) -> None:
     topic = f"test-commits-{uuid.uuid4().hex[:8]}"
     asyncio.run(transactional_records(settings, topic, 3))  # records at 0, 2, 4; markers at 1, 3, 5
-    commits = commits_for(settings)
+    commits = commits_for(settings, topic)
     kept, ahead = asyncio.run(commits.in_order(delivered(topic, [0, 2, 4])))
     assert [e.message.offset for e in kept] == [0, 2, 4]
     commits.done(ahead)
@@ -62,7 +62,7 @@ def test_offsets_left_by_transaction_markers_are_not_a_hole(settings: Settings) 
 def test_records_skipped_by_the_consumer_are_a_hole(settings: Settings) -> None:
     topic = f"test-commits-{uuid.uuid4().hex[:8]}"
     asyncio.run(produce(settings, [(topic, b"", b"x")] * 6))
-    commits = commits_for(settings)
+    commits = commits_for(settings, topic)
     assert asyncio.run(commits._hole(TopicPartition(topic, 0), 2, 5))
     assert not asyncio.run(commits._hole(TopicPartition(topic, 0), 2, 2))
 
@@ -88,9 +88,11 @@ class FetchedPastConsumer:
         return True
 
 
-def tail_commits(settings: Settings, topic: str, highwater: int) -> tuple[RawCommits, FetchedPastConsumer]:
+def tail_commits(settings: Settings, topic: str, highwater: int,
+                 committed: str | None = None) -> tuple[RawCommits, FetchedPastConsumer]:
     consumer = FetchedPastConsumer(topic, highwater)
-    commits = RawCommits(faust.App(f"test-{uuid.uuid4().hex}"), settings, f"test-group-{uuid.uuid4().hex}")
+    commits = RawCommits(faust.App(f"test-{uuid.uuid4().hex}"), settings, f"test-group-{uuid.uuid4().hex}",
+                         [committed or topic])
     commits.app = SimpleNamespace(consumer=consumer)  # type: ignore[assignment]
     return commits, consumer
 
@@ -124,3 +126,15 @@ def test_a_tail_of_transaction_markers_is_not_read_again(settings: Settings, mon
     asyncio.run(commits.commit())
     asyncio.run(commits.commit())
     assert consumer.sought == [] and not commits.rewinding
+
+
+def test_partitions_of_topics_it_does_not_commit_are_never_rewound(
+        settings: Settings, monkeypatch: Any) -> None:
+    # The worker's consumer is also assigned the tables' changelogs: never RawCommits' to move.
+    changelog = f"test-changelog-{uuid.uuid4().hex[:8]}"
+    asyncio.run(produce(settings, [(changelog, b"", b"1")] * 4))
+    commits, consumer = tail_commits(settings, changelog, highwater=4, committed="posko.raw.citizen_report")
+    monkeypatch.setattr("streams.commits.TAIL_STILL_S", 0.0)
+    asyncio.run(commits.commit())
+    asyncio.run(commits.commit())
+    assert consumer.sought == [] and commits.next == {} and not commits.rewinding
