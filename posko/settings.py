@@ -120,7 +120,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # A surge of ordinary reports of one category in one kecamatan: at least this many in the
     # window, and this many times the usual rate (learnt over surge_baseline_days).
     surge_window_min: float = 60.0
-    surge_min_reports: int = 5
+    surge_min_reports: int = 10
     surge_ratio: float = 4.0
     surge_baseline_days: float = 7.0
     # Escalation of a Segera incident nobody acknowledged: seconds after it became Segera, and who

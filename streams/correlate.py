@@ -82,7 +82,7 @@ class Thresholds(msgspec.Struct, frozen=True, kw_only=True):
     default_window_h: float = 6.0
     duplicate_similarity: float = 0.8
     surge_window: timedelta = timedelta(hours=1)
-    surge_min_reports: int = 5
+    surge_min_reports: int = 10
     surge_ratio: float = 4.0
     surge_baseline: timedelta = timedelta(days=7)
     surge_floor_per_h: float = 0.1

@@ -31,8 +31,8 @@ from schemas.events import (
     new_event_id,
     utc_now,
 )
-from schemas.regions import Region
 from schemas.incidents import Hazard, Signal
+from schemas.regions import Region
 from schemas.topics import ALERTS, DLQ, SIGNALS, events_topic, raw_topic
 from streams.app import CODEC, _route_batch
 from streams.validate import Rejected, dead_letter, decode_raw, refused, route
