@@ -88,7 +88,12 @@ class Correlation:
         """Fire the escalation steps whose time has come (each once)."""
         async with self._lock:
             if not self.loaded:
-                return
+                # After a restart with no new signal, the timer is first: once Faust has rebuilt
+                # the table (recovery done), the room is loaded from it here.
+                # (TableManagerT does not declare the manager's `recovery`: faust/tables/manager.py.)
+                if not cast(Any, self.app.tables).recovery.completed.is_set():
+                    return
+                await self._load()
             due = self.room.due(utc_now())
             if due:
                 latest = {incident.id: incident for _, incident in due}

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from posko.settings import Settings
+from schemas.topics import catalogue
 
 
 class Position(msgspec.Struct, frozen=True):
@@ -23,6 +24,14 @@ class Position(msgspec.Struct, frozen=True):
     def lag(self) -> int:
         """Messages on the partition the group has not committed yet."""
         return max(self.end - self.committed, 0)
+
+
+def partitions_of(settings: Settings, topic: str) -> int:
+    """How many partitions a topic of the catalogue has (the setting's count for any other)."""
+    for spec in catalogue(settings.partitions):
+        if spec.name == topic:
+            return spec.partitions
+    return settings.partitions
 
 
 def reader(settings: Settings, **options: Any) -> AIOKafkaConsumer:
@@ -46,7 +55,7 @@ async def group_positions(
             await consumer.start()
             positions = {}
             for group, topics in groups.items():
-                tps = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
+                tps = [TopicPartition(t, p) for t in topics for p in range(partitions_of(settings, t))]
                 ends = await consumer.end_offsets(tps)
                 committed = await admin.list_consumer_group_offsets(group)
                 positions[group] = {
