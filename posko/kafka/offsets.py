@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from posko.settings import Settings
 from schemas.topics import catalogue
@@ -65,4 +66,18 @@ async def group_positions(
             return positions
     finally:
         await consumer.stop()
+        await admin.close()
+
+
+async def group_state(settings: Settings, group: str) -> tuple[str, int]:
+    """A consumer group's state on the broker and its number of members."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([group])
+        [found] = response.to_object()["groups"]
+        return found["state"], len(found["members"])
+    except GroupCoordinatorNotAvailableError:  # a new broker: no group has ever existed
+        return "Dead", 0
+    finally:
         await admin.close()
