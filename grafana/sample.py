@@ -24,6 +24,7 @@ from schemas.events import (
     kind_of,
 )
 from schemas.topics import raw_topic
+from schemas.workdays import WorkingCalendar
 from sinks.clickhouse.store import Store
 from sinks.clickhouse.tables import report_status_row
 from sinks.clickhouse.writer import ROW_MAKERS
@@ -51,8 +52,9 @@ def history_rows(until: datetime, seed: int = 20260812) -> dict[str, list[bytes]
         for out in route(kind_of(event), decode_raw(raw), topic, 0, offset, None, raw).out:
             for table, row in ROW_MAKERS[out.topic](out.value):
                 tables[table].append(encoder.encode(row))
+    calendar = WorkingCalendar()
     tables["report_status_changes"] = [
-        encoder.encode(report_status_row(change))
+        encoder.encode(report_status_row(change, calendar))
         for change in _follow_up([e for e in events if isinstance(e, CitizenReportEvent)], until, seed)
     ]
     return tables

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import msgspec
 
 from posko.errors import PoskoError
+from schemas.workdays import parse_dates
 
 
 class SettingsError(PoskoError, ValueError):
@@ -128,6 +130,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     escalation_steps: str = "300:petugas piket,900:supervisor,1800:kepala BPBD"
     escalation_tinggi_factor: float = 2.0
     escalation_check_s: float = 1.0
+    # Citizen report SLAs count working days: these collective leave days (cuti bersama, ISO
+    # dates, comma-separated) are off as well as weekends and national holidays.
+    cuti_bersama: str = ""
+    # Seconds added to the stream's clock for the SLA clocks (drills and tests only).
+    clock_offset_s: float = 0.0
 
     @property
     def local_kafka(self) -> bool:
@@ -167,6 +174,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     def usgs_urls(self) -> list[str]:
         """The USGS GeoJSON feeds the earthquake poller fetches."""
         return [url.strip() for url in self.usgs_url.split(",") if url.strip()]
+
+    @property
+    def cuti_bersama_dates(self) -> list[date]:
+        """The collective leave days of POSKO_CUTI_BERSAMA."""
+        try:
+            return parse_dates(self.cuti_bersama)
+        except ValueError as exc:
+            raise SettingsError(f"POSKO_CUTI_BERSAMA: {exc}") from exc
 
     @property
     def kafka_dir(self) -> Path:

@@ -189,6 +189,8 @@ class Escalation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     due_at: UtcTime
     fired_at: UtcTime
     late_s: Annotated[float, Meta(ge=0)] = 0.0  # how late the subject is at this step
+    # A report SLA's stage (verifikasi, tindak_lanjut): with level, which step this is.
+    stage: str = ""
 
 
 def escalation_id(subject_id: str, level: int, stage: str = "") -> uuid.UUID:

@@ -23,6 +23,7 @@ from streams.commits import RawCommits
 from streams.faust_workarounds import changelog_partition_of, unacked_topic
 from streams.publish import publish
 from streams.room import Correlation
+from streams.sla import register_sla_clocks
 from streams.validate import Outgoing, Rejected, dead_letter, decode_raw, route
 
 log = logging.getLogger("posko.stream")
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> faust.App:
         topic = unacked_topic(app, raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
                               partitions=settings.partitions)
         app.agent(topic, name=f"validate_{kind}")(make_agent(kind))
+    register_sla_clocks(app, settings)  # citizen report SLA clocks (streams/sla.py)
     return app
 
 

@@ -33,7 +33,9 @@ from schemas.events import (
     Urgency,
 )
 from schemas.regions import Region
+from schemas.report_sla import open_clock
 from schemas.sectors import INDICATORS, SECTOR_NAMES
+from schemas.workdays import WorkingCalendar
 
 _ENVELOPE = """
     id UUID,
@@ -210,6 +212,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "DEFAULT length(base64Decode(raw_base64))",
         "ALTER TABLE {db}.dead_letters ADD COLUMN IF NOT EXISTS raw_sha256 String "
         "DEFAULT lower(hex(SHA256(base64Decode(raw_base64))))",
+    ]),
+    # The LAPOR! deadline a status change leaves running (schemas/report_sla.py), in working
+    # days: the sink computes it with the stream's calendar, so SQL only compares. Rows from
+    # before have none (not shown as overdue).
+    (7, "citizen report SLA: the stage and working-day deadline of each status change", [
+        "ALTER TABLE {db}.report_status_changes ADD COLUMN IF NOT EXISTS sla_stage "
+        "LowCardinality(String) DEFAULT ''",
+        "ALTER TABLE {db}.report_status_changes ADD COLUMN IF NOT EXISTS sla_due "
+        "Nullable(DateTime64(3, 'UTC'))",
     ]),
 ]
 
@@ -485,14 +496,19 @@ class ReportStatusRow(_Row, kw_only=True):
     changed_at: datetime
     changed_by: str
     note: str
+    sla_stage: str
+    sla_due: datetime | None
 
 
-def report_status_row(change: ReportStatusChange) -> ReportStatusRow:
-    """The status change's row (without the submission's idempotency data)."""
+def report_status_row(change: ReportStatusChange, calendar: WorkingCalendar) -> ReportStatusRow:
+    """The status change's row (without the submission's idempotency data), with the SLA
+    deadline it leaves running."""
+    clock = open_clock(change, calendar)
     return ReportStatusRow(
         id=change.id, tracking=change.tracking, report_id=change.report_id, channel=change.channel,
         category=change.category, region=change.region, status=change.status,
         changed_at=change.changed_at, changed_by=change.changed_by, note=change.note,
+        sla_stage=clock.stage if clock else "", sla_due=clock.due_at if clock else None,
     )
 
 

@@ -27,6 +27,7 @@ from schemas.events import (
     new_dead_letter,
 )
 from schemas.topics import ACKS, ALERTS, DLQ, REPORT_STATUS, events_topic
+from schemas.workdays import WorkingCalendar
 from sinks.clickhouse.store import Store
 from sinks.clickhouse.tables import (
     VERSIONED,
@@ -51,6 +52,7 @@ _letter = msgspec.json.Decoder(DeadLetter)
 _ack = msgspec.json.Decoder(Acknowledgement)
 _status = msgspec.json.Decoder(ReportStatusChange)
 _encoder = msgspec.json.Encoder()
+_NO_CUTI_BERSAMA = WorkingCalendar()
 
 
 def _event_rows(data: bytes) -> Rows:
@@ -70,13 +72,20 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     ALERTS: lambda data: [("alerts", alert_row(_alert.decode(data)))],
     DLQ: lambda data: [("dead_letters", dead_letter_row(_letter.decode(data)))],
     ACKS: lambda data: [("acks", ack_row(_ack.decode(data)))],
-    REPORT_STATUS: lambda data: [("report_status_changes", report_status_row(_status.decode(data)))],
+    REPORT_STATUS: lambda data: _status_rows(data, _NO_CUTI_BERSAMA),
 }
 
 
-def rows_of(record: ConsumerRecord[bytes, bytes]) -> Rows:
-    """The table rows a record becomes; one that cannot be read becomes a dead letter row."""
+def _status_rows(data: bytes, calendar: WorkingCalendar) -> Rows:
+    return [("report_status_changes", report_status_row(_status.decode(data), calendar))]
+
+
+def rows_of(record: ConsumerRecord[bytes, bytes], calendar: WorkingCalendar | None = None) -> Rows:
+    """The table rows a record becomes; one that cannot be read becomes a dead letter row.
+    Report SLA deadlines count working days of `calendar` (default: without cuti bersama)."""
     try:
+        if record.topic == REPORT_STATUS and calendar is not None:
+            return _status_rows(record.value or b"", calendar)
         return ROW_MAKERS[record.topic](record.value or b"")
     except (msgspec.DecodeError, KeyError, AssertionError) as exc:
         letter = new_dead_letter(f"the ClickHouse sink could not read it: {exc}", record.topic,
@@ -93,6 +102,7 @@ class ClickHouseWriter:
         self.executor = executor
         self.topics = list(ROW_MAKERS)
         self.rows_written = 0
+        self.calendar = WorkingCalendar(settings.cuti_bersama_dates)  # the stream's SLA calendar
         self._committed: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -152,7 +162,7 @@ class ClickHouseWriter:
         tables: dict[str, list[msgspec.Struct]] = defaultdict(list)
         for records in batch.values():
             for record in records:
-                for table, row in rows_of(record):
+                for table, row in rows_of(record, self.calendar):
                     tables[table].append(row)
         loop = asyncio.get_running_loop()
         for table, rows in tables.items():
