@@ -50,6 +50,8 @@ def history_rows(until: datetime, seed: int = 20260812) -> dict[str, list[bytes]
         raw = encoder.encode(event)
         topic = raw_topic(kind_of(event))
         for out in route(kind_of(event), decode_raw(raw), topic, 0, offset, None, raw).out:
+            if out.topic not in ROW_MAKERS:  # posko.signals: correlation's input, no table
+                continue
             for table, row in ROW_MAKERS[out.topic](out.value):
                 tables[table].append(encoder.encode(row))
     calendar = WorkingCalendar()
