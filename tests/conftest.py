@@ -88,6 +88,21 @@ def kafka_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         broker.stop(settings)
 
 
+@contextlib.contextmanager
+def own_broker(home: Path, **extra: str) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """A broker of a test's (or module's) own, so what it does or keeps disturbs no other test."""
+    env = {"POSKO_HOME": str(home), "POSKO_KAFKA_PORT": str(free_port()),
+           "POSKO_KAFKA_CONTROLLER_PORT": str(free_port()), "POSKO_PARTITIONS": "3",
+           "POSKO_KAFKA_HEAP": "512m", "POSKO_STALL_S": "25", **extra}
+    settings = load_settings(env)
+    broker.start(settings)
+    asyncio.run(create_topics(settings))
+    try:
+        yield settings, env
+    finally:
+        broker.stop(settings)
+
+
 class Stack:
     """A worker and a sink running as real processes against the session broker."""
 

@@ -28,7 +28,7 @@ from schemas.events import (
 from schemas.incidents import Escalation, Incident, IncidentAck, Priority, incident_id
 from schemas.regions import Region
 from schemas.topics import ESCALATIONS, INCIDENTS, SIGNALS, raw_topic
-from tests.conftest import Stack, produce, read_topic, running_stack, wait_for
+from tests.conftest import Stack, own_broker, produce, read_topic, running_stack, wait_for
 
 _incident = msgspec.json.Decoder(Incident)
 _escalation = msgspec.json.Decoder(Escalation)
@@ -49,6 +49,22 @@ def incidents(stack: Stack) -> dict[uuid.UUID, Incident]:
 def escalations_of(stack: Stack, subject: uuid.UUID) -> list[Escalation]:
     found = [_escalation.decode(v) for _, v in asyncio.run(read_topic(stack.settings, ESCALATIONS)) if v]
     return [e for e in found if e.subject_id == str(subject)]
+
+
+@pytest.fixture(scope="module")
+def quiet_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A broker of this module's own: the session broker's posko.incidents holds other tests'
+    floods, which a flood of this test would rightly join."""
+    with own_broker(tmp_path_factory.mktemp("incidents-kafka"),
+                    POSKO_WORKER_INSTANCE="incidents-worker-1") as (_, env):
+        yield env
+
+
+@pytest.fixture
+def stack(quiet_kafka: dict[str, str], tmp_path: Path) -> Iterator[Stack]:
+    """Worker and sink on this module's broker."""
+    with running_stack(quiet_kafka, tmp_path) as running:
+        yield running
 
 
 def test_a_flood_played_through_the_worker_becomes_one_segera_incident(stack: Stack, tmp_path: Path) -> None:
@@ -86,13 +102,14 @@ def _segera_alert(region: Region) -> DisasterAlertEvent:
 
 
 @pytest.fixture
-def escalating(kafka_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+def escalating(quiet_kafka: dict[str, str], tmp_path: Path,
+               request: pytest.FixtureRequest) -> Iterator[Stack]:
     """Worker and sink whose escalation steps come seconds apart (`steps` marks say which)."""
     mark = request.node.get_closest_marker("steps")
     steps = mark.args[0] if mark else STEPS
-    # Earlier tests' incidents live on in the session's posko.incidents: a window of seconds keeps
-    # this test's alerts from joining one of them.
-    env = {**kafka_env, "POSKO_ESCALATION_STEPS": steps, "POSKO_CORRELATE_WINDOWS": "banjir:0.001"}
+    # The flood test's incident lives on in posko.incidents: a window of seconds keeps this
+    # test's alerts from joining it.
+    env = {**quiet_kafka, "POSKO_ESCALATION_STEPS": steps, "POSKO_CORRELATE_WINDOWS": "banjir:0.001"}
     with running_stack(env, tmp_path) as running:
         yield running
 
