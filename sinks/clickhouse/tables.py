@@ -32,6 +32,7 @@ from schemas.events import (
     Severity,
     Urgency,
 )
+from schemas.incidents import Escalation, Incident
 from schemas.regions import Region
 from schemas.sectors import INDICATORS, SECTOR_NAMES
 
@@ -211,10 +212,85 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "ALTER TABLE {db}.dead_letters ADD COLUMN IF NOT EXISTS raw_sha256 String "
         "DEFAULT lower(hex(SHA256(base64Decode(raw_base64))))",
     ]),
+    # Incidents change under one id, `version` counting up: the sink keeps the newest row per id
+    # (VERSIONED). No partitions: a province has hundreds of incidents, and a merge may move an
+    # incident's first_at, which would put its versions in two partitions that never replace.
+    (7, "incidents, their signals and escalations", [
+        """CREATE TABLE IF NOT EXISTS {db}.incidents (
+    id UUID,
+    version UInt64,
+    hazard LowCardinality(String),
+    title String,
+    priority LowCardinality(String),
+    status LowCardinality(String),
+    regions Array(LowCardinality(String)),
+    kecamatan Array(String),
+    centre_lat Nullable(Float64),
+    centre_lon Nullable(Float64),
+    radius_km Float64,
+    first_at DateTime64(3, 'UTC'),
+    last_at DateTime64(3, 'UTC'),
+    signal_count UInt32,
+    report_count UInt32,
+    victims UInt8,
+    updated_at DateTime64(3, 'UTC'),
+    official UInt8,
+    surge UInt8,
+    why String,
+    acked_by String,
+    acked_at Nullable(DateTime64(3, 'UTC')),
+    merged_into Nullable(UUID),
+    opened_at DateTime64(3, 'UTC'),
+    escalation_level UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(version) ORDER BY id""",
+        # One row per signal, of the latest incident holding it: keyed by the signal, versioned
+        # by the incident's updated_at, so a signal a merge moved belongs to the incident it
+        # moved to (the merged one's last version, which points elsewhere, writes no rows).
+        """CREATE TABLE IF NOT EXISTS {db}.incident_signals (
+    signal_id UUID,
+    incident_id UUID,
+    item_id UUID,
+    kind LowCardinality(String),
+    event_kind LowCardinality(String),
+    hazard LowCardinality(String),
+    priority LowCardinality(String),
+    region LowCardinality(Nullable(String)),
+    kecamatan Nullable(String),
+    lat Nullable(Float64),
+    lon Nullable(Float64),
+    headline String,
+    occurred_at DateTime64(3, 'UTC'),
+    item_last_at DateTime64(3, 'UTC'),
+    item_count UInt32,
+    victims UInt8,
+    incident_version UInt64,
+    version DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX incident incident_id TYPE bloom_filter GRANULARITY 1
+) ENGINE = ReplacingMergeTree(version) ORDER BY signal_id""",
+        """CREATE TABLE IF NOT EXISTS {db}.escalations (
+    id UUID,
+    subject LowCardinality(String),
+    subject_id String,
+    level UInt16,
+    role LowCardinality(String),
+    regions Array(LowCardinality(String)),
+    priority LowCardinality(Nullable(String)),
+    headline String,
+    reason String,
+    due_at DateTime64(3, 'UTC'),
+    fired_at DateTime64(3, 'UTC'),
+    late_s Float64,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(fired_at) ORDER BY id""",
+    ]),
 ]
 
 # Tables whose rows are versions of one thing: the sink keeps the newest row per id.
-VERSIONED = frozenset({"disaster_alerts", "alerts"})
+VERSIONED = frozenset({"disaster_alerts", "alerts", "incidents", "incident_signals"})
+# The column that names the thing, where it is not `id`.
+KEYS = {"incident_signals": "signal_id"}
 
 
 # --- Rows ------------------------------------------------------------------------------------
@@ -516,4 +592,114 @@ def disaster_alert_event(row: DisasterAlertRow) -> DisasterAlertEvent:
         id=row.id, source=row.source, occurred_at=row.occurred_at, received_at=row.received_at,
         region=Region(row.region) if row.region else None, location=location,
         schema_version=row.schema_version, payload=payload,
+    )
+
+
+class IncidentRow(_Row, kw_only=True):
+    """A row of `incidents`: one version of an incident."""
+
+    version: int
+    hazard: str
+    title: str
+    priority: str
+    status: str
+    regions: list[str]
+    kecamatan: list[str]
+    centre_lat: float | None
+    centre_lon: float | None
+    radius_km: float
+    first_at: datetime
+    last_at: datetime
+    signal_count: int
+    report_count: int
+    victims: int
+    updated_at: datetime
+    official: int
+    surge: int
+    why: str
+    acked_by: str
+    acked_at: datetime | None
+    merged_into: uuid.UUID | None
+    opened_at: datetime
+    escalation_level: int
+
+
+class IncidentSignalRow(msgspec.Struct, kw_only=True):
+    """A row of `incident_signals`: one member signal of the latest incident holding it."""
+
+    signal_id: uuid.UUID
+    incident_id: uuid.UUID
+    item_id: uuid.UUID
+    kind: str
+    event_kind: str
+    hazard: str
+    priority: str
+    region: str | None
+    kecamatan: str | None
+    lat: float | None
+    lon: float | None
+    headline: str
+    occurred_at: datetime
+    item_last_at: datetime
+    item_count: int
+    victims: int
+    incident_version: int
+    version: datetime
+
+
+class EscalationRow(_Row, kw_only=True):
+    """A row of `escalations`: one step, once."""
+
+    subject: str
+    subject_id: str
+    level: int
+    role: str
+    regions: list[str]
+    priority: str | None
+    headline: str
+    reason: str
+    due_at: datetime
+    fired_at: datetime
+    late_s: float
+
+
+def incident_rows(incident: Incident) -> list[tuple[str, msgspec.Struct]]:
+    """The incident's row and a row for each of its signals (none once merged into another)."""
+    centre = incident.centre
+    rows: list[tuple[str, msgspec.Struct]] = [("incidents", IncidentRow(
+        id=incident.id, version=incident.version, hazard=incident.hazard, title=incident.title,
+        priority=incident.priority, status=incident.status,
+        regions=[str(region) for region in incident.regions], kecamatan=list(incident.kecamatan),
+        centre_lat=centre.lat if centre else None, centre_lon=centre.lon if centre else None,
+        radius_km=incident.radius_km, first_at=incident.first_at, last_at=incident.last_at,
+        signal_count=incident.signal_count, report_count=incident.report_count,
+        victims=int(incident.victims), updated_at=incident.updated_at, official=int(incident.official),
+        surge=int(incident.surge), why=incident.why, acked_by=incident.acked_by,
+        acked_at=incident.acked_at, merged_into=incident.merged_into, opened_at=incident.opened_at,
+        escalation_level=max((step.level for step in incident.escalations), default=0),
+    ))]
+    if incident.merged_into is not None:  # its signals now belong to the incident it merged into
+        return rows
+    for item in incident.items:
+        loc = item.location
+        for signal_id in item.signal_ids or [item.id]:
+            rows.append(("incident_signals", IncidentSignalRow(
+                signal_id=signal_id, incident_id=incident.id, item_id=item.id, kind=item.kind,
+                event_kind=item.event_kind, hazard=incident.hazard, priority=incident.priority,
+                region=item.region, kecamatan=item.kecamatan, lat=loc.lat if loc else None,
+                lon=loc.lon if loc else None, headline=item.headline, occurred_at=item.first_at,
+                item_last_at=item.last_at, item_count=item.count, victims=int(item.victims),
+                incident_version=incident.version, version=incident.updated_at,
+            )))
+    return rows
+
+
+def escalation_row(escalation: Escalation) -> EscalationRow:
+    """The escalation step's row."""
+    return EscalationRow(
+        id=escalation.id, subject=escalation.subject, subject_id=escalation.subject_id,
+        level=escalation.level, role=escalation.role,
+        regions=[str(region) for region in escalation.regions], priority=escalation.priority,
+        headline=escalation.headline, reason=escalation.reason, due_at=escalation.due_at,
+        fired_at=escalation.fired_at, late_s=escalation.late_s,
     )

@@ -26,15 +26,19 @@ from schemas.events import (
     SectorIndicatorEvent,
     new_dead_letter,
 )
-from schemas.topics import ACKS, ALERTS, DLQ, REPORT_STATUS, events_topic
+from schemas.incidents import Escalation, Incident
+from schemas.topics import ACKS, ALERTS, DLQ, ESCALATIONS, INCIDENTS, REPORT_STATUS, events_topic
 from sinks.clickhouse.store import Store
 from sinks.clickhouse.tables import (
+    KEYS,
     VERSIONED,
     ack_row,
     alert_row,
     citizen_report_rows,
     dead_letter_row,
     disaster_alert_row,
+    escalation_row,
+    incident_rows,
     permit_filing_row,
     report_status_row,
     sector_indicator_row,
@@ -50,6 +54,8 @@ _alert = msgspec.json.Decoder(Alert)
 _letter = msgspec.json.Decoder(DeadLetter)
 _ack = msgspec.json.Decoder(Acknowledgement)
 _status = msgspec.json.Decoder(ReportStatusChange)
+_incident = msgspec.json.Decoder(Incident)
+_escalation = msgspec.json.Decoder(Escalation)
 _encoder = msgspec.json.Encoder()
 
 
@@ -71,11 +77,15 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     DLQ: lambda data: [("dead_letters", dead_letter_row(_letter.decode(data)))],
     ACKS: lambda data: [("acks", ack_row(_ack.decode(data)))],
     REPORT_STATUS: lambda data: [("report_status_changes", report_status_row(_status.decode(data)))],
+    INCIDENTS: lambda data: incident_rows(_incident.decode(data)),
+    ESCALATIONS: lambda data: [("escalations", escalation_row(_escalation.decode(data)))],
 }
 
 
 def rows_of(record: ConsumerRecord[bytes, bytes]) -> Rows:
     """The table rows a record becomes; one that cannot be read becomes a dead letter row."""
+    if record.value is None and record.topic == INCIDENTS:
+        return []  # a tombstone: compaction removes the incident, its rows stay as they were
     try:
         return ROW_MAKERS[record.topic](record.value or b"")
     except (msgspec.DecodeError, KeyError, AssertionError) as exc:
@@ -157,8 +167,11 @@ class ClickHouseWriter:
         loop = asyncio.get_running_loop()
         for table, rows in tables.items():
             data = b"\n".join(_encoder.encode(row) for row in rows)
-            insert = self.store.insert_newer if table in VERSIONED else self.store.insert_new
-            await loop.run_in_executor(self.executor, insert, table, data)
+            if table in VERSIONED:
+                await loop.run_in_executor(self.executor, self.store.insert_newer, table, data,
+                                           KEYS.get(table, "id"))
+            else:
+                await loop.run_in_executor(self.executor, self.store.insert_new, table, data)
             self.rows_written += len(rows)
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
