@@ -28,6 +28,7 @@ from schemas.events import (
 )
 from schemas.incidents import Escalation, Incident
 from schemas.topics import ACKS, ALERTS, DLQ, ESCALATIONS, INCIDENTS, REPORT_STATUS, events_topic
+from sinks.clickhouse.incident_rows import escalation_row, incident_rows
 from sinks.clickhouse.store import Store
 from sinks.clickhouse.tables import (
     KEYS,
@@ -37,8 +38,6 @@ from sinks.clickhouse.tables import (
     citizen_report_rows,
     dead_letter_row,
     disaster_alert_row,
-    escalation_row,
-    incident_rows,
     permit_filing_row,
     report_status_row,
     sector_indicator_row,

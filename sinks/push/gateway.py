@@ -25,8 +25,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -34,11 +33,12 @@ from websockets.http11 import Request, Response
 
 from posko.settings import Settings
 from schemas.events import Acknowledgement, Alert, Kind, new_event_id, utc_now
-from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus, RoomInput
+from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
 from schemas.regions import REGION_NAMES
-from schemas.topics import ACKS, ALERTS, ESCALATIONS, INCIDENTS, SIGNALS
+from schemas.topics import ACKS, SIGNALS
 from sinks.push.client import POLICY_VIOLATION, Client, QueuedMessage
-from sinks.push.incidents import RECENT_ESCALATIONS, IncidentBoard, sees_incident
+from sinks.push.feed import consume
+from sinks.push.incidents import IncidentBoard, sees_incident
 from sinks.push.journal import Entry, Journal, JournalItem
 from sinks.push.protocol import (
     AckMessage,
@@ -70,9 +70,6 @@ log = logging.getLogger("posko.gateway")
 AUTH_TIMEOUT_S = 10.0
 # A snapshot read from ClickHouse serves every client connecting within this time.
 SNAPSHOT_CACHE_S = 1.0
-# On start, alerts and acknowledgements this recent are read back from Kafka into the journal, so
-# a wall connecting right away also gets those the sink has not stored yet.
-BACKFILL_S = 600
 # A client over its message limit (POSKO_GATEWAY_CLIENT_RATE/BURST). A code of its own (4000-4999
 # are the application's, RFC 6455 7.4.2), modelled on HTTP 429: the pages take 1008 to mean
 # "ask for a new token", while this one means "wait, then reconnect with the same token".
@@ -97,11 +94,6 @@ SIGNALS_KEY = b"15"
 _V = TypeVar("_V")
 _encode = msgspec.json.Encoder().encode
 _client_message = msgspec.json.Decoder(ClientMessage)
-_alert = msgspec.json.Decoder(Alert)
-_ack = msgspec.json.Decoder(Acknowledgement)
-_incident = msgspec.json.Decoder(Incident)
-_escalation = msgspec.json.Decoder(Escalation)
-_room_input = msgspec.json.Decoder(RoomInput)
 
 
 class Gateway:
@@ -489,82 +481,8 @@ class Gateway:
     # --- Feeds ---------------------------------------------------------------------------------
 
     async def consume(self, stop: asyncio.Event) -> None:
-        """Alerts, acknowledgements and incidents from Kafka into the journal.
-
-        Alerts and acknowledgements from BACKFILL_S ago, escalations from RECENT_ESCALATIONS ago;
-        posko.incidents (compacted) from its start, quietly up to where it ended at start (the
-        board, not the journal: those are in every snapshot), then each change as a message.
-        """
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False,
-            fetch_max_wait_ms=20, auto_offset_reset="latest",
-        )
-        await consumer.start()
-        try:
-            tps = await _partitions(self.settings, [ALERTS, ACKS, SIGNALS, ESCALATIONS, INCIDENTS])
-            consumer.assign(tps)
-            now = time.time()
-            since_ms = {tp: int((now - (RECENT_ESCALATIONS.total_seconds() if tp.topic == ESCALATIONS
-                                        else BACKFILL_S)) * 1000) for tp in tps if tp.topic != INCIDENTS}
-            found = await consumer.offsets_for_times(since_ms)
-            for tp in since_ms:
-                if (at := found.get(tp)) is not None:
-                    consumer.seek(tp, at.offset)
-                else:
-                    await consumer.seek_to_end(tp)
-            incident_tps = [tp for tp in tps if tp.topic == INCIDENTS]
-            await consumer.seek_to_beginning(*incident_tps)
-            loading = {tp: end for tp, end in (await consumer.end_offsets(incident_tps)).items() if end > 0}
-            if not loading:
-                self.incidents_loaded.set()
-            self.kafka_ready = True
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200, max_records=1000)
-                for tp, records in batch.items():
-                    for record in records:
-                        if tp in loading and record.offset < loading[tp]:
-                            self._load_incident(record.value)
-                            continue
-                        self._on_record(tp.topic, record.value)
-                        # Let the clients' pumps send before the next one: a burst from one fetch
-                        # is not a client falling behind.
-                        await asyncio.sleep(0)
-                if loading:
-                    for tp in [tp for tp in loading if await consumer.position(tp) >= loading[tp]]:
-                        del loading[tp]
-                    if not loading:
-                        log.info("incidents read: %d open", len(self.board.open))
-                        self.incidents_loaded.set()
-        finally:
-            self.kafka_ready = False
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await consumer.stop()
-
-    def _load_incident(self, value: bytes | None) -> None:
-        """A version of an incident read at start: onto the board, not into the journal."""
-        if value is None:
-            return
-        try:
-            self.board.update(_incident.decode(value))
-        except msgspec.DecodeError as exc:
-            log.warning("skipping unreadable record on %s: %s", INCIDENTS, exc)
-
-    def _on_record(self, topic: str, value: bytes | None) -> None:
-        if value is None:  # a tombstone on the compacted incidents topic
-            return
-        try:
-            if topic == ALERTS:
-                self.on_alert(_alert.decode(value))
-            elif topic == ACKS:
-                self.on_ack(_ack.decode(value))
-            elif topic == INCIDENTS:
-                self.on_incident(_incident.decode(value))
-            elif topic == ESCALATIONS:
-                self.on_escalation(_escalation.decode(value))
-            elif isinstance(room := _room_input.decode(value), IncidentAck):
-                self.on_incident_ack(room)
-        except msgspec.DecodeError as exc:  # the sink sends it to the DLQ; the wall skips it
-            log.warning("skipping unreadable record on %s: %s", topic, exc)
+        """Alerts, acknowledgements, incidents and escalations from Kafka (sinks/push/feed.py)."""
+        await consume(self, stop)
 
     async def refresh_counts(self, stop: asyncio.Event) -> None:
         """Re-read the last-hour counters from ClickHouse every gateway_counts_ms."""
@@ -590,17 +508,6 @@ class Gateway:
 def _holder(claims: Claims) -> str:
     """One token's holder (name, role, issue and expiry time): what a flooding cooldown refuses."""
     return f"{claims.sub}|{claims.role}|{claims.iat}|{claims.exp}"
-
-
-async def _partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:
-    """Every partition of the topics, as the broker describes them."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
