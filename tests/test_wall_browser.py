@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Locator, Page, async_playwright, expec
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from connectors.simulator.run import simulate
+from posko.settings import Settings
 from schemas.events import (
     AlertCategory,
     Certainty,
@@ -25,7 +26,7 @@ from schemas.events import (
     new_event_id,
     utc_now,
 )
-from schemas.incidents import Hazard, Priority
+from schemas.incidents import Hazard, Incident, IncidentStatus, Priority
 from schemas.regions import Region
 from schemas.topics import raw_topic
 from sinks.push.tokens import TokenRole
@@ -226,6 +227,15 @@ def _row(page: Page, incident_id: object) -> Locator:
     return page.locator(f'#incidents [data-incident-id="{incident_id}"]')
 
 
+async def close_open_incidents(wall: Page, settings: Settings) -> None:
+    """Close every incident the wall shows (other tests' on the session broker), so this test's
+    are the only ones listed; waits until the wall shows none."""
+    shown = await wall.evaluate("JSON.stringify([...window.poskoWall.incidents.values()])")
+    incidents = msgspec.json.decode(shown, type=list[Incident])
+    await publish_incidents(settings, [next_version(i, status=IncidentStatus.SELESAI) for i in incidents])
+    await wall.wait_for_function("window.poskoWall.incidents.size === 0", timeout=WAIT_MS)
+
+
 async def _mine(wall: Page, marker: str) -> list[str]:
     """The wall's incident rows of this test, top to bottom."""
     return await wall.evaluate(
@@ -238,6 +248,7 @@ async def test_wall_lists_incidents_by_priority_opens_their_signals_and_flashes_
         browser: Browser, gateway_stack: GatewayStack, marker: str) -> None:
     settings = gateway_stack.stack.settings
     wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
+    await close_open_incidents(wall, settings)
     singles = [
         single(marker, Hazard.KEBAKARAN, "Kebakaran rumah di Rimbo Tengah", "15.08.01", raised=True),
         single(marker, Hazard.LONGSOR, "Tebing longsor kecil di Jangkat", "15.02.01", minutes_ago=90),
@@ -310,6 +321,7 @@ async def test_responder_acknowledges_an_incident_in_scope_and_the_wall_shows_wh
     elsewhere = single(marker, Hazard.LONGSOR, "Longsor jalan Sungai Penuh", "15.72.01",
                                    Priority.TINGGI)
     wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
+    await close_open_incidents(wall, gateway_stack.stack.settings)
     responder = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
         TokenRole.RESPONDER, "TRC BPBD Batang Hari", regions=[Region.BATANG_HARI]), PHONE)
     await publish_incidents(gateway_stack.stack.settings, [flood, elsewhere])
