@@ -214,7 +214,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     # Incidents change under one id, `version` counting up: the sink keeps the newest row per id
     # (VERSIONED). No partitions: a province has hundreds of incidents, and a merge may move an
     # incident's first_at, which would put its versions in two partitions that never replace.
-    (7, "incidents, their signals and escalations", [
+    (8, "incidents, their signals and escalations", [
         """CREATE TABLE IF NOT EXISTS {db}.incidents (
     id UUID,
     version UInt64,

@@ -276,5 +276,5 @@ CREATE TABLE IF NOT EXISTS posko.escalations (
     ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
 ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(fired_at) ORDER BY id;
 
-INSERT INTO posko.schema_migrations (version, description) VALUES (7, 'incidents, their signals and escalations');
+INSERT INTO posko.schema_migrations (version, description) VALUES (8, 'incidents, their signals and escalations');
 
