@@ -213,7 +213,8 @@ def overview_dashboard() -> model.Dashboard:
         _stat("Peringatan", queries.alert_count(), thresholds=_count_thresholds(1), width=5),
         _stat("Laporan warga", queries.report_count(), width=4),
         _stat("Laporan lewat SLA", queries.reports_overdue_count(), thresholds=_count_thresholds(1),
-              width=5, description="Laporan warga yang belum selesai 5 hari setelah diterima"),
+              width=5, description="Laporan warga yang belum diverifikasi 3 hari kerja setelah diterima, "
+                                   "atau belum ditindaklanjuti 5 hari kerja setelah didisposisikan"),
         _stat("Izin lewat SLA", queries.permits_overdue_count(), thresholds=_count_thresholds(1), width=5),
         _stat("Indikator kunci di luar normal", queries.abnormal_count(key), thresholds=_count_thresholds(1),
               width=5),
@@ -226,6 +227,9 @@ def overview_dashboard() -> model.Dashboard:
         _table("Ringkasan per kabupaten/kota", queries.region_summary(key), height=13),
         _table("Indikator kunci di luar rentang normal", queries.out_of_range(key), width=14, height=10),
         _table("Izin paling lama lewat SLA", queries.permits_overdue_list(), width=10, height=10),
+        _table("Laporan warga lewat SLA", queries.reports_overdue_list(), height=10,
+               description="Hari kerja WIB, tanpa akhir pekan, libur nasional dan cuti bersama; "
+                           "batas dalam WIB"),
         _series("Peringatan per tingkat", queries.alerts_by_severity(), width=24),
     ]
     return _dashboard(OVERVIEW_UID, "Posko Jambi · Ringkasan", ["ringkasan"], panels, "now-24h",

@@ -39,6 +39,7 @@ from schemas.incidents import (
     incident_id,
 )
 from schemas.topics import raw_topic
+from schemas.workdays import WorkingCalendar
 from sinks.clickhouse.incident_rows import escalation_row, incident_rows
 from sinks.clickhouse.store import Store
 from sinks.clickhouse.tables import report_status_row
@@ -65,10 +66,13 @@ def history_rows(until: datetime, seed: int = 20260812) -> dict[str, list[bytes]
         raw = encoder.encode(event)
         topic = raw_topic(kind_of(event))
         for out in route(kind_of(event), decode_raw(raw), topic, 0, offset, None, raw).out:
+            if out.topic not in ROW_MAKERS:  # posko.signals: correlation's input, no table
+                continue
             for table, row in ROW_MAKERS[out.topic](out.value):
                 tables[table].append(encoder.encode(row))
+    calendar = WorkingCalendar()
     tables["report_status_changes"] = [
-        encoder.encode(report_status_row(change))
+        encoder.encode(report_status_row(change, calendar))
         for change in _follow_up([e for e in events if isinstance(e, CitizenReportEvent)], until, seed)
     ]
     incidents = _incidents([e for e in events if isinstance(e, DisasterAlertEvent)], until)

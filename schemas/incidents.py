@@ -159,6 +159,8 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     updated_at: UtcTime
     # The priority rose (or the incident is new) in this change: the wall flashes for Segera/Tinggi.
     raised: bool = False
+    # Since when it is Segera or Tinggi (the worker's clock): the escalation timer counts from here.
+    urgent_since: UtcTime | None = None
     acked_by: str = ""
     acked_at: UtcTime | None = None
     escalations: list[EscalationStep] = []
@@ -187,6 +189,8 @@ class Escalation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     due_at: UtcTime
     fired_at: UtcTime
     late_s: Annotated[float, Meta(ge=0)] = 0.0  # how late the subject is at this step
+    # A report SLA's stage (verifikasi, tindak_lanjut): with level, which step this is.
+    stage: str = ""
 
 
 def escalation_id(subject_id: str, level: int, stage: str = "") -> uuid.UUID:

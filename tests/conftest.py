@@ -13,10 +13,9 @@ from typing import TypeVar
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from posko.kafka import broker
-from posko.kafka.offsets import reader
+from posko.kafka.offsets import group_state, reader
 from posko.kafka.topics import create_topics
 from posko.net import free_port
 from posko.services import Service
@@ -136,20 +135,6 @@ class Stack:
     def log_tail(self) -> str:
         """The last lines of each service's log, for failure messages."""
         return "\n".join(f"--- {s.name}\n{s.tail()}" for s in self.services.values())
-
-
-async def group_state(settings: Settings, group: str) -> tuple[str, int]:
-    """A consumer group's state on the broker and its number of members."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    try:
-        [response] = await admin.describe_consumer_groups([group])
-        [found] = response.to_object()["groups"]
-        return found["state"], len(found["members"])
-    except GroupCoordinatorNotAvailableError:  # a new broker: no group has ever existed
-        return "Dead", 0
-    finally:
-        await admin.close()
 
 
 GROUPS = ("posko-stream", "posko-clickhouse")

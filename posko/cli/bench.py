@@ -75,3 +75,14 @@ def bench_alert_versions(batches: int, batch_rows: int) -> None:
     from bench.alert_versions import run_alert_versions_bench
 
     run_alert_versions_bench(batches, batch_rows)
+
+
+@bench.command("correlation")
+@click.option("--seeds", type=int, default=3, show_default=True,
+              help="How many seeds of each scenario to score.")
+@click.option("--no-live", is_flag=True, help="Only the grouping figures, without the live latency run.")
+def bench_correlation(seeds: int, no_live: bool) -> None:
+    """Signals in and incidents out per scenario, grouping precision/recall, signal → incident latency."""
+    from bench.correlation import run_correlation_bench
+
+    run_correlation_bench(settings(), seeds, live=not no_live)

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from posko.errors import PoskoError
-from sinks.clickhouse.tables import MIGRATIONS
+from sinks.clickhouse.migrations import MIGRATIONS
 
 DEFAULT_DATABASE = "posko"
 # ClickHouse reads ISO 8601 times with a `Z` or an offset only in best-effort mode.

@@ -28,11 +28,11 @@ from schemas.events import (
 )
 from schemas.incidents import Escalation, Incident
 from schemas.topics import ACKS, ALERTS, DLQ, ESCALATIONS, INCIDENTS, REPORT_STATUS, events_topic
+from schemas.workdays import WorkingCalendar
 from sinks.clickhouse.incident_rows import escalation_row, incident_rows
+from sinks.clickhouse.migrations import KEYS, VERSIONED
 from sinks.clickhouse.store import Store
 from sinks.clickhouse.tables import (
-    KEYS,
-    VERSIONED,
     ack_row,
     alert_row,
     citizen_report_rows,
@@ -56,6 +56,7 @@ _status = msgspec.json.Decoder(ReportStatusChange)
 _incident = msgspec.json.Decoder(Incident)
 _escalation = msgspec.json.Decoder(Escalation)
 _encoder = msgspec.json.Encoder()
+_NO_CUTI_BERSAMA = WorkingCalendar()
 
 
 def _event_rows(data: bytes) -> Rows:
@@ -75,17 +76,24 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     ALERTS: lambda data: [("alerts", alert_row(_alert.decode(data)))],
     DLQ: lambda data: [("dead_letters", dead_letter_row(_letter.decode(data)))],
     ACKS: lambda data: [("acks", ack_row(_ack.decode(data)))],
-    REPORT_STATUS: lambda data: [("report_status_changes", report_status_row(_status.decode(data)))],
+    REPORT_STATUS: lambda data: _status_rows(data, _NO_CUTI_BERSAMA),
     INCIDENTS: lambda data: incident_rows(_incident.decode(data)),
     ESCALATIONS: lambda data: [("escalations", escalation_row(_escalation.decode(data)))],
 }
 
 
-def rows_of(record: ConsumerRecord[bytes, bytes]) -> Rows:
-    """The table rows a record becomes; one that cannot be read becomes a dead letter row."""
+def _status_rows(data: bytes, calendar: WorkingCalendar) -> Rows:
+    return [("report_status_changes", report_status_row(_status.decode(data), calendar))]
+
+
+def rows_of(record: ConsumerRecord[bytes, bytes], calendar: WorkingCalendar | None = None) -> Rows:
+    """The table rows a record becomes; one that cannot be read becomes a dead letter row.
+    Report SLA deadlines count working days of `calendar` (default: without cuti bersama)."""
     if record.value is None and record.topic == INCIDENTS:
         return []  # a tombstone: compaction removes the incident, its rows stay as they were
     try:
+        if record.topic == REPORT_STATUS and calendar is not None:
+            return _status_rows(record.value or b"", calendar)
         return ROW_MAKERS[record.topic](record.value or b"")
     except (msgspec.DecodeError, KeyError, AssertionError) as exc:
         letter = new_dead_letter(f"the ClickHouse sink could not read it: {exc}", record.topic,
@@ -102,6 +110,7 @@ class ClickHouseWriter:
         self.executor = executor
         self.topics = list(ROW_MAKERS)
         self.rows_written = 0
+        self.calendar = WorkingCalendar(settings.cuti_bersama_dates)  # the stream's SLA calendar
         self._committed: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -161,7 +170,7 @@ class ClickHouseWriter:
         tables: dict[str, list[msgspec.Struct]] = defaultdict(list)
         for records in batch.values():
             for record in records:
-                for table, row in rows_of(record):
+                for table, row in rows_of(record, self.calendar):
                     tables[table].append(row)
         loop = asyncio.get_running_loop()
         for table, rows in tables.items():

@@ -208,6 +208,12 @@ ALTER TABLE posko.dead_letters ADD COLUMN IF NOT EXISTS raw_sha256 String DEFAUL
 
 INSERT INTO posko.schema_migrations (version, description) VALUES (6, 'dead letters: size and SHA-256 of the original message');
 
+ALTER TABLE posko.report_status_changes ADD COLUMN IF NOT EXISTS sla_stage LowCardinality(String) DEFAULT '';
+
+ALTER TABLE posko.report_status_changes ADD COLUMN IF NOT EXISTS sla_due Nullable(DateTime64(3, 'UTC'));
+
+INSERT INTO posko.schema_migrations (version, description) VALUES (7, 'citizen report SLA: the stage and working-day deadline of each status change');
+
 CREATE TABLE IF NOT EXISTS posko.incidents (
     id UUID,
     version UInt64,
