@@ -207,7 +207,7 @@ def sector_dashboard(sector: Sector) -> model.Dashboard:
 
 
 def overview_dashboard() -> model.Dashboard:
-    """The main screen: alerts now, overdue reports and permits, key indicators out of range, by region."""
+    """The main screen: open incidents, escalations, alerts, overdue reports and permits, key indicators."""
     key = [i.code for i in CATALOGUE if i.key]
     panels: list[Panel] = [
         _stat("Peringatan", queries.alert_count(), thresholds=_count_thresholds(1), width=5),
@@ -218,6 +218,11 @@ def overview_dashboard() -> model.Dashboard:
         _stat("Izin lewat SLA", queries.permits_overdue_count(), thresholds=_count_thresholds(1), width=5),
         _stat("Indikator kunci di luar normal", queries.abnormal_count(key), thresholds=_count_thresholds(1),
               width=5),
+        _table("Insiden terbuka menurut prioritas", queries.open_incidents_by_priority(), width=6, height=10,
+               description="Insiden (sinyal menurut bahaya, tempat dan waktu) yang belum selesai"),
+        _table("Insiden terbuka", queries.open_incidents(), width=18, height=10),
+        _table("Eskalasi terakhir", queries.latest_escalations(), height=8,
+               description="Insiden tak diterima tepat waktu dan laporan lewat SLA, terbaru dahulu"),
         _table("Peringatan sekarang", queries.alerts_now(), height=10),
         _table("Ringkasan per kabupaten/kota", queries.region_summary(key), height=13),
         _table("Indikator kunci di luar rentang normal", queries.out_of_range(key), width=14, height=10),

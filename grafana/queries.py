@@ -369,3 +369,45 @@ def abnormal_count(key_codes: list[str]) -> str:
     where = "indicator IN (" + ", ".join(f"'{c}'" for c in key_codes) + ")"
     since = f"$__toTime - INTERVAL {_seconds(LATEST_LOOKBACK)} SECOND"
     return f"""SELECT count() AS value FROM ({_by_region(where, since)}) WHERE {status()} != 'Normal'"""
+
+
+# --- Incidents and escalations ----------------------------------------------------------------
+
+_PRIORITY_RANK = "indexOf(['segera', 'tinggi', 'sedang', 'rendah'], priority)"
+_PRIORITY_LABEL = ("transform(priority, ['segera', 'tinggi', 'sedang', 'rendah'], "
+                   "['Segera', 'Tinggi', 'Sedang', 'Rendah'], priority)")
+IN_INCIDENT_REGIONS = f"(hasAny(regions, [${{{REGION_VARIABLE}:singlequote}}]) OR empty(regions))"
+_REGION_LABELS = (f"arrayStringConcat(arrayMap(r -> transform(r, {_quoted([str(r) for r in Region])}, "
+                  f"{_quoted([_short(r) for r in Region])}, r), regions), ', ')")
+# Incidents open at the end of the range: the newest version of each (FINAL), not closed.
+_OPEN_INCIDENTS = (f"FROM {DB}.incidents FINAL WHERE status != 'selesai' AND opened_at <= $__toTime "
+                   f"AND {IN_INCIDENT_REGIONS}")
+
+
+def open_incidents_by_priority() -> str:
+    """Bar gauge / table: incidents open now per priority, Segera first."""
+    return f"""SELECT {_PRIORITY_LABEL} AS `Prioritas`, count() AS `Insiden`
+{_OPEN_INCIDENTS}
+GROUP BY priority
+ORDER BY {_PRIORITY_RANK}"""
+
+
+def open_incidents() -> str:
+    """Table: incidents open now, by priority then the latest signal."""
+    return f"""SELECT {_PRIORITY_LABEL} AS `Prioritas`, hazard AS `Bahaya`, title AS `Insiden`,
+       {_REGION_LABELS} AS `Kabupaten/Kota`, signal_count AS `Sinyal`, report_count AS `Laporan`,
+       if(victims = 1, 'ya', '') AS `Korban`, status AS `Status`, acked_by AS `Diterima oleh`,
+       last_at AS `Sinyal terakhir`
+{_OPEN_INCIDENTS}
+ORDER BY {_PRIORITY_RANK}, last_at DESC
+LIMIT 100"""
+
+
+def latest_escalations() -> str:
+    """Table: the latest escalation steps up to the end of the range."""
+    return f"""SELECT fired_at AS `Waktu`, role AS `Kepada`, headline AS `Perihal`, reason AS `Alasan`,
+       level AS `Tingkat`, {_REGION_LABELS} AS `Kabupaten/Kota`
+FROM {DB}.escalations FINAL
+WHERE fired_at <= $__toTime AND {IN_INCIDENT_REGIONS}
+ORDER BY fired_at DESC
+LIMIT 20"""
