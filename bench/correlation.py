@@ -6,9 +6,10 @@
    truth. Two baselines in the same run: one item per alert (the wall before), and grouping by
    kabupaten/kota and hour. The grouping is the worker's own code (streams.validate.route, then
    streams.correlate.Room) over the scenario's timeline.
-2. Latency, on a broker of its own with the real worker: the flood scenario played fast; for
-   every signal, the time from its produce (Kafka acknowledged it) to the first version of its
-   incident read from posko.incidents.
+2. Latency, on a broker of its own with the real worker, sink and push gateway: the flood
+   scenario played fast; for every signal, the time from its produce (Kafka acknowledged it) to
+   the first version of its incident pushed to a wall's websocket, beside the time to the same
+   version read straight from posko.incidents (the gateway's share is the difference).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import itertools
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import msgspec
 from aiokafka import TopicPartition
+from websockets.asyncio.client import connect
 
 from bench.home import bench_env
 from bench.pipeline import _percentiles
@@ -33,11 +36,14 @@ from connectors.simulator.scenarios import Timed, load, names, plan
 from posko.kafka import broker
 from posko.kafka.offsets import group_state, reader
 from posko.kafka.topics import create_topics
+from posko.net import free_port
 from posko.services import Service
 from posko.settings import Settings
 from schemas.events import kind_of
 from schemas.incidents import Incident, Signal
 from schemas.topics import ALERTS, INCIDENTS, SIGNALS
+from sinks.push.protocol import AuthRequest, IncidentMessage, ServerMessage
+from sinks.push.tokens import TokenRole, gateway_secret, issue_token
 from streams.correlate import Room, thresholds
 from streams.validate import route
 
@@ -74,11 +80,13 @@ class Result(msgspec.Struct):
     latency_scenario: str
     latency_speed: float
     latency_signals: int
-    signal_to_incident_ms: dict[str, float]
+    signal_to_wall_ms: dict[str, float]
+    signal_to_incident_topic_ms: dict[str, float]
 
 
 _signal = msgspec.json.Decoder(Signal)
 _incident = msgspec.json.Decoder(Incident)
+_server = msgspec.json.Decoder(ServerMessage)
 
 
 def score_scenario(settings: Settings, name: str, seed: int) -> ScenarioResult:
@@ -132,16 +140,27 @@ def _score(ids: list[str], truth: dict[str, str | None], group_of: Callable[[str
         recall=round(both / same_true, 3) if same_true else 1.0)
 
 
-async def _latency(settings: Settings, sent_at: dict[uuid.UUID, float]) -> list[float]:
-    """Milliseconds from produce to the first incident version holding each signal."""
+async def _latency(settings: Settings, wall_url: str, token: str) -> tuple[list[float], list[float]]:
+    """Milliseconds from produce to the first incident version holding each signal: on the wall's
+    websocket, and on posko.incidents."""
     played = asyncio.Event()
-    seen: dict[uuid.UUID, float] = {}
+    sent_at: dict[uuid.UUID, float] = {}
+    on_wall: dict[uuid.UUID, float] = {}
+    on_topic: dict[uuid.UUID, float] = {}
     tp = TopicPartition(INCIDENTS, 0)
     consumer = reader(settings, isolation_level="read_committed", auto_offset_reset="latest")
     await consumer.start()
     consumer.assign([tp])
     await consumer.seek_to_end(tp)
     await consumer.position(tp)
+    ws = await connect(wall_url)
+    await ws.send(msgspec.json.encode(AuthRequest(token)).decode())
+
+    def seen(incident: Incident, where: dict[uuid.UUID, float]) -> None:
+        now = time.monotonic()
+        for item in incident.items:
+            for signal in item.signal_ids:
+                where.setdefault(signal, now)
 
     def on_sent(batch: list[Timed]) -> None:
         now = time.monotonic()
@@ -152,22 +171,28 @@ async def _latency(settings: Settings, sent_at: dict[uuid.UUID, float]) -> list[
         await play_scenario(settings, LATENCY_SCENARIO, speed=LATENCY_SPEED, seed=1, on_sent=on_sent)
         played.set()
 
-    player = asyncio.create_task(play())
+    async def wall() -> None:
+        async for raw in ws:
+            message = _server.decode(raw)
+            if isinstance(message, IncidentMessage):
+                seen(message.incident, on_wall)
+
+    player, watcher = asyncio.create_task(play()), asyncio.create_task(wall())
     quiet_since = time.monotonic()
     try:
         while not played.is_set() or time.monotonic() - quiet_since < 10:
             batch = await consumer.getmany(tp, timeout_ms=200)
-            now = time.monotonic()
             for record in batch.get(tp, []):
-                quiet_since = now
-                incident = _incident.decode(record.value or b"{}")
-                for item in incident.items:
-                    for signal in item.signal_ids:
-                        seen.setdefault(signal, now)
+                quiet_since = time.monotonic()
+                seen(_incident.decode(record.value or b"{}"), on_topic)
         await player
     finally:
+        watcher.cancel()
+        await ws.close()
         await consumer.stop()
-    return [(seen[s] - sent_at[s]) * 1000 for s in seen if s in sent_at]
+    to_wall = [(on_wall[s] - sent_at[s]) * 1000 for s in on_wall if s in sent_at]
+    to_topic = [(on_topic[s] - sent_at[s]) * 1000 for s in on_topic if s in sent_at]
+    return to_wall, to_topic
 
 
 def run_correlation_bench(base: Settings, seeds: int = 3, live: bool = True) -> Result:
@@ -182,35 +207,50 @@ def run_correlation_bench(base: Settings, seeds: int = 3, live: bool = True) -> 
             say(f"{name} seed {seed}: {found.alerts} alerts → {i.items} incidents ({i.reduction}×), "
                 f"precision {i.precision} recall {i.recall}; per alert {a.items} items; "
                 f"region+hour {r.items} items ({r.reduction}×) precision {r.precision} recall {r.recall}")
-    latencies: list[float] = []
+    to_wall: list[float] = []
+    to_topic: list[float] = []
     if live:
         with tempfile.TemporaryDirectory(prefix="posko-bench-") as home:
-            env, settings = bench_env(base, home)
+            port = free_port()
+            env, settings = bench_env(base, home, POSKO_GATEWAY_PORT=str(port))
             say(broker.start(settings))
-            worker = Service("worker", Path(home) / "logs", env)
+            services = [Service(name, Path(home) / "logs", env) for name in ("worker", "sink", "gateway")]
             try:
                 asyncio.run(create_topics(settings))
-                worker.start()
+                for service in services:
+                    service.start()
                 _wait_for_worker(settings)
-                say(f"playing {LATENCY_SCENARIO} at {LATENCY_SPEED:g}× through the worker…")
-                latencies = asyncio.run(_latency(settings, {}))
+                token = issue_token(gateway_secret(settings), "bench", TokenRole.WALL, 1)
+                say(f"playing {LATENCY_SCENARIO} at {LATENCY_SPEED:g}× through worker, sink, gateway…")
+                to_wall, to_topic = asyncio.run(_latency(settings, f"ws://127.0.0.1:{port}/ws", token))
             finally:
-                worker.stop()
+                for service in services:
+                    service.stop()
                 broker.stop(settings)
-        say(f"signal produce → its incident on posko.incidents, {len(latencies)} signals: "
-            f"{_percentiles(latencies)} ms")
+        say(f"signal produce → its incident on the wall, {len(to_wall)} signals: {_percentiles(to_wall)} ms; "
+            f"→ on posko.incidents: {_percentiles(to_topic)} ms")
     result = Result(scenarios=results, latency_scenario=LATENCY_SCENARIO, latency_speed=LATENCY_SPEED,
-                    latency_signals=len(latencies), signal_to_incident_ms=_percentiles(latencies))
+                    latency_signals=len(to_wall), signal_to_wall_ms=_percentiles(to_wall),
+                    signal_to_incident_topic_ms=_percentiles(to_topic))
     print(msgspec.json.encode(result).decode(), flush=True)
     return result
 
 
 def _wait_for_worker(settings: Settings, timeout_s: float = 120) -> None:
-    """Until the worker's group is stable (it reads posko.signals from then on)."""
+    """Until the worker's group is stable (it reads posko.signals from then on) and the gateway
+    answers."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         state, members = asyncio.run(group_state(settings, "posko-stream"))
-        if state == "Stable" and members == 1:
+        if state == "Stable" and members == 1 and _gateway_up(settings):
             return
         time.sleep(0.5)
     raise TimeoutError(f"the worker did not join its group within {timeout_s:.0f} s")
+
+
+def _gateway_up(settings: Settings) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{settings.gateway_port}/healthz", timeout=2):
+            return True
+    except OSError:
+        return False

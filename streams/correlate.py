@@ -71,6 +71,12 @@ WINDOWS_H: dict[Hazard, float] = {
     Hazard.BANJIR: 12.0, Hazard.KARHUTLA: 36.0, Hazard.GEMPA: 6.0, Hazard.LONGSOR: 6.0,
     Hazard.CUACA: 3.0, Hazard.KEBAKARAN: 2.0, Hazard.LAINNYA: 6.0,
 }
+# Bounds, so that a happening of thousands of signals (or a load test's) stays a record Kafka takes
+# (well under its 1 MB) and a signal costs the same whatever the size of its incident.
+MAX_ITEMS = 100  # lines an incident shows; the rest are counted in one "… sinyal lain"
+MAX_IDS_PER_ITEM = 50  # signal ids an item keeps (its count goes on)
+RECENT_SIGNALS = 200  # signals per incident that a new one is compared with for nearness
+PRUNE_EVERY = 1000  # signals between two looks for incidents no signal can join any more
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
@@ -144,15 +150,26 @@ class Room:
         self.t = thresholds or Thresholds()
         self.incidents: dict[uuid.UUID, Incident] = {}
         self.member: dict[uuid.UUID, uuid.UUID] = {}  # signal id: its incident
-        self._signals: dict[uuid.UUID, list[Signal]] = {}  # incident: its signals (this run)
+        # incident: its latest signals (this run), to tell what is near it
+        self._signals: dict[uuid.UUID, deque[Signal]] = {}
+        # item: the word pairs of its first signal (True), or of its title only (False: restored)
+        self._texts: dict[uuid.UUID, tuple[set[tuple[str, str]], bool]] = {}
+        self._latest: datetime | None = None  # the latest signal time seen: the stream's clock
+        self._taken = 0
         self._rates: dict[tuple[str, ReportCategory | None], _Rate] = {}
         self._fired: set[uuid.UUID] = set()  # escalation ids already on posko.escalations
 
     # --- restoring ------------------------------------------------------------------------
 
-    def restore(self, incident: Incident) -> None:
-        """Take an incident back as the changelog holds it (after a restart)."""
+    def restore(self, incident: Incident, now: datetime) -> None:
+        """Take an incident back as the changelog holds it (after a restart); one idle too long
+        to take signals any more is left out."""
+        if incident.last_at < now - self._horizon():
+            return
         self.incidents[incident.id] = incident
+        # Its signals are known only as items now: what a new signal is compared with.
+        self._signals[incident.id] = deque((_item_signal(item, incident.hazard) for item in incident.items),
+                                           maxlen=RECENT_SIGNALS)
         for item in incident.items:
             for signal_id in item.signal_ids:
                 self.member[signal_id] = incident.id
@@ -171,6 +188,10 @@ class Room:
             return self._ack(value, now)
         if value.id in self.member:  # seen before (a redelivery after a restart): no change
             return []
+        self._latest = max(self._latest or value.occurred_at, value.occurred_at)
+        self._taken += 1
+        if self._taken % PRUNE_EVERY == 0:
+            self._prune()
         if value.kind is SignalKind.LAPORAN and not value.urgent:
             return self._ordinary(value, now)
         return self._join(value, now)
@@ -186,7 +207,7 @@ class Room:
             changed.append(self._close(other, now, merged_into=target.id))
             for item in other.items:
                 target = self._add_item(target, item)
-            self._signals.setdefault(target.id, []).extend(self._signals.pop(other.id, []))
+            self._recent(target.id).extend(self._signals.pop(other.id, ()))
         target = self._add_signal(target, signal)
         changed.append(self._store(target, now))
         return changed
@@ -274,11 +295,7 @@ class Room:
             yield incident
 
     def _near_incident(self, signal: Signal, incident: Incident) -> bool:
-        members = self._signals.get(incident.id)
-        if members:
-            return any(self._near(signal, m) for m in members)
-        # Restored after a restart, its signals are known only as items.
-        return any(self._near(signal, _item_signal(item, incident.hazard)) for item in incident.items)
+        return any(self._near(signal, m) for m in self._signals.get(incident.id, ()))
 
     def _near(self, a: Signal, b: Signal) -> bool:
         if a.kecamatan and a.kecamatan == b.kecamatan:
@@ -307,17 +324,19 @@ class Room:
             incident = self._add_signal(incident, signal)
         return self._store(incident, now)
 
+    def _recent(self, incident: uuid.UUID) -> deque[Signal]:
+        return self._signals.setdefault(incident, deque(maxlen=RECENT_SIGNALS))
+
     def _add_signal(self, incident: Incident, signal: Signal) -> Incident:
-        self._signals.setdefault(incident.id, []).append(signal)
+        self._recent(incident.id).append(signal)
         self.member[signal.id] = incident.id
         items = list(incident.items)
+        words = _pairs(_words_of(signal)) if signal.kind is SignalKind.LAPORAN else set()
         for n, item in enumerate(items):
-            if self._duplicate(signal, item):
-                items[n] = msgspec.structs.replace(
-                    item, count=item.count + 1, signal_ids=[*item.signal_ids, signal.id],
-                    first_at=min(item.first_at, signal.occurred_at),
-                    last_at=max(item.last_at, signal.occurred_at), victims=item.victims or signal.victims)
+            if self._duplicate(signal, words, item):
+                items[n] = _fold(item, signal)
                 return _summarise(msgspec.structs.replace(incident, items=items))
+        self._texts[signal.id] = (words, True)
         return self._add_item(incident, _item(signal))
 
     def _add_item(self, incident: Incident, item: IncidentItem) -> Incident:
@@ -325,22 +344,35 @@ class Room:
             self.member[signal_id] = incident.id
         return _summarise(msgspec.structs.replace(incident, items=[*incident.items, item]))
 
-    def _duplicate(self, signal: Signal, item: IncidentItem) -> bool:
+    def _duplicate(self, signal: Signal, words: set[tuple[str, str]], item: IncidentItem) -> bool:
         if signal.kind is not SignalKind.LAPORAN or item.kind is not SignalKind.LAPORAN:
             return False
         if signal.kecamatan is None or signal.kecamatan != item.kecamatan:
             return False
-        known = self._signals_by_id(item.id)
-        if known is None:
-            return _similarity(signal.headline, item.headline) >= self.t.duplicate_similarity
-        return _similarity(_words_of(signal), _words_of(known)) >= self.t.duplicate_similarity
+        known = self._texts.get(item.id)
+        if known is None:  # restored after a restart: its title is what is known of it
+            known = self._texts[item.id] = (_pairs(item.headline), False)
+        pairs, full = known
+        mine = words if full else _pairs(signal.headline)
+        return _jaccard(mine, pairs) >= self.t.duplicate_similarity
 
-    def _signals_by_id(self, signal_id: uuid.UUID) -> Signal | None:
-        incident = self.member.get(signal_id)
-        for signal in self._signals.get(incident, []) if incident else []:
-            if signal.id == signal_id:
-                return signal
-        return None
+    def _horizon(self) -> timedelta:
+        """How long an incident stays in memory after its last signal: its window and a day."""
+        longest = max(self.t.windows_h.values(), default=self.t.default_window_h)
+        return timedelta(hours=longest, days=1)
+
+    def _prune(self) -> None:
+        """Forget incidents no signal can join any more (the changelog keeps them)."""
+        if self._latest is None:
+            return
+        horizon = self._latest - self._horizon()
+        for incident in [i for i in self.incidents.values() if i.last_at < horizon]:
+            del self.incidents[incident.id]
+            self._signals.pop(incident.id, None)
+            for item in incident.items:
+                self._texts.pop(item.id, None)
+                for signal_id in item.signal_ids:
+                    self.member.pop(signal_id, None)
 
     def _close(self, incident: Incident, now: datetime, merged_into: uuid.UUID) -> Incident:
         return self._store(msgspec.structs.replace(
@@ -361,6 +393,33 @@ class Room:
         return incident
 
 
+def _fold(item: IncidentItem, signal: Signal) -> IncidentItem:
+    """The item with one more signal: counted always, its id kept while the item has room."""
+    ids = item.signal_ids if len(item.signal_ids) >= MAX_IDS_PER_ITEM else [*item.signal_ids, signal.id]
+    return msgspec.structs.replace(
+        item, count=item.count + 1, signal_ids=ids, first_at=min(item.first_at, signal.occurred_at),
+        last_at=max(item.last_at, signal.occurred_at), victims=item.victims or signal.victims)
+
+
+def _bounded(incident_id: uuid.UUID, items: list[IncidentItem]) -> list[IncidentItem]:
+    """At most MAX_ITEMS lines: official alerts and the latest kept, the rest counted in one."""
+    if len(items) <= MAX_ITEMS:
+        return items
+    rest_id = uuid.uuid5(incident_id, "lainnya")
+    ranked = sorted((i for i in items if i.id != rest_id),
+                    key=lambda i: (i.kind is not SignalKind.PERINGATAN, -i.last_at.timestamp()))
+    kept, folded = ranked[:MAX_ITEMS - 1], ranked[MAX_ITEMS - 1:]
+    folded += [i for i in items if i.id == rest_id]
+    count = sum(i.count for i in folded)
+    ids = [s for i in folded for s in i.signal_ids][:MAX_IDS_PER_ITEM]
+    rest = IncidentItem(
+        id=rest_id, kind=SignalKind.LAPORAN, event_kind=folded[0].event_kind,
+        headline=f"{count} sinyal lain", region=None, first_at=min(i.first_at for i in folded),
+        last_at=max(i.last_at for i in folded), count=count, signal_ids=ids,
+        victims=any(i.victims for i in folded))
+    return [*kept, rest]
+
+
 def _item(signal: Signal) -> IncidentItem:
     return IncidentItem(
         id=signal.id, kind=signal.kind, event_kind=signal.event_kind, headline=signal.headline,
@@ -379,8 +438,8 @@ def _item_signal(item: IncidentItem, hazard: Hazard) -> Signal:
 
 
 def _summarise(incident: Incident) -> Incident:
-    """The incident's places, times, counts and title from its items."""
-    items = incident.items
+    """The incident's places, times, counts and title from its items (at most MAX_ITEMS)."""
+    items = _bounded(incident.id, incident.items)
     regions = list(dict.fromkeys(i.region for i in items if i.region))
     kecamatan_codes = list(dict.fromkeys(i.kecamatan for i in items if i.kecamatan))
     points = [i.location for i in items if i.location] or [
@@ -392,7 +451,7 @@ def _summarise(incident: Incident) -> Incident:
     official = [i for i in items if i.kind is SignalKind.PERINGATAN]
     reports = sum(i.count for i in items if i.kind is SignalKind.LAPORAN)
     return msgspec.structs.replace(
-        incident, regions=regions, kecamatan=kecamatan_codes, centre=centre,
+        incident, items=items, regions=regions, kecamatan=kecamatan_codes, centre=centre,
         radius_km=round(radius, 1), first_at=min(i.first_at for i in items),
         last_at=max(i.last_at for i in items), signal_count=sum(i.count for i in items),
         report_count=reports, official=bool(official), victims=any(i.victims for i in items),
@@ -459,9 +518,8 @@ def _words_of(signal: Signal) -> str:
     return f"{signal.headline} {signal.text}"
 
 
-def _similarity(a: str, b: str) -> float:
-    """Jaccard similarity of the texts' word pairs (1.0: the same words in the same order)."""
-    pa, pb = _pairs(a), _pairs(b)
+def _jaccard(pa: set[tuple[str, str]], pb: set[tuple[str, str]]) -> float:
+    """Jaccard similarity of two texts' word pairs (1.0: the same words in the same order)."""
     if not pa or not pb:
         return 0.0
     return len(pa & pb) / len(pa | pb)

@@ -114,9 +114,10 @@ class Correlation:
         """Take the incident table (recovered by Faust) and the fired escalations into the room."""
         if self.loaded:
             return
+        now = utc_now()
         for value in self.table.values():
             if value:
-                self.room.restore(_incident.decode(value))
+                self.room.restore(_incident.decode(value), now)
         for fired in await read_escalations(self.settings):
             self.room.fired(fired)
         self.loaded = True

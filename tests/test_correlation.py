@@ -198,13 +198,24 @@ def test_a_restored_room_fires_no_step_twice_and_skips_signals_it_has() -> None:
     [incident] = room.take(warning, T0)
     [(_, after)] = room.due(T0 + timedelta(seconds=10))
     again = Room(Thresholds(escalation_steps=STEPS))
-    again.restore(incident)  # the table lost the step (crash after the escalation was written)…
+    again.restore(incident, T0)  # the table lost the step (crash after the escalation was written)…
     again.fired(escalation_id(str(incident.id), 1))  # …but posko.escalations has it
     assert again.take(warning, T0) == []  # redelivered: already a member
     assert [e.level for e, _ in again.due(T0 + timedelta(seconds=25))] == [2]
     restored = Room(Thresholds(escalation_steps=STEPS))
-    restored.restore(after)
+    restored.restore(after, T0)
     assert [e.level for e, _ in restored.due(T0 + timedelta(seconds=25))] == [2]
+
+
+def test_an_incident_of_thousands_of_signals_stays_a_record_kafka_takes() -> None:
+    room = Room()
+    texts = [f"Banjir di RT {n:04d} Desa {n % 97}, air {n % 13} jengkal, mohon perahu nomor {n}"
+             for n in range(1_500)]
+    feed(room, alert(), *(report(t, at=timedelta(seconds=n)) for n, t in enumerate(texts)))
+    [flood] = live(room)
+    assert flood.signal_count == 1_501 and len(flood.items) <= 100
+    assert flood.items[-1].headline.endswith("sinyal lain") and flood.official
+    assert len(msgspec.json.encode(flood)) < 512 * 1024  # Kafka's limit is 1 MB
 
 
 def test_bad_correlation_settings_say_which_and_how() -> None:
