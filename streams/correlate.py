@@ -248,7 +248,26 @@ class Room:
             return []
         return [self._store(changed, now, bump=True)]
 
-    # --- escalation -------------------------------------------------------------------------
+    # --- escalation and closing -------------------------------------------------------------
+
+    def expired(self, now: datetime) -> list[Incident]:
+        """Close Sedang and Rendah incidents nobody is handling whose window has passed (no signal
+        can join them any more): they leave the wall. Segera and Tinggi wait for people."""
+        closed = []
+        for incident in list(self.incidents.values()):
+            if incident.status not in (IncidentStatus.BARU, IncidentStatus.DIPANTAU):
+                continue
+            if incident.priority in (Priority.SEGERA, Priority.TINGGI):
+                continue
+            window = self.t.window(incident.hazard)
+            if now - incident.last_at <= window:
+                continue
+            hours = window / timedelta(hours=1)
+            closed.append(self._store(msgspec.structs.replace(
+                incident, status=IncidentStatus.SELESAI, raised=False,
+                why=f"{incident.why}; ditutup otomatis: tidak ada sinyal baru dalam {hours:g} jam"),
+                now, bump=True))
+        return closed
 
     def due(self, now: datetime) -> list[tuple[Escalation, Incident]]:
         """Escalation steps due at `now` that were not fired, with the incidents they change."""

@@ -85,7 +85,7 @@ class Correlation:
             self.commits.done(processed)
 
     async def escalate(self) -> None:
-        """Fire the escalation steps whose time has come (each once)."""
+        """Fire the escalation steps whose time has come (each once); close what is over."""
         async with self._lock:
             if not self.loaded:
                 # After a restart with no new signal, the timer is first: once Faust has rebuilt
@@ -94,9 +94,11 @@ class Correlation:
                 if not cast(Any, self.app.tables).recovery.completed.is_set():
                     return
                 await self._load()
-            due = self.room.due(utc_now())
-            if due:
-                latest = {incident.id: incident for _, incident in due}
+            now = utc_now()
+            due = self.room.due(now)
+            latest = {incident.id: incident for _, incident in due}
+            latest |= {incident.id: incident for incident in self.room.expired(now)}
+            if latest:
                 await self._write([e for e, _ in due], list(latest.values()), [])
 
     async def _write(self, escalations: Sequence[Escalation], incidents: Sequence[Incident],

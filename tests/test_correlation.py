@@ -218,6 +218,17 @@ def test_an_incident_of_thousands_of_signals_stays_a_record_kafka_takes() -> Non
     assert len(msgspec.json.encode(flood)) < 512 * 1024  # Kafka's limit is 1 MB
 
 
+def test_quiet_low_incidents_close_after_their_window_and_urgent_ones_wait_for_people() -> None:
+    room = Room()
+    [low] = room.take(report("Kebakaran rumah di Muara Bulian", hazard=Hazard.KEBAKARAN), T0)
+    [urgent] = room.take(alert(Hazard.LONGSOR, region=Region.KERINCI), T0)
+    assert room.expired(T0 + timedelta(hours=1)) == []  # a house fire's window is 2 h
+    [closed] = room.expired(T0 + timedelta(hours=2, minutes=1))
+    assert closed.id == low.id and closed.status is IncidentStatus.SELESAI and "otomatis" in closed.why
+    assert room.expired(T0 + timedelta(days=3)) == []
+    assert room.incidents[urgent.id].status is IncidentStatus.BARU
+
+
 def test_bad_correlation_settings_say_which_and_how() -> None:
     with pytest.raises(SettingsError, match=r"POSKO_CORRELATE_WINDOWS.*banjir:12"):
         thresholds(load_settings({"POSKO_CORRELATE_WINDOWS": "tsunami:3"}))

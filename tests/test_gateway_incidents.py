@@ -13,6 +13,7 @@ import pytest
 from schemas.incidents import Hazard, Incident, IncidentAck, IncidentStatus, Priority, RoomInput
 from schemas.regions import Region
 from schemas.topics import SIGNALS
+from sinks.push.incidents import SNAPSHOT_ITEMS
 from sinks.push.protocol import (
     Error,
     EscalationMessage,
@@ -140,7 +141,9 @@ async def test_snapshot_holds_open_incidents_by_priority_and_recent_escalations(
     assert mine == [flood.id, high.id, low.id]  # Segera, Tinggi, Rendah; the closed one is not there
     ranks = [i.priority.rank for i in snapshot.incidents]
     assert ranks == sorted(ranks)
-    assert len(next(i for i in snapshot.incidents if i.id == flood.id).items) == 40
+    # A snapshot carries an incident's first items (it stays under a client's 1 MB); its counts whole.
+    shown = next(i for i in snapshot.incidents if i.id == flood.id)
+    assert len(shown.items) == SNAPSHOT_ITEMS and shown.signal_count == flood.signal_count
     assert step.id in [e.id for e in snapshot.escalations]
     await wall.close()
 

@@ -9,13 +9,16 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import NamedTuple
 
+import msgspec
+
 from schemas.events import Kind, utc_now
 from schemas.incidents import Escalation, EscalationSubject, Incident, IncidentAck, IncidentStatus
 from schemas.regions import Region
 from sinks.push.tokens import Claims
 
 # Open incidents a snapshot carries at most, highest priority first.
-SNAPSHOT_INCIDENTS = 200
+SNAPSHOT_INCIDENTS = 100
+SNAPSHOT_ITEMS = 20
 # Escalations a snapshot carries: at most this many, fired at most this long ago.
 SNAPSHOT_ESCALATIONS = 30
 RECENT_ESCALATIONS = timedelta(hours=6)
@@ -106,9 +109,11 @@ class IncidentBoard:
         return ()
 
     def ranked(self, claims: Claims) -> list[Incident]:
-        """The open incidents the holder sees, highest priority and latest first."""
+        """The open incidents the holder sees, highest priority and latest first, each with its
+        first SNAPSHOT_ITEMS items (and their first signal id): a snapshot stays well under a
+        client's 1 MB message limit; the next version of an incident brings all of it."""
         seen = [i for i in self.open.values() if sees_incident(claims, i)]
-        return sorted(seen, key=rank)[:SNAPSHOT_INCIDENTS]
+        return [_brief(i) for i in sorted(seen, key=rank)[:SNAPSHOT_INCIDENTS]]
 
     def recent_escalations(self, claims: Claims) -> list[Escalation]:
         """The holder's escalations of the last hours, newest first."""
@@ -116,6 +121,12 @@ class IncidentBoard:
         found = [e for e in reversed(self.escalations)
                  if e.fired_at >= since and sees_escalation(claims, e, self.escalation_kinds(e))]
         return found[:SNAPSHOT_ESCALATIONS]
+
+
+def _brief(incident: Incident) -> Incident:
+    items = [msgspec.structs.replace(item, signal_ids=item.signal_ids[:1])
+             for item in incident.items[:SNAPSHOT_ITEMS]]
+    return msgspec.structs.replace(incident, items=items)
 
 
 def _uuid(text: str) -> uuid.UUID | None:
