@@ -29,12 +29,12 @@ class InvalidParameter(PoskoError, ValueError):
         self.field = field
 
 
-def _json_or_text(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "[{":
+def _json_or_text(value: Any, field: str) -> Any:
+    if isinstance(value, str) and value.startswith(("[", "{")):
         try:
             return msgspec.json.decode(value)
         except msgspec.DecodeError as exc:
-            raise InvalidParameter("filters", f"JSON tidak sah: {exc} (invalid JSON)") from exc
+            raise InvalidParameter(field, f"{field}: JSON tidak sah (invalid JSON): {exc}") from exc
     return value
 
 
@@ -123,11 +123,12 @@ async def datastore_search(portal: Portal, dataset: Dataset, resource_id: str,
     records_format = str(params.get("records_format", "objects"))
     if records_format not in RECORDS_FORMATS:
         raise InvalidParameter("records_format", f"records_format harus salah satu dari {RECORDS_FORMATS}")
-    fields_param = _json_or_text(params.get("fields"))
+    fields_param = _json_or_text(params.get("fields"), "fields")
     if isinstance(fields_param, str):
         fields_param = [f.strip() for f in fields_param.split(",") if f.strip()]
     chosen = _column_names(columns, list(fields_param or []), "fields") or [c.name for c in columns]
-    where = _where(columns, _json_or_text(params.get("filters")), _json_or_text(params.get("q")))
+    where = _where(columns, _json_or_text(params.get("filters"), "filters"),
+                   _json_or_text(params.get("q"), "q"))
     order = _sort(columns, dataset, params.get("sort"))
     base = portal.sql(dataset)
     clause = f" WHERE {where}" if where else ""
@@ -156,7 +157,7 @@ async def datastore_search(portal: Portal, dataset: Dataset, resource_id: str,
         result |= {"total": total, "total_was_estimated": False}
     for name in ("filters", "q"):
         if params.get(name):
-            result[name] = _json_or_text(params[name])
+            result[name] = _json_or_text(params[name], name)
     return result
 
 
