@@ -207,6 +207,7 @@ def run_opendata_bench(base: Settings, rows: int, clients: int, requests: int) -
                 search = _percentiles(asyncio.run(_latencies(portal, searches * (requests // 4), clients)))
                 datastore = _percentiles(asyncio.run(_latencies(portal, pages, clients)))
                 idle_mb = _rss_mb(process.pid)
+                Path(f"/proc/{process.pid}/clear_refs").write_text("5")  # peak RSS from here on (Linux)
                 csv_rows, csv_s, csv_bytes = _download_rows(
                     portal, f"/dataset/{ALERTS_DATASET}/download/{ALERTS_DATASET}.csv")
                 peak_mb = _peak_rss_mb(process.pid)
