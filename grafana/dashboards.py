@@ -207,20 +207,29 @@ def sector_dashboard(sector: Sector) -> model.Dashboard:
 
 
 def overview_dashboard() -> model.Dashboard:
-    """The main screen: alerts now, overdue reports and permits, key indicators out of range, by region."""
+    """The main screen: open incidents, escalations, alerts, overdue reports and permits, key indicators."""
     key = [i.code for i in CATALOGUE if i.key]
     panels: list[Panel] = [
         _stat("Peringatan", queries.alert_count(), thresholds=_count_thresholds(1), width=5),
         _stat("Laporan warga", queries.report_count(), width=4),
         _stat("Laporan lewat SLA", queries.reports_overdue_count(), thresholds=_count_thresholds(1),
-              width=5, description="Laporan warga yang belum selesai 5 hari setelah diterima"),
+              width=5, description="Laporan warga yang belum diverifikasi 3 hari kerja setelah diterima, "
+                                   "atau belum ditindaklanjuti 5 hari kerja setelah didisposisikan"),
         _stat("Izin lewat SLA", queries.permits_overdue_count(), thresholds=_count_thresholds(1), width=5),
         _stat("Indikator kunci di luar normal", queries.abnormal_count(key), thresholds=_count_thresholds(1),
               width=5),
+        _table("Insiden terbuka menurut prioritas", queries.open_incidents_by_priority(), width=6, height=10,
+               description="Insiden (sinyal menurut bahaya, tempat dan waktu) yang belum selesai"),
+        _table("Insiden terbuka", queries.open_incidents(), width=18, height=10),
+        _table("Eskalasi terakhir", queries.latest_escalations(), height=8,
+               description="Insiden tak diterima tepat waktu dan laporan lewat SLA, terbaru dahulu"),
         _table("Peringatan sekarang", queries.alerts_now(), height=10),
         _table("Ringkasan per kabupaten/kota", queries.region_summary(key), height=13),
         _table("Indikator kunci di luar rentang normal", queries.out_of_range(key), width=14, height=10),
         _table("Izin paling lama lewat SLA", queries.permits_overdue_list(), width=10, height=10),
+        _table("Laporan warga lewat SLA", queries.reports_overdue_list(), height=10,
+               description="Hari kerja WIB, tanpa akhir pekan, libur nasional dan cuti bersama; "
+                           "batas dalam WIB"),
         _series("Peringatan per tingkat", queries.alerts_by_severity(), width=24),
     ]
     return _dashboard(OVERVIEW_UID, "Posko Jambi · Ringkasan", ["ringkasan"], panels, "now-24h",

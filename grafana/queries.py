@@ -288,28 +288,42 @@ ORDER BY sla_deadline
 LIMIT 50"""
 
 
-# LAPOR!-style follow-up: a report should reach "selesai" within this long of being received.
-REPORT_SLA = timedelta(days=5)
-
-
 def _reports() -> str:
-    """Each intake report's latest status up to the end of the range, and when it was received."""
-    return f"""SELECT report_id, last_region AS region, last_status AS status, received
+    """Each intake report's latest status up to the end of the range, and the SLA deadline it
+    leaves running (working days, computed by the sink with the stream's calendar)."""
+    return f"""SELECT tracking, last_region AS region, last_category AS category, last_status AS status,
+           last_stage AS sla_stage, last_due AS sla_due
     FROM (
-        SELECT report_id, argMax(region, changed_at) AS last_region,
-               argMax(status, changed_at) AS last_status, min(changed_at) AS received
+        SELECT tracking, argMax(region, changed_at) AS last_region,
+               argMax(category, changed_at) AS last_category,
+               argMax(status, changed_at) AS last_status, argMax(sla_stage, changed_at) AS last_stage,
+               argMax(sla_due, changed_at) AS last_due
         FROM {DB}.report_status_changes FINAL
         WHERE changed_at <= $__toTime
-        GROUP BY report_id)
+        GROUP BY tracking)
     WHERE {IN_REGIONS}"""
 
 
-_REPORT_OVERDUE = (f"status != 'selesai' AND received < $__toTime - INTERVAL {_seconds(REPORT_SLA)} SECOND")
+# Past the LAPOR! deadline its status leaves running: not verified 3 working days after receipt,
+# or not followed up 5 working days after disposition (schemas/report_sla.py).
+_REPORT_OVERDUE = "sla_due IS NOT NULL AND sla_due < $__toTime"
 
 
 def reports_overdue_count() -> str:
-    """Stat: citizen reports not finished within the follow-up SLA, at the end of the range."""
+    """Stat: citizen reports past their SLA deadline (in working days) at the end of the range."""
     return f"""SELECT count() AS value FROM ({_reports()}) WHERE {_REPORT_OVERDUE}"""
+
+
+def reports_overdue_list() -> str:
+    """Table: the citizen reports longest past their SLA deadline, with how late (no personal data)."""
+    return f"""SELECT tracking AS `Nomor pelacakan`, {REGION_LABEL} AS `Kabupaten/Kota`,
+       category AS `Kategori`, status AS `Status`,
+       if(sla_stage = 'verifikasi', 'Verifikasi (3 hari kerja)', 'Tindak lanjut (5 hari kerja)') AS `Tahap`,
+       sla_due AS `Batas SLA`, intDiv(dateDiff('second', sla_due, $__toTime), 3600) AS `Terlambat (jam)`
+FROM ({_reports()})
+WHERE {_REPORT_OVERDUE}
+ORDER BY sla_due
+LIMIT 50"""
 
 
 def permit_status_changes() -> str:
@@ -355,3 +369,45 @@ def abnormal_count(key_codes: list[str]) -> str:
     where = "indicator IN (" + ", ".join(f"'{c}'" for c in key_codes) + ")"
     since = f"$__toTime - INTERVAL {_seconds(LATEST_LOOKBACK)} SECOND"
     return f"""SELECT count() AS value FROM ({_by_region(where, since)}) WHERE {status()} != 'Normal'"""
+
+
+# --- Incidents and escalations ----------------------------------------------------------------
+
+_PRIORITY_RANK = "indexOf(['segera', 'tinggi', 'sedang', 'rendah'], priority)"
+_PRIORITY_LABEL = ("transform(priority, ['segera', 'tinggi', 'sedang', 'rendah'], "
+                   "['Segera', 'Tinggi', 'Sedang', 'Rendah'], priority)")
+IN_INCIDENT_REGIONS = f"(hasAny(regions, [${{{REGION_VARIABLE}:singlequote}}]) OR empty(regions))"
+_REGION_LABELS = (f"arrayStringConcat(arrayMap(r -> transform(r, {_quoted([str(r) for r in Region])}, "
+                  f"{_quoted([_short(r) for r in Region])}, r), regions), ', ')")
+# Incidents open at the end of the range: the newest version of each (FINAL), not closed.
+_OPEN_INCIDENTS = (f"FROM {DB}.incidents FINAL WHERE status != 'selesai' AND opened_at <= $__toTime "
+                   f"AND {IN_INCIDENT_REGIONS}")
+
+
+def open_incidents_by_priority() -> str:
+    """Bar gauge / table: incidents open now per priority, Segera first."""
+    return f"""SELECT {_PRIORITY_LABEL} AS `Prioritas`, count() AS `Insiden`
+{_OPEN_INCIDENTS}
+GROUP BY priority
+ORDER BY {_PRIORITY_RANK}"""
+
+
+def open_incidents() -> str:
+    """Table: incidents open now, by priority then the latest signal."""
+    return f"""SELECT {_PRIORITY_LABEL} AS `Prioritas`, hazard AS `Bahaya`, title AS `Insiden`,
+       {_REGION_LABELS} AS `Kabupaten/Kota`, signal_count AS `Sinyal`, report_count AS `Laporan`,
+       if(victims = 1, 'ya', '') AS `Korban`, status AS `Status`, acked_by AS `Diterima oleh`,
+       last_at AS `Sinyal terakhir`
+{_OPEN_INCIDENTS}
+ORDER BY {_PRIORITY_RANK}, last_at DESC
+LIMIT 100"""
+
+
+def latest_escalations() -> str:
+    """Table: the latest escalation steps up to the end of the range."""
+    return f"""SELECT fired_at AS `Waktu`, role AS `Kepada`, headline AS `Perihal`, reason AS `Alasan`,
+       level AS `Tingkat`, {_REGION_LABELS} AS `Kabupaten/Kota`
+FROM {DB}.escalations FINAL
+WHERE fired_at <= $__toTime AND {IN_INCIDENT_REGIONS}
+ORDER BY fired_at DESC
+LIMIT 20"""

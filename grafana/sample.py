@@ -18,12 +18,29 @@ from connectors.simulator.stream import Simulator
 from schemas.events import (
     REPORT_STATUS_ORDER,
     CitizenReportEvent,
+    DisasterAlertEvent,
     Event,
+    Kind,
     ReportStatusChange,
+    Severity,
     StatusStep,
     kind_of,
 )
+from schemas.incidents import (
+    Escalation,
+    EscalationSubject,
+    Hazard,
+    Incident,
+    IncidentItem,
+    IncidentStatus,
+    Priority,
+    SignalKind,
+    escalation_id,
+    incident_id,
+)
 from schemas.topics import raw_topic
+from schemas.workdays import WorkingCalendar
+from sinks.clickhouse.incident_rows import escalation_row, incident_rows
 from sinks.clickhouse.store import Store
 from sinks.clickhouse.tables import report_status_row
 from sinks.clickhouse.writer import ROW_MAKERS
@@ -49,13 +66,63 @@ def history_rows(until: datetime, seed: int = 20260812) -> dict[str, list[bytes]
         raw = encoder.encode(event)
         topic = raw_topic(kind_of(event))
         for out in route(kind_of(event), decode_raw(raw), topic, 0, offset, None, raw).out:
+            if out.topic not in ROW_MAKERS:  # posko.signals: correlation's input, no table
+                continue
             for table, row in ROW_MAKERS[out.topic](out.value):
                 tables[table].append(encoder.encode(row))
+    calendar = WorkingCalendar()
     tables["report_status_changes"] = [
-        encoder.encode(report_status_row(change))
+        encoder.encode(report_status_row(change, calendar))
         for change in _follow_up([e for e in events if isinstance(e, CitizenReportEvent)], until, seed)
     ]
+    incidents = _incidents([e for e in events if isinstance(e, DisasterAlertEvent)], until)
+    for incident in incidents:
+        for table, row in incident_rows(incident):
+            tables[table].append(encoder.encode(row))
+    tables["escalations"] = [encoder.encode(escalation_row(e)) for e in _escalations(incidents)]
     return tables
+
+
+_PRIORITY = {Severity.EXTREME: Priority.SEGERA, Severity.SEVERE: Priority.TINGGI,
+             Severity.MODERATE: Priority.SEDANG}
+
+
+def _incidents(alerts: list[DisasterAlertEvent], until: datetime) -> list[Incident]:
+    """Official alerts grouped per kabupaten/kota and day, as a stand-in for the correlator's
+    incidents: those of the last day open, older ones closed."""
+    groups: dict[tuple[str, str], list[DisasterAlertEvent]] = defaultdict(list)
+    for alert in alerts:
+        if alert.region is not None:
+            groups[(str(alert.region), alert.occurred_at.date().isoformat())].append(alert)
+    incidents = []
+    for members in groups.values():
+        first, last = members[0], members[-1]
+        worst = min((_PRIORITY.get(a.payload.severity, Priority.RENDAH) for a in members),
+                    key=lambda p: p.rank)
+        items = [IncidentItem(id=a.id, kind=SignalKind.PERINGATAN, event_kind=Kind.DISASTER_ALERT,
+                              headline=a.payload.headline, region=a.region, location=a.location,
+                              first_at=a.occurred_at, last_at=a.occurred_at, signal_ids=[a.id],
+                              severity=a.payload.severity) for a in members]
+        open_now = until - last.occurred_at < timedelta(days=1)
+        incidents.append(Incident(
+            id=incident_id(first.id), version=len(members), hazard=Hazard.LAINNYA,
+            title=f"{first.payload.event} — {len(members)} peringatan", priority=worst,
+            status=IncidentStatus.BARU if open_now else IncidentStatus.SELESAI,
+            regions=[first.region] if first.region else [], centre=first.location, first_at=first.occurred_at,
+            last_at=last.occurred_at, items=items, signal_count=len(members), official=True,
+            why="peringatan resmi (simulasi)", opened_at=first.occurred_at, updated_at=last.occurred_at,
+        ))
+    return incidents
+
+
+def _escalations(incidents: list[Incident]) -> list[Escalation]:
+    """A supervisor escalation for each Segera or Tinggi incident, ten minutes after it opened."""
+    return [Escalation(
+        id=escalation_id(str(i.id), 1), subject=EscalationSubject.INCIDENT, subject_id=str(i.id), level=1,
+        role="supervisor", regions=list(i.regions), priority=i.priority, headline=i.title,
+        reason="belum diterima 10 menit setelah dibuka", due_at=i.opened_at + timedelta(minutes=10),
+        fired_at=i.opened_at + timedelta(minutes=10),
+    ) for i in incidents if i.priority in (Priority.SEGERA, Priority.TINGGI)]
 
 
 def _follow_up(reports: list[CitizenReportEvent], until: datetime, seed: int) -> list[ReportStatusChange]:

@@ -14,7 +14,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from connectors.simulator.run import SimulationStats, simulate
+from connectors.simulator.run import SimulationStats, play_scenario, simulate
 from posko.errors import PoskoError
 from posko.kafka import broker
 from posko.kafka.offsets import group_positions
@@ -23,7 +23,7 @@ from posko.services import Service, ServiceFailing
 from posko.settings import Settings
 from schemas.events import Kind
 from schemas.regions import REGION_NAMES, Region
-from schemas.topics import ACKS, ALERTS, DLQ, events_topic, raw_topic
+from schemas.topics import ACKS, ALERTS, DLQ, ESCALATIONS, INCIDENTS, SIGNALS, events_topic, raw_topic
 from sinks.clickhouse.client import run_sql
 from sinks.clickhouse.store import StoreError
 from sinks.clickhouse.tables import TABLES
@@ -88,8 +88,8 @@ def read_snapshot(settings: Settings) -> LiveFigures:
 async def consumer_lag(settings: Settings) -> dict[str, int]:
     """Messages not yet committed by the stream worker and by the sink."""
     positions = await group_positions(settings, {
-        STREAM_GROUP: [raw_topic(k) for k in Kind],
-        SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ, ACKS],
+        STREAM_GROUP: [raw_topic(k) for k in Kind] + [SIGNALS],
+        SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ, ACKS, INCIDENTS, ESCALATIONS],
     })
     return {group: sum(p.lag for p in tps.values()) for group, tps in positions.items()}
 
@@ -131,16 +131,31 @@ def _view(snap: LiveFigures | None, stats: SimulationStats, rate: float, elapsed
     return Group(head, grid, "[dim]Ctrl-C stops everything; data is kept for the next run.[/dim]")
 
 
-async def _live(settings: Settings, rate: float, malformed_ratio: float,
-                duration_s: float | None, children: list[Service], wall: str = "") -> LiveFigures:
+class Play(msgspec.Struct, frozen=True):
+    """What the demo sends: a scenario at a speed, or (with a rate) the steady load simulator."""
+
+    scenario: str = "banjir-batanghari"
+    speed: float = 1.0
+    rate: float | None = None
+    malformed_ratio: float = 0.01
+
+
+async def _live(settings: Settings, play: Play, duration_s: float | None, children: list[Service],
+                wall: str = "") -> LiveFigures:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     stats = SimulationStats()
-    producing = asyncio.create_task(simulate(
-        settings, rate, duration_s=duration_s, malformed_ratio=malformed_ratio, stop=stop,
-        stats=stats))
+    if play.rate is not None:
+        producing = asyncio.create_task(simulate(
+            settings, play.rate, duration_s=duration_s, malformed_ratio=play.malformed_ratio,
+            stop=stop, stats=stats))
+    else:
+        if duration_s is not None:
+            loop.call_later(duration_s, stop.set)
+        producing = asyncio.create_task(play_scenario(
+            settings, play.scenario, speed=play.speed, stop=stop, stats=stats))
     console = Console()
     started = time.monotonic()
     snap: LiveFigures | None = None
@@ -166,16 +181,17 @@ async def _live(settings: Settings, rate: float, malformed_ratio: float,
                 stored_rate = (snap.stored - last[1]) / max(now - last[0], 1e-6)
                 last = (now, snap.stored)
             live.update(_view(snap, stats, stored_rate, now - started, wall), refresh=True)
-            if producing.done() and duration_s is not None:
-                break
+            if producing.done() and (duration_s is not None or play.rate is None):
+                break  # a scenario played to its end, or the duration is over
     stop.set()
     await producing
     return snap or LiveFigures()
 
 
-def run_demo(settings: Settings, duration_s: float | None, rate: float,
-             malformed_ratio: float) -> LiveFigures:
-    """Run everything until Ctrl-C or the duration; print a summary; return the last counts."""
+def run_demo(settings: Settings, duration_s: float | None, play: Play | None = None) -> LiveFigures:
+    """Run everything until Ctrl-C, the duration or the scenario's end; print a summary; return the
+    last counts."""
+    play = play or Play()
     logs = Path(settings.home) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     # Client warnings (a broker electing leaders, reconnects) go to the log, not over the view.
@@ -203,7 +219,9 @@ def run_demo(settings: Settings, duration_s: float | None, rate: float,
     print(f"Wall (open in a browser; the token is valid 12 h): {wall}")
     print("A responder link: posko token issue --role responder --region 15.71 --url")
     try:
-        snap = asyncio.run(_live(settings, rate, malformed_ratio, duration_s, children, wall))
+        print(f"playing scenario {play.scenario} at {play.speed:g}× real time (--speed, or --rate for "
+              "load)" if play.rate is None else f"sending {play.rate:g} simulated events/s")
+        snap = asyncio.run(_live(settings, play, duration_s, children, wall))
         # Let the pipeline drain what was sent before the summary.
         deadline = time.monotonic() + DRAIN_S
         while time.monotonic() < deadline:

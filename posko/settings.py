@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import msgspec
 
 from posko.errors import PoskoError
+from schemas.workdays import parse_dates
 
 
 class SettingsError(PoskoError, ValueError):
@@ -123,6 +125,29 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Downloads read ClickHouse this many rows at a time; metadata from data is re-read this often.
     satudata_chunk_rows: int = 50_000
     satudata_refresh_s: float = 60.0
+    # Correlation (docs/settings.md says where each default comes from). Signals nearer than this
+    # join one incident: a kecamatan of Jambi spans about 19 km (50,058 km² over 144 kecamatan).
+    correlate_distance_km: float = 15.0
+    # Per hazard, how long after its last signal an incident still takes new ones (hours).
+    correlate_windows: str = "banjir:12,karhutla:36,gempa:6,longsor:6,cuaca:3,kebakaran:2,lainnya:6"
+    # Reports at least this alike (word pairs shared, Jaccard) from one kecamatan are one item.
+    duplicate_similarity: float = 0.8
+    # A surge of ordinary reports of one category in one kecamatan: at least this many in the
+    # window, and this many times the usual rate (learnt over surge_baseline_days).
+    surge_window_min: float = 60.0
+    surge_min_reports: int = 10
+    surge_ratio: float = 4.0
+    surge_baseline_days: float = 7.0
+    # Escalation of a Segera incident nobody acknowledged: seconds after it became Segera, and who
+    # is told then; Tinggi waits escalation_tinggi_factor times as long.
+    escalation_steps: str = "300:petugas piket,900:supervisor,1800:kepala BPBD"
+    escalation_tinggi_factor: float = 2.0
+    escalation_check_s: float = 1.0
+    # Citizen report SLAs count working days: these collective leave days (cuti bersama, ISO
+    # dates, comma-separated) are off as well as weekends and national holidays.
+    cuti_bersama: str = ""
+    # Seconds added to the stream's clock for the SLA clocks (drills and tests only).
+    clock_offset_s: float = 0.0
 
     @property
     def local_kafka(self) -> bool:
@@ -175,6 +200,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
                     "with a token of at least 16 characters")
             agencies[token.strip()] = agency.strip()
         return agencies
+
+    @property
+    def cuti_bersama_dates(self) -> list[date]:
+        """The collective leave days of POSKO_CUTI_BERSAMA."""
+        try:
+            return parse_dates(self.cuti_bersama)
+        except ValueError as exc:
+            raise SettingsError(f"POSKO_CUTI_BERSAMA: {exc}") from exc
 
     @property
     def kafka_dir(self) -> Path:

@@ -541,6 +541,9 @@ class ReportStatusChange(msgspec.Struct, frozen=True, kw_only=True, omit_default
     changed_by: ShortText
     note: LongText = ""
     history: list[StatusStep]
+    # The agency the report was disposed to (set with didisposisikan, kept by later changes):
+    # whom its follow-up SLA escalates to. Records before it leave it out.
+    agency: ShortText | None = None
     # "<api key id>:<Idempotency-Key>" and the SHA-256 of the submission as decoded (so a retry
     # differing in whitespace or key order is the same; the raw body's in records before), so a
     # retried submission finds its tracking number again after a restart. Never in ClickHouse.

@@ -14,6 +14,14 @@ ACKS = "posko.acks"
 # Citizen report follow-up: one record per status change, keyed by tracking number, compacted
 # so the latest state of every report stays readable after any restart.
 REPORT_STATUS = "posko.report_status"
+# Correlation reads every signal and every act on an incident in one order, so its topics have one
+# partition: a province's signals are a few per second at most, and incidents cross kabupaten.
+SIGNALS = "posko.signals"
+# One record per change of an incident, keyed by its id, compacted: the latest of every incident
+# stays readable, and it is the changelog the worker rebuilds its incident table from.
+INCIDENTS = "posko.incidents"
+# One record per escalation step (incidents nobody took on, reports past their SLA).
+ESCALATIONS = "posko.escalations"
 
 
 def raw_topic(kind: Kind) -> str:
@@ -69,5 +77,17 @@ def catalogue(partitions: int = 6) -> list[TopicSpec]:
     topics.append(
         TopicSpec(REPORT_STATUS, partitions, "tracking number", -1, "compact",
                   "citizen report status changes (diterima … selesai), latest per report kept")
+    )
+    topics.append(
+        TopicSpec(SIGNALS, 1, "region code", 7 * DAY_MS, "delete",
+                  "what correlation reads: signals of alerts, reports and indicators, and acks of incidents")
+    )
+    topics.append(
+        TopicSpec(INCIDENTS, 1, "incident id", -1, "compact",
+                  "incidents (signals grouped by hazard, place and time), latest version per incident kept")
+    )
+    topics.append(
+        TopicSpec(ESCALATIONS, 1, "incident id or report tracking number", 90 * DAY_MS, "delete",
+                  "escalation steps: incidents nobody acknowledged in time, reports past their SLA")
     )
     return topics

@@ -18,10 +18,12 @@ from faust.types import EventT
 from posko.kafka.watchdog import CommitWatchdog
 from posko.settings import Settings
 from schemas.events import Event, Kind, utc_now
-from schemas.topics import raw_topic
+from schemas.topics import SIGNALS, raw_topic
 from streams.commits import RawCommits
 from streams.faust_workarounds import changelog_partition_of, unacked_topic
 from streams.publish import publish
+from streams.room import Correlation
+from streams.sla import register_sla_clocks
 from streams.validate import Outgoing, Rejected, dead_letter, decode_raw, route
 
 log = logging.getLogger("posko.stream")
@@ -81,8 +83,9 @@ def create_app(settings: Settings) -> faust.App:
                             key_serializer="raw", value_serializer="json"),
     )
 
-    commits = RawCommits(app, settings, APP_ID, [raw_topic(kind) for kind in Kind])
+    commits = RawCommits(app, settings, APP_ID, committed_topics())
     app.timer(COMMIT_EVERY_S)(commits.commit)
+    Correlation(app, settings, commits)
 
     def make_agent(kind: Kind) -> Any:
         async def validate(stream: Stream[Any]) -> None:
@@ -106,6 +109,7 @@ def create_app(settings: Settings) -> faust.App:
         topic = unacked_topic(app, raw_topic(kind), value_serializer=CODEC, key_serializer="raw",
                               partitions=settings.partitions)
         app.agent(topic, name=f"validate_{kind}")(make_agent(kind))
+    register_sla_clocks(app, settings)  # citizen report SLA clocks (streams/sla.py)
     return app
 
 
@@ -138,6 +142,11 @@ def _route_batch(
     return records, tallies
 
 
+def committed_topics() -> list[str]:
+    """The topics whose offsets the worker commits itself: the raw topics and posko.signals."""
+    return [raw_topic(kind) for kind in Kind] + [SIGNALS]
+
+
 def run_worker(settings: Settings, loglevel: str = "warn") -> None:
     """Run the stream worker until it is stopped (SIGINT/SIGTERM)."""
     try:
@@ -146,8 +155,7 @@ def run_worker(settings: Settings, loglevel: str = "warn") -> None:
         pass
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
-    raw = [raw_topic(kind) for kind in Kind]
-    CommitWatchdog(settings, APP_ID, raw, lambda: app.consumer.assignment()).start()
+    CommitWatchdog(settings, APP_ID, committed_topics(), lambda: app.consumer.assignment()).start()
     # Debug records cost per message even when no handler prints them.
     for name in ("aiokafka", "faust", "mode"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(loglevel.upper())))

@@ -82,3 +82,14 @@ def changelog_partition_of(stream: Stream[Any], event: EventT[Any]) -> Iterator[
         yield
     finally:
         stream._set_current_event(consuming)
+
+
+def set_without_changelog(table: Any, key: Any, value: Any) -> None:
+    """Set a table's value where the worker itself wrote the changelog record (awaited)."""
+    # A table update sends its changelog record from on_key_set (faust/tables/table.py:83) with
+    # send_soon (faust/tables/base.py:279), whose buffer Faust flushes when it likes: the worker
+    # would commit its input before the state that came of it is durable, and a crash would lose
+    # the change. So the worker produces the record itself (streams/publish.py, awaited) and sets
+    # the value in the store underneath, as the table's recovery does; the key-TTL bookkeeping
+    # on_key_set also does is for windowed tables only.
+    table.data[key] = value

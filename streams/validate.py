@@ -24,7 +24,8 @@ from schemas.events import (
 )
 from schemas.regions import PROVINCE_CODE, region_at
 from schemas.sectors import CADENCE_SPAN, INDICATORS, out_of_range
-from schemas.topics import ALERTS, DLQ, events_topic
+from schemas.topics import ALERTS, DLQ, SIGNALS, events_topic
+from streams.signals import signal_of
 from streams.triage import official_alert, report_alert, triage_report
 
 _decoder = msgspec.json.Decoder(Event)
@@ -196,6 +197,7 @@ def route(
         return Routed([dead_letter(f"implausible time: {problem}", topic, partition, offset, key, raw)])
     event = _with_region(value)
     alert: Alert | None = None
+    urgent = None
     if isinstance(event, DisasterAlertEvent):
         alert = official_alert(event)
     elif event.region is None:
@@ -215,4 +217,6 @@ def route(
     out = [Outgoing(events_topic(kind), region_key, _encoder.encode(event), origin)]
     if alert is not None:
         out.append(Outgoing(ALERTS, region_key, _encoder.encode(alert), origin))
+    if (signal := signal_of(event, urgent)) is not None:
+        out.append(Outgoing(SIGNALS, region_key, _encoder.encode(signal), origin))
     return Routed(out, f"{event.region or PROVINCE_CODE}|{kind}")

@@ -13,10 +13,9 @@ from typing import TypeVar
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from posko.kafka import broker
-from posko.kafka.offsets import reader
+from posko.kafka.offsets import group_state, reader
 from posko.kafka.topics import create_topics
 from posko.net import free_port
 from posko.services import Service
@@ -89,6 +88,21 @@ def kafka_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         broker.stop(settings)
 
 
+@contextlib.contextmanager
+def own_broker(home: Path, **extra: str) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """A broker of a test's (or module's) own, so what it does or keeps disturbs no other test."""
+    env = {"POSKO_HOME": str(home), "POSKO_KAFKA_PORT": str(free_port()),
+           "POSKO_KAFKA_CONTROLLER_PORT": str(free_port()), "POSKO_PARTITIONS": "3",
+           "POSKO_KAFKA_HEAP": "512m", "POSKO_STALL_S": "25", **extra}
+    settings = load_settings(env)
+    broker.start(settings)
+    asyncio.run(create_topics(settings))
+    try:
+        yield settings, env
+    finally:
+        broker.stop(settings)
+
+
 class Stack:
     """A worker and a sink running as real processes against the session broker."""
 
@@ -136,20 +150,6 @@ class Stack:
     def log_tail(self) -> str:
         """The last lines of each service's log, for failure messages."""
         return "\n".join(f"--- {s.name}\n{s.tail()}" for s in self.services.values())
-
-
-async def group_state(settings: Settings, group: str) -> tuple[str, int]:
-    """A consumer group's state on the broker and its number of members."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    try:
-        [response] = await admin.describe_consumer_groups([group])
-        [found] = response.to_object()["groups"]
-        return found["state"], len(found["members"])
-    except GroupCoordinatorNotAvailableError:  # a new broker: no group has ever existed
-        return "Dead", 0
-    finally:
-        await admin.close()
 
 
 GROUPS = ("posko-stream", "posko-clickhouse")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import urllib.error
 import urllib.request
@@ -81,7 +82,13 @@ class GatewayStack:
 def gateway_stack(kafka_env: dict[str, str],
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayStack]:
     """A gateway in front of a worker and a sink, for one test module."""
-    path = tmp_path_factory.mktemp("gateway")
+    with running_gateway(kafka_env, tmp_path_factory.mktemp("gateway")) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_gateway(kafka_env: dict[str, str], path: Path) -> Iterator[GatewayStack]:
+    """A gateway in front of a worker and a sink on the broker `kafka_env` names."""
     port = free_port()
     secret = f"test-{uuid.uuid4().hex}"
     env = {**kafka_env, "POSKO_GATEWAY_PORT": str(port), "POSKO_GATEWAY_SECRET": secret,

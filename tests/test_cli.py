@@ -9,7 +9,7 @@ from pathlib import Path
 
 from posko.net import free_port
 from schemas.topics import catalogue
-from sinks.clickhouse.tables import MIGRATIONS
+from sinks.clickhouse.migrations import MIGRATIONS
 
 
 def posko(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:

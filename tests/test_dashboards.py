@@ -7,11 +7,13 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from grafana_foundation_sdk.models.dashboard import Panel
 
@@ -19,8 +21,12 @@ from grafana.clickhouse import PLUGIN_ID, ClickHouseQuery, Format, QueryType
 from grafana.dashboards import DASHBOARDS_DIR, TIMEZONE, all_dashboards, parse, to_json
 from grafana.macros import expand
 from grafana.sample import load_history
+from schemas.events import Channel, ReportCategory, ReportStatus, ReportStatusChange, StatusStep
+from schemas.regions import Region
 from schemas.sectors import Sector
+from schemas.workdays import WorkingCalendar
 from sinks.clickhouse.store import ChdbStore
+from sinks.clickhouse.tables import report_status_row
 
 NOW = datetime(2026, 8, 12, 4, 0, tzinfo=UTC)  # Wednesday 11:00 WIB in the karhutla season
 RANGES = {"1 jam": timedelta(hours=1), "7 hari": timedelta(days=7)}
@@ -145,3 +151,71 @@ def test_bench_dashboards_prints_figures_beside_its_baseline(tmp_path: Path) -> 
     for name, found in figures["ranges"].items():
         assert found["panels"] == len(list(_panels())), name
         assert found["baseline_median_ms"] > 0 and found["ratio"] > 0
+
+
+TABLE = "posko.report_status_changes"
+
+
+def _report_row(tracking: str, agency: str | None, *steps: tuple[str, datetime]) -> bytes:
+    """A report_status_changes row as the sink writes it (its SLA deadline from the calendar)."""
+    history = [StatusStep(ReportStatus(s), at, "officer:test") for s, at in steps]
+    change = ReportStatusChange(
+        id=uuid.uuid4(), tracking=tracking, report_id=uuid.uuid5(uuid.NAMESPACE_URL, tracking),
+        channel=Channel.WEB, category=ReportCategory.INFRASTRUKTUR, region=Region("15.71"),
+        status=history[-1].status, changed_at=history[-1].at, changed_by="officer:test",
+        history=history, agency=agency)
+    return msgspec.json.encode(report_status_row(change, WorkingCalendar()))
+
+
+def test_overdue_reports_count_working_days_over_a_weekend_and_independence_day(store: ChdbStore) -> None:
+    # Received Friday 14 Aug 2026 10:00 WIB: Sat, Sun and Mon 17 Aug (Hari Kemerdekaan) are off,
+    # so verification is due at the end of Thursday 20 Aug (23:59:59.999 WIB), not on Monday.
+    received = datetime(2026, 8, 14, 3, 0, tzinfo=UTC)
+    rows = [
+        _report_row("SLA-TEST-A", None, ("diterima", received)),
+        _report_row("SLA-TEST-B", None, ("diterima", received),
+                    ("diverifikasi", received + timedelta(days=1))),
+        # Disposed Tuesday 18 Aug: 19, 20, 21, 24 Aug, then 25 Aug (Maulid Nabi) is off: due 26 Aug.
+        _report_row("SLA-TEST-C", "Dinas PUPR", ("diterima", received),
+                    ("didisposisikan", datetime(2026, 8, 18, 2, 0, tzinfo=UTC))),
+    ]
+    # Every status change is a row: the report's latest one decides (as the sink stores them).
+    for row in rows:
+        store.insert_new("report_status_changes", row)
+    store.insert_new("report_status_changes", _report_row("SLA-TEST-A", None, ("diterima", received)))
+    board = _committed()["00-ringkasan.json"]
+    panel = next(p for p in board["panels"] if p["title"] == "Laporan warga lewat SLA")
+    count = next(p for p in board["panels"] if p["title"] == "Laporan lewat SLA")
+
+    def run(target: dict[str, Any], at: datetime) -> list[dict[str, Any]]:
+        # The panel's SQL over this test's reports only (the store also holds the sample's).
+        sql = expand(target["targets"][0]["rawSql"], at - timedelta(hours=1), at).replace(
+            f"{TABLE} FINAL", f"(SELECT * FROM {TABLE} FINAL WHERE startsWith(tracking, 'SLA-TEST-'))")
+        assert "SLA-TEST-" in sql, sql
+        data: list[dict[str, Any]] = json.loads(store.execute(sql, "JSON"))["data"]
+        return data
+
+    def overdue(at: datetime) -> dict[str, dict[str, Any]]:
+        return {row["Nomor pelacakan"]: row for row in run(panel, at)}
+
+    def counted(at: datetime) -> int:
+        return int(run(count, at)[0]["value"])
+
+    # Monday 17 Aug and Thursday 20 Aug 23:59 WIB: within the 3 working days.
+    for at in (datetime(2026, 8, 17, 5, 0, tzinfo=UTC), datetime(2026, 8, 20, 16, 59, 59, tzinfo=UTC)):
+        assert overdue(at) == {} and counted(at) == 0, at
+    # Friday 21 Aug 00:00 WIB: A is late; B was verified; C's follow-up runs to 26 Aug.
+    friday = datetime(2026, 8, 20, 17, 0, tzinfo=UTC)
+    late = overdue(friday)
+    assert list(late) == ["SLA-TEST-A"]
+    assert late["SLA-TEST-A"]["Batas SLA"].startswith("2026-08-20 16:59:59.999")
+    assert late["SLA-TEST-A"]["Status"] == "diterima" and late["SLA-TEST-A"]["Kategori"] == "infrastruktur"
+    assert late["SLA-TEST-A"]["Kabupaten/Kota"] == "Kota Jambi" and late["SLA-TEST-A"]["Terlambat (jam)"] == 0
+    assert counted(friday) == 1
+    # Tuesday 25 Aug is Maulid Nabi: C is not late yet; on Thursday 27 Aug 00:00 WIB it is.
+    assert list(overdue(datetime(2026, 8, 25, 16, 0, tzinfo=UTC))) == ["SLA-TEST-A"]
+    thursday = overdue(datetime(2026, 8, 26, 17, 0, tzinfo=UTC))
+    assert sorted(thursday) == ["SLA-TEST-A", "SLA-TEST-C"]
+    assert thursday["SLA-TEST-C"]["Tahap"] == "Tindak lanjut (5 hari kerja)"
+    assert thursday["SLA-TEST-A"]["Terlambat (jam)"] == 6 * 24
+    assert counted(datetime(2026, 8, 26, 17, 0, tzinfo=UTC)) == 2

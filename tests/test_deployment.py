@@ -17,8 +17,8 @@ from grafana.clickhouse import DATASOURCE_UID, PLUGIN_ID
 from grafana.dashboards import DASHBOARDS_DIR
 from posko.cli import main
 from posko.settings import Settings
+from sinks.clickhouse.migrations import MIGRATIONS
 from sinks.clickhouse.store import ChdbStore, migration_sql
-from sinks.clickhouse.tables import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"

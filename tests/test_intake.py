@@ -163,7 +163,9 @@ def test_statuses_and_idempotency_keys_survive_a_restart(intake: RunningIntake) 
     body = report("Sampah menumpuk di Pasar Angso Duo", category="lingkungan")
     first = intake.post(body, Idempotency_Key="before-restart").json()
     officer = {"Authorization": f"Bearer {intake.officer_key}"}
-    intake.http.patch(f"/v1/reports/{first['tracking']}", json={"status": "didisposisikan"}, headers=officer)
+    # The agency it is disposed to: its follow-up SLA escalates there.
+    intake.http.patch(f"/v1/reports/{first['tracking']}", headers=officer,
+                      json={"status": "didisposisikan", "agency": "DLH Kota Jambi"})
 
     intake.restart()
 
@@ -171,6 +173,7 @@ def test_statuses_and_idempotency_keys_survive_a_restart(intake: RunningIntake) 
     assert (again.status_code, again.json()["tracking"]) == (202, first["tracking"])
     status = intake.http.get(f"/v1/reports/{first['tracking']}", headers=officer).json()
     assert [step["status"] for step in status["history"]] == ["diterima", "didisposisikan"]
+    assert status["agency"] == "DLH Kota Jambi"
 
 
 def test_retry_differing_only_in_whitespace_or_key_order_is_the_same_report(intake: RunningIntake) -> None:

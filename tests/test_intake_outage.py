@@ -12,30 +12,21 @@ import pytest
 
 from connectors.intake.keys import KeyRole, KeyStore
 from posko.kafka import broker
-from posko.kafka.topics import create_topics
 from posko.net import free_port
 from posko.services import Service
-from posko.settings import Settings, load_settings
+from posko.settings import Settings
 from schemas.events import Channel, Kind
 from schemas.topics import REPORT_STATUS, raw_topic
-from tests.conftest import read_topic, running_stack, settle, wait_for
+from tests.conftest import own_broker, read_topic, running_stack, settle, wait_for
 from tests.test_intake import report
 
 
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[tuple[Settings, dict[str, str]]]:
+@pytest.fixture(name="own_broker")
+def own_broker_fixture(tmp_path: Path) -> Iterator[tuple[Settings, dict[str, str]]]:
     """A broker of this test's own, so stopping it disturbs no other test."""
-    env = {"POSKO_HOME": str(tmp_path), "POSKO_KAFKA_PORT": str(free_port()),
-           "POSKO_KAFKA_CONTROLLER_PORT": str(free_port()), "POSKO_PARTITIONS": "3",
-           "POSKO_KAFKA_HEAP": "512m", "POSKO_INTAKE_PORT": str(free_port()),
-           "POSKO_STALL_S": "25", "POSKO_WORKER_INSTANCE": "outage-worker-1"}
-    settings = load_settings(env)
-    broker.start(settings)
-    asyncio.run(create_topics(settings))
-    try:
-        yield settings, env
-    finally:
-        broker.stop(settings)
+    with own_broker(tmp_path, POSKO_INTAKE_PORT=str(free_port()),
+                    POSKO_WORKER_INSTANCE="outage-worker-1") as found:
+        yield found
 
 
 def _records_with(settings: Settings, topic: str, marker: str,

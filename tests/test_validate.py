@@ -31,8 +31,9 @@ from schemas.events import (
     new_event_id,
     utc_now,
 )
+from schemas.incidents import Hazard, Signal
 from schemas.regions import Region
-from schemas.topics import ALERTS, DLQ, events_topic, raw_topic
+from schemas.topics import ALERTS, DLQ, SIGNALS, events_topic, raw_topic
 from streams.app import CODEC, _route_batch
 from streams.validate import Rejected, dead_letter, decode_raw, refused, route
 
@@ -55,7 +56,8 @@ def run(raw: bytes, kind: Kind = Kind.CITIZEN_REPORT, topic: str = TOPIC):
 
 def test_valid_report_goes_to_its_events_topic_keyed_by_region() -> None:
     routed = run(report("Lampu jalan mati", "Lampu di Jl. Gatot Subroto mati", region="15.71"))
-    [out] = routed.out
+    out, signal = routed.out
+    assert signal.topic == SIGNALS  # every report counts towards surges of complaints
     assert out.topic == events_topic(Kind.CITIZEN_REPORT) and out.key == b"15.71"
     assert routed.counted == "15.71|citizen_report"
     assert msgspec.json.decode(out.value, type=Event).region is Region.KOTA_JAMBI
@@ -78,10 +80,12 @@ def test_urgent_report_becomes_a_public_alert_without_contact() -> None:
     routed = run(report("Banjir setinggi dada", "Warga terjebak, ada korban hanyut",
                         region="15.04"))
     topics = [o.topic for o in routed.out]
-    assert topics == [events_topic(Kind.CITIZEN_REPORT), ALERTS]
+    assert topics == [events_topic(Kind.CITIZEN_REPORT), ALERTS, SIGNALS]
     alert = msgspec.json.decode(routed.out[1].value, type=Alert)
     assert alert.severity is Severity.SEVERE and "banjir" in alert.reason
-    assert b"081234567890" not in routed.out[1].value
+    signal = msgspec.json.decode(routed.out[2].value, type=Signal)
+    assert signal.urgent and signal.victims and signal.hazard is Hazard.BANJIR
+    assert b"081234567890" not in routed.out[1].value and b"081234567890" not in routed.out[2].value
 
 
 def test_disaster_alert_is_always_an_alert_even_outside_jambi() -> None:
@@ -175,7 +179,7 @@ def test_dead_letter_keeps_a_normal_message_whole_for_replay() -> None:
 
 def test_record_kafka_refuses_for_good_becomes_a_dead_letter_then_a_reduced_one() -> None:
     raw = report("Lampu jalan mati", "Lampu di Jl. Gatot Subroto mati", region="15.71")
-    [event] = run(raw).out
+    event, _ = run(raw).out
     error = MessageSizeTooLargeError()
     letter_record = refused(event, error)
     assert letter_record is not None and letter_record.topic == DLQ

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from connectors.simulator.run import simulate
+from posko.settings import Settings
 from schemas.events import (
     AlertCategory,
     Certainty,
@@ -24,11 +26,22 @@ from schemas.events import (
     new_event_id,
     utc_now,
 )
+from schemas.incidents import Hazard, Incident, IncidentStatus, Priority
 from schemas.regions import Region
 from schemas.topics import raw_topic
 from sinks.push.tokens import TokenRole
 from tests.conftest import produce
 from tests.gateway_stack import GatewayStack, gateway_stack, make_alert, publish_alerts, screenshot_dir
+from tests.incident_samples import (
+    escalation_of,
+    flood_incident,
+    next_version,
+    publish_escalations,
+    publish_incidents,
+)
+from tests.incident_samples import (
+    singleton_incident as single,
+)
 
 __all__ = ["gateway_stack"]
 
@@ -87,15 +100,10 @@ async def test_alert_reaches_wall_and_responder_in_scope_not_out_of_scope(
     # Through the whole pipeline: raw topic → stream worker → posko.alerts → gateway → browsers.
     await produce(gateway_stack.stack.settings,
                   [(raw_topic(Kind.DISASTER_ALERT), b"15.71", msgspec.json.encode(event))])
-    await expect(wall.locator(f'#alerts [data-alert-id="{event.id}"] .headline')).to_have_text(
-        event.payload.headline, timeout=WAIT_MS)
-    await expect(wall.locator(f'#alerts [data-alert-id="{event.id}"] .sev')).to_have_text("EKSTREM")
-    await expect(wall.locator("#flash")).to_be_visible()
-    await expect(wall.locator("#flash-headline")).to_have_text(event.payload.headline)
-    await wall.screenshot(path=screenshot_dir() / "wall-flash.png")
-    await expect(wall.locator(f'#map .marker[data-alert-id="{event.id}"]')).to_have_count(1)
-    region = wall.locator('#map .region[data-region="15.71"]')
-    await expect(region).to_have_attribute("data-severity", "Extreme")
+    # The wall holds the alert but lists incidents: an alert alone neither lists nor flashes.
+    await wall.wait_for_function("id => window.poskoWall.alerts.has(id)", arg=str(event.id), timeout=WAIT_MS)
+    await expect(wall.locator("#flash")).to_be_hidden()
+    assert event.payload.headline not in await wall.locator("#incidents").inner_text()
     await expect(jambi.locator(f'#alerts [data-alert-id="{event.id}"] .headline')).to_have_text(
         event.payload.headline, timeout=WAIT_MS)
     # The Kerinci responder gets its own alert, sent after, and never the Kota Jambi one.
@@ -137,18 +145,13 @@ async def test_responder_acknowledges_and_the_wall_shows_who_and_when(
     await card.locator(".note").fill("Tim meluncur, ETA 15 menit")
     await card.locator(".ack-button").click()
     await expect(card.locator(".mine")).to_be_visible(timeout=WAIT_MS)
-    wall_ack = wall.locator(f'#alerts [data-alert-id="{alert.id}"] .ack')
-    await expect(wall_ack).to_contain_text("Diterima oleh Regu TRC BPBD Kota Jambi", timeout=WAIT_MS)
-    await expect(wall_ack).to_contain_text("WIB")
-    await expect(wall_ack).to_contain_text("Tim meluncur, ETA 15 menit")
     reports = wall.locator('#counts tr[data-region="15.71"] td').nth(1)
     await expect(reports).not_to_have_text("0", timeout=WAIT_MS)
     await wall.locator("#flash").evaluate("node => node.hidden = true")
     await wall.screenshot(path=screenshot_dir() / "wall.png")
     await responder.screenshot(path=screenshot_dir() / "responder.png", full_page=False)
     await wall.locator("#lang").click()
-    await expect(wall.locator(".alerts-panel h2")).to_contain_text("Latest alerts")
-    await expect(wall_ack).to_contain_text("Acknowledged by Regu TRC BPBD Kota Jambi")
+    await expect(wall.locator(".incidents-panel h2")).to_contain_text("Open incidents by priority")
     await wall.screenshot(path=screenshot_dir() / "wall-en.png")
     await wall.locator("#lang").click()
     print(f"screenshots in {screenshot_dir()}")
@@ -217,3 +220,123 @@ async def test_page_closed_for_too_many_messages_says_so_and_does_not_reconnect_
     assert await page.evaluate("window.poskoSockets.length") == 1
     await page.screenshot(path=screenshot_dir() / "responder-flooded.png")
     await page.close()
+
+
+def _row(page: Page, incident_id: object) -> Locator:
+    """An incident's row (wall) or card (responder page)."""
+    return page.locator(f'#incidents [data-incident-id="{incident_id}"]')
+
+
+async def close_open_incidents(wall: Page, settings: Settings) -> None:
+    """Close every incident the wall shows (other tests' on the session broker), so this test's
+    are the only ones listed; waits until the wall shows none."""
+    shown = await wall.evaluate("JSON.stringify([...window.poskoWall.incidents.values()])")
+    incidents = msgspec.json.decode(shown, type=list[Incident])
+    await publish_incidents(settings, [next_version(i, status=IncidentStatus.SELESAI) for i in incidents])
+    await wall.wait_for_function("window.poskoWall.incidents.size === 0", timeout=WAIT_MS)
+
+
+async def _mine(wall: Page, marker: str) -> list[str]:
+    """The wall's incident rows of this test, top to bottom."""
+    return await wall.evaluate(
+        """marker => [...document.querySelectorAll('#incidents .incident')]
+             .filter(n => n.querySelector('.title').textContent.endsWith(marker))
+             .map(n => n.dataset.incidentId)""", marker)
+
+
+async def test_wall_lists_incidents_by_priority_opens_their_signals_and_flashes_only_for_raised_urgent(
+        browser: Browser, gateway_stack: GatewayStack, marker: str) -> None:
+    settings = gateway_stack.stack.settings
+    wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
+    await close_open_incidents(wall, settings)
+    singles = [
+        single(marker, Hazard.KEBAKARAN, "Kebakaran rumah di Rimbo Tengah", "15.08.01", raised=True),
+        single(marker, Hazard.LONGSOR, "Tebing longsor kecil di Jangkat", "15.02.01", minutes_ago=90),
+        single(marker, Hazard.CUACA, "Pohon tumbang di Telanaipura", "15.71.01", minutes_ago=12),
+        single(marker, Hazard.BANJIR, "Genangan di Pasar Bangko", "15.02.02", Priority.SEDANG, raised=True),
+    ]
+    # Raised, but Rendah or Sedang: listed, no flash. Tinggi but not raised: no flash either.
+    quiet_high = single(marker, Hazard.LONGSOR, "Longsor jalan Kayu Aro", "15.01.01", Priority.TINGGI)
+    await publish_incidents(settings, [*singles, quiet_high])
+    await expect(_row(wall, quiet_high.id)).to_have_count(1, timeout=WAIT_MS)
+    await wall.wait_for_function("n => document.querySelectorAll('#incidents .incident').length >= n",
+                                 arg=len(singles) + 1, timeout=WAIT_MS)
+    await expect(wall.locator("#flash")).to_be_hidden()
+    assert await wall.evaluate("window.poskoWall.flashes") == []
+
+    flood = flood_incident(marker)
+    await publish_incidents(settings, [flood])
+    await expect(wall.locator("#flash")).to_be_visible(timeout=WAIT_MS)
+    await expect(wall.locator("#flash-headline")).to_have_text(flood.title)
+    await expect(wall.locator("#flash-kicker")).to_contain_text("INSIDEN BARU · SEGERA")
+    await wall.screenshot(path=screenshot_dir() / "wall-incident-flash.png")
+    await wall.locator("#flash").click()
+    assert await wall.evaluate("window.poskoWall.flashes") == [str(flood.id)]
+
+    # By priority: Segera, Tinggi, Sedang, then the Rendah ones, latest signal first.
+    ranked = [flood, quiet_high, singles[3], singles[2], singles[0], singles[1]]
+    assert await _mine(wall, marker) == [str(i.id) for i in ranked]
+    header = wall.locator(".incidents-panel h2")
+    await expect(header).to_contain_text("Insiden terbuka menurut prioritas")
+    assert "peringatan" not in (await header.inner_text()).lower()
+    assert "alert" not in (await header.inner_text()).lower()
+    row = _row(wall, flood.id)
+    await expect(row.locator(".prio span").first).to_have_text("SEGERA")
+    counted = f"{flood.signal_count} sinyal · {flood.report_count} laporan"
+    await expect(row.locator(".n-signals")).to_have_text(counted)
+    await expect(row.locator(".where")).to_contain_text("Batang Hari · Muaro Jambi")
+    await expect(row.locator(".victims")).to_contain_text("KORBAN")
+    await expect(row.locator(".when")).to_contain_text("WIB")
+    await expect(row.locator(".ack")).to_have_text("BELUM DITERIMA")
+    await expect(wall.locator(f'#map .marker[data-incident-id="{flood.id}"]')).to_have_count(1)
+    await expect(wall.locator(f'#map .extent[data-incident-id="{flood.id}"]')).to_have_count(1)
+    batang_hari = wall.locator('#map .region[data-region="15.04"]')
+    await expect(batang_hari).to_have_attribute("data-priority", "segera")
+
+    await row.click()  # opens into its signals
+    items = row.locator(".items .item")
+    await expect(items).to_have_count(len(flood.items))
+    await expect(row.locator(".items")).to_contain_text("BPBD Muaro Jambi: Awas banjir Jambi Luar Kota")
+    await expect(row.locator(".item-count").first).to_have_text(re.compile(r"×\d"))
+
+    await publish_escalations(settings, [escalation_of(flood)])
+    await expect(wall.locator("#escalations")).to_contain_text(f"Eskalasi ke supervisor: {flood.title}",
+                                                               timeout=WAIT_MS)
+    # The Tinggi incident raised to Segera flashes; its next version, not raised, does not again.
+    risen = next_version(quiet_high, priority=Priority.SEGERA, raised=True)
+    calm = next_version(risen, raised=False, signal_count=2)
+    await publish_incidents(settings, [risen, calm])
+    await wall.wait_for_function("id => window.poskoWall.incidents.get(id)?.version === 3",
+                                 arg=str(quiet_high.id), timeout=WAIT_MS)
+    assert await wall.evaluate("window.poskoWall.flashes") == [str(flood.id), str(quiet_high.id)]
+    await expect(wall.locator("#flash-kicker")).to_contain_text("PRIORITAS NAIK · SEGERA")
+    await wall.locator("#flash").click()
+    await wall.screenshot(path=screenshot_dir() / "wall-incidents.png")
+    await wall.close()
+
+
+async def test_responder_acknowledges_an_incident_in_scope_and_the_wall_shows_who(
+        browser: Browser, gateway_stack: GatewayStack, marker: str) -> None:
+    flood = flood_incident(marker)
+    elsewhere = single(marker, Hazard.LONGSOR, "Longsor jalan Sungai Penuh", "15.72.01",
+                                   Priority.TINGGI)
+    wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
+    await close_open_incidents(wall, gateway_stack.stack.settings)
+    responder = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
+        TokenRole.RESPONDER, "TRC BPBD Batang Hari", regions=[Region.BATANG_HARI]), PHONE)
+    await publish_incidents(gateway_stack.stack.settings, [flood, elsewhere])
+    await publish_escalations(gateway_stack.stack.settings, [escalation_of(flood, role="kepala BPBD")])
+    card = _row(responder, flood.id)
+    await expect(card.locator(".incident-ack")).to_have_text("Terima insiden / Acknowledge", timeout=WAIT_MS)
+    escalated = "Eskalasi ke kepala BPBD"
+    await expect(responder.locator("#escalations")).to_contain_text(escalated, timeout=WAIT_MS)
+    await expect(_row(wall, elsewhere.id)).to_have_count(1, timeout=WAIT_MS)
+    await expect(_row(responder, elsewhere.id)).to_have_count(0)
+    await card.locator(".incident-ack").click()
+    await expect(card.locator(".mine")).to_be_visible(timeout=WAIT_MS)
+    wall_ack = wall.locator(f'#incidents [data-incident-id="{flood.id}"] .ack')
+    await expect(wall_ack).to_contain_text("Diterima oleh TRC BPBD Batang Hari", timeout=WAIT_MS)
+    await expect(wall_ack).to_contain_text("WIB")
+    await responder.screenshot(path=screenshot_dir() / "responder-incident.png", full_page=False)
+    for page in (wall, responder):
+        await page.close()

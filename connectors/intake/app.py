@@ -338,7 +338,9 @@ async def report_status(request: Request[Any, Any, Any], tracking: str) -> Repor
 @patch(REPORT_PATH, guards=[officer_key, json_body], security=SECURITY,
        responses=_problem_responses(400, 401, 403, 404, 408, 409, 413, 415, 500, 503), tags=["reports"],
        summary="Move a report along diterima → diverifikasi → didisposisikan → ditindaklanjuti → selesai",
-       description="Officer keys only. The status moves forward (steps may be skipped), never back.")
+       description=("Officer keys only. The status moves forward (steps may be skipped), never "
+                    "back. With `didisposisikan`, `agency` names the agency the report goes to: its "
+                    "follow-up SLA (5 working days) escalates there."))
 async def move_report(request: Request[Any, Any, Any], tracking: str, data: StatusUpdate) -> ReportView:
     """Record an officer's status change as an event on posko.report_status."""
     intake = _intake(request.app.state)
@@ -354,7 +356,8 @@ async def move_report(request: Request[Any, Any, Any], tracking: str, data: Stat
         now, by = utc_now(), f"officer:{_api_key(request).name}"
         change = msgspec.structs.replace(
             current, id=new_event_id(), status=data.status, changed_at=now, changed_by=by,
-            note=data.note, history=[*current.history, StatusStep(data.status, now, by, data.note)])
+            note=data.note, history=[*current.history, StatusStep(data.status, now, by, data.note)],
+            agency=data.agency or current.agency)
         await intake.commit([Record(REPORT_STATUS, change.tracking.encode(), _encoder.encode(change))],
                             "the status change")
         intake.ledger.apply(change)

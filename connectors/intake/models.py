@@ -16,6 +16,7 @@ from schemas.events import (
     ReportCategory,
     ReportStatus,
     ReportStatusChange,
+    ShortText,
     UtcTime,
 )
 from schemas.regions import Region
@@ -60,6 +61,8 @@ class StatusUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     status: ReportStatus
     note: LongText = ""
+    # With didisposisikan: the agency the report goes to (its follow-up SLA escalates there).
+    agency: ShortText | None = None
 
 
 class StepView(msgspec.Struct, frozen=True):
@@ -83,6 +86,7 @@ class ReportView(msgspec.Struct, frozen=True):
     region: Region | None
     updated_at: datetime
     history: list[StepView]
+    agency: str | None = None
 
     @classmethod
     def of(cls, change: ReportStatusChange) -> ReportView:
@@ -93,6 +97,7 @@ class ReportView(msgspec.Struct, frozen=True):
             region=change.region, updated_at=change.changed_at,
             history=[StepView(step.status, STATUS_LABELS[step.status], step.at, step.note)
                      for step in change.history],
+            agency=change.agency,
         )
 
 

@@ -6,8 +6,10 @@ import asyncio
 import random
 import time
 from bisect import bisect_right
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -15,6 +17,9 @@ from connectors.publisher import RawPublisher
 from connectors.simulator.stream import Simulator
 from posko.settings import Settings
 from schemas.events import kind_of, utc_now
+
+if TYPE_CHECKING:
+    from connectors.simulator.scenarios import Timed
 
 TICK_S = 0.05
 
@@ -74,16 +79,21 @@ async def play_scenario(
     seed: int | None = None,
     stop: asyncio.Event | None = None,
     stats: SimulationStats | None = None,
+    on_sent: Callable[[list[Timed]], None] | None = None,
 ) -> SimulationStats:
-    """Play a scenario `speed` times faster than real time; its truth goes to `truth` first."""
+    """Play a scenario `speed` times faster than real time; its truth goes to `truth` first.
+
+    `on_sent` is called with each batch once Kafka has it (the benchmark times signals from there).
+    """
     from connectors.simulator.places import region_key
     from connectors.simulator.scenarios import load, plan, write_truth
     from schemas.raw import RawMessage
 
     scenario = load(name)
     started_at = utc_now()
-    # Scenario time ends at the start of play, so no event is ever ahead of the wall clock.
-    timeline = plan(scenario, seed, started_at - timedelta(hours=scenario.hours))
+    # Scenario time is the wall clock at real speed; played faster, it starts early enough that no
+    # event is ever ahead of the wall clock when it is sent (the last one is sent as it happens).
+    timeline = plan(scenario, seed, started_at - timedelta(hours=scenario.hours) * (1 - 1 / speed))
     if count is not None:
         timeline = timeline[:count]
     write_truth(truth or Path(settings.home) / "scenarios" / f"{name}.truth.jsonl", timeline)
@@ -100,5 +110,7 @@ async def play_scenario(
                                     msgspec.json.encode(t.event), None) for t in due]
                 stats.resent += await publisher.publish(batch)
                 stats.sent += len(batch)
+                if on_sent is not None:
+                    on_sent(due)
             await asyncio.sleep(TICK_S)
     return stats

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
+import shapely
 from msgspec import Meta
 
 from connectors.simulator.data_files import DATA, DataFileError
@@ -41,8 +42,10 @@ from schemas.events import (
     Urgency,
     new_event_id,
 )
-from schemas.regions import REGION_NAMES, Region
+from schemas.kecamatan import kecamatan_named, kecamatan_shape
+from schemas.regions import REGION_NAMES, Region, region_at
 from schemas.sectors import INDICATORS
+from streams.triage import triage_report
 
 Hazard = Literal["banjir", "karhutla", "gempa", "longsor"]
 WarningLevel = Literal["Waspada", "Siaga", "Awas"]
@@ -79,6 +82,11 @@ class ScenarioFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     title: str
     hours: Annotated[float, Meta(gt=0)]
     background_per_hour: Annotated[float, Meta(ge=0)]
+    # Official alerts and urgent citizen reports come at a quiet day's real rates, apart from the
+    # background's other events: BMKG's weather warnings for Jambi a few times a day, a handful of
+    # reports of danger a day (the steady simulator, made for load, has far more of both).
+    background_alerts_per_day: Annotated[float, Meta(ge=0)] = 4.0
+    background_urgent_per_day: Annotated[float, Meta(ge=0)] = 6.0
     happenings: list[HappeningData] = []
 
 
@@ -189,6 +197,20 @@ class _Builder:
         pool = self.pools[region]
         return pool[self.rng.randrange(len(pool))]
 
+    def point_in(self, region: Region, name: str) -> Point:
+        """A point in the named kecamatan (GPS-rounded), or in its kabupaten when it is not mapped."""
+        found = kecamatan_named(region, name)
+        if found is None:
+            return self.point(region)
+        shape = kecamatan_shape(found.code)
+        min_lon, min_lat, max_lon, max_lat = shape.bounds
+        for _ in range(200):
+            lat = round(self.rng.uniform(min_lat, max_lat), 5)
+            lon = round(self.rng.uniform(min_lon, max_lon), 5)
+            if region_at(lat, lon) == region and shapely.intersects(shape, shapely.Point(lon, lat)):
+                return Point(lat, lon)
+        return self.point(region)
+
     def report(self, h: HappeningData, at: timedelta, hazard: str) -> None:
         rng = self.rng
         region = rng.choice(h.regions)
@@ -196,6 +218,7 @@ class _Builder:
         chosen = [k for k in h.kecamatan if k in places] or list(places)
         kecamatan = rng.choice(chosen)
         desa = rng.choice(places[kecamatan]) if places[kecamatan] else kecamatan
+        point = self.point_in(region, kecamatan)
         title, text = _REPORTS[hazard]
         fill = {"desa": desa, "kecamatan": kecamatan, "depth": str(rng.randrange(30, 180, 10))}
         body = text.format(**fill)
@@ -204,7 +227,7 @@ class _Builder:
         when = self.start + at
         self.add(at, CitizenReportEvent(
             id=new_event_id(), source=SOURCE, occurred_at=when, received_at=when, region=region,
-            location=self.point(region),
+            location=point,
             payload=CitizenReport(channel=rng.choice(list(Channel)), category=ReportCategory.BENCANA,
                                   title=title.format(**fill), text=body)), h)
 
@@ -319,12 +342,32 @@ def plan(scenario: ScenarioFile, seed: int | None, start: datetime) -> list[Time
             if at > total:
                 break
             event = background.event(start + at)
-            builder.add(at, event, None)
+            if not _pressing(event):  # those come at their own rates, below
+                builder.add(at, event, None)
+    for per_day, wanted in ((scenario.background_alerts_per_day, DisasterAlertEvent),
+                            (scenario.background_urgent_per_day, CitizenReportEvent)):
+        at = timedelta()
+        while per_day:
+            at += timedelta(days=rng.expovariate(per_day))
+            if at > total:
+                break
+            for _ in range(10_000):  # the simulator's own mix of hazards and places
+                event = background.event(start + at)
+                if isinstance(event, wanted) and _pressing(event):
+                    builder.add(at, event, None)
+                    break
         # The agencies' readings on their cadence, but for the series a happening drives.
         for reading in background.indicator_history(start, start + total):
             if (reading.payload.indicator, reading.region) not in builder.driven and reading.region:
                 builder.add(reading.received_at - start, reading, None)
     return sorted(builder.out, key=lambda t: t.at)
+
+
+def _pressing(event: Event) -> bool:
+    """Whether the wall shows it: an official alert, or a citizen report the triage finds urgent."""
+    if isinstance(event, DisasterAlertEvent):
+        return True
+    return isinstance(event, CitizenReportEvent) and triage_report(event) is not None
 
 
 def write_truth(path: Path, timeline: list[Timed]) -> None:

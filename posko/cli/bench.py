@@ -89,3 +89,14 @@ def bench_opendata(rows: int, clients: int, requests: int) -> None:
     if min(rows, clients, requests) < 1:
         raise click.BadParameter("--rows, --clients and --requests must be positive")
     run_opendata_bench(settings(), rows, clients, requests)
+
+
+@bench.command("correlation")
+@click.option("--seeds", type=int, default=3, show_default=True,
+              help="How many seeds of each scenario to score.")
+@click.option("--no-live", is_flag=True, help="Only the grouping figures, without the live latency run.")
+def bench_correlation(seeds: int, no_live: bool) -> None:
+    """Signals in and incidents out per scenario, grouping precision/recall, signal → incident latency."""
+    from bench.correlation import run_correlation_bench
+
+    run_correlation_bench(settings(), seeds, live=not no_live)

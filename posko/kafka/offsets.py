@@ -9,8 +9,10 @@ from typing import Any
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from posko.settings import Settings
+from schemas.topics import catalogue
 
 
 class Position(msgspec.Struct, frozen=True):
@@ -23,6 +25,14 @@ class Position(msgspec.Struct, frozen=True):
     def lag(self) -> int:
         """Messages on the partition the group has not committed yet."""
         return max(self.end - self.committed, 0)
+
+
+def partitions_of(settings: Settings, topic: str) -> int:
+    """How many partitions a topic of the catalogue has (the setting's count for any other)."""
+    for spec in catalogue(settings.partitions):
+        if spec.name == topic:
+            return spec.partitions
+    return settings.partitions
 
 
 def reader(settings: Settings, **options: Any) -> AIOKafkaConsumer:
@@ -46,7 +56,7 @@ async def group_positions(
             await consumer.start()
             positions = {}
             for group, topics in groups.items():
-                tps = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
+                tps = [TopicPartition(t, p) for t in topics for p in range(partitions_of(settings, t))]
                 ends = await consumer.end_offsets(tps)
                 committed = await admin.list_consumer_group_offsets(group)
                 positions[group] = {
@@ -56,4 +66,18 @@ async def group_positions(
             return positions
     finally:
         await consumer.stop()
+        await admin.close()
+
+
+async def group_state(settings: Settings, group: str) -> tuple[str, int]:
+    """A consumer group's state on the broker and its number of members."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([group])
+        [found] = response.to_object()["groups"]
+        return found["state"], len(found["members"])
+    except GroupCoordinatorNotAvailableError:  # a new broker: no group has ever existed
+        return "Dead", 0
+    finally:
         await admin.close()

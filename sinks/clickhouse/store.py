@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from posko.errors import PoskoError
-from sinks.clickhouse.tables import MIGRATIONS
+from sinks.clickhouse.migrations import MIGRATIONS
 
 DEFAULT_DATABASE = "posko"
 # ClickHouse reads ISO 8601 times with a `Z` or an offset only in best-effort mode.
@@ -69,8 +69,8 @@ class Store(ABC):
         finally:
             self.execute(f"TRUNCATE TABLE {db}.{staging}")
 
-    def insert_newer(self, table: str, json_rows: bytes) -> None:
-        """Insert the rows newer (by `version`) than the stored row of their id; keep one row per id.
+    def insert_newer(self, table: str, json_rows: bytes, key: str = "id") -> None:
+        """Insert the rows newer (by `version`) than the stored row of their `key`; keep one row per key.
 
         A redelivered version is not newer, so it never becomes a second row; an update
         replaces the older row (a lightweight delete hides it at once).
@@ -80,26 +80,26 @@ class Store(ABC):
         self.insert(staging, json_rows)
         try:
             known = int(self.scalar(f"SELECT count() FROM {db}.{table} "
-                                    f"WHERE id IN (SELECT id FROM {db}.{staging})") or 0)
+                                    f"WHERE {key} IN (SELECT {key} FROM {db}.{staging})") or 0)
             if not known:  # the usual batch: only new alerts, nothing to compare or replace
                 self.execute(f"INSERT INTO {db}.{table} SELECT * FROM {db}.{staging} "
-                             "ORDER BY version DESC LIMIT 1 BY id")
+                             f"ORDER BY version DESC LIMIT 1 BY {key}")
                 return
-            stored = (f"SELECT id, max(version) AS stored FROM {db}.{table} "
-                      f"WHERE id IN (SELECT id FROM {db}.{staging}) GROUP BY id")
+            stored = (f"SELECT {key} AS id, max(version) AS stored FROM {db}.{table} "
+                      f"WHERE {key} IN (SELECT {key} FROM {db}.{staging}) GROUP BY {key}")
             self.execute(
-                f"INSERT INTO {db}.{table} SELECT * FROM {db}.{staging} WHERE (id, version) NOT IN "
-                f"(SELECT s.id, s.version FROM {db}.{staging} AS s INNER JOIN ({stored}) AS k "
-                "ON s.id = k.id WHERE s.version <= k.stored) "
-                "ORDER BY version DESC LIMIT 1 BY id"
+                f"INSERT INTO {db}.{table} SELECT * FROM {db}.{staging} WHERE ({key}, version) NOT IN "
+                f"(SELECT s.{key}, s.version FROM {db}.{staging} AS s INNER JOIN ({stored}) AS k "
+                f"ON s.{key} = k.id WHERE s.version <= k.stored) "
+                f"ORDER BY version DESC LIMIT 1 BY {key}"
             )
             replaced = int(self.scalar(
-                f"SELECT count() - uniqExact(id) FROM {db}.{table} "
-                f"WHERE id IN (SELECT id FROM {db}.{staging})") or 0)
+                f"SELECT count() - uniqExact({key}) FROM {db}.{table} "
+                f"WHERE {key} IN (SELECT {key} FROM {db}.{staging})") or 0)
             if replaced:
                 self.execute(
-                    f"DELETE FROM {db}.{table} WHERE id IN (SELECT id FROM {db}.{staging}) "
-                    f"AND (id, version) NOT IN ({stored.replace(' AS stored', '')})"
+                    f"DELETE FROM {db}.{table} WHERE {key} IN (SELECT {key} FROM {db}.{staging}) "
+                    f"AND ({key}, version) NOT IN ({stored.replace(' AS stored', '')})"
                 )
         finally:
             self.execute(f"TRUNCATE TABLE {db}.{staging}")

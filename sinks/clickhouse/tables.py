@@ -1,4 +1,4 @@
-"""ClickHouse tables: their DDL (the migrations) and how an event becomes a row."""
+"""ClickHouse rows: how an event becomes a row of its table (the DDL is in migrations.py)."""
 
 from __future__ import annotations
 
@@ -33,189 +33,9 @@ from schemas.events import (
     Urgency,
 )
 from schemas.regions import Region
+from schemas.report_sla import open_clock
 from schemas.sectors import INDICATORS, SECTOR_NAMES
-
-_ENVELOPE = """
-    id UUID,
-    source LowCardinality(String),
-    occurred_at DateTime64(3, 'UTC'),
-    received_at DateTime64(3, 'UTC'),
-    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
-    region LowCardinality(Nullable(String)),
-    lat Nullable(Float64),
-    lon Nullable(Float64),
-    schema_version UInt16,"""
-
-# Rows are deduplicated on insert by the sink (event id); ReplacingMergeTree on `id` is the
-# backstop should two writers ever race. Partitions by month keep one id in one partition.
-_ENGINE = """
-ENGINE = ReplacingMergeTree(ingested_at)
-PARTITION BY toYYYYMM(occurred_at)
-ORDER BY id"""
-
-# Each migration is a list of idempotent statements; `{db}` is the database name.
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
-    (1, "event tables, alerts and dead letters", [
-        "CREATE DATABASE IF NOT EXISTS {db}",
-        "CREATE TABLE IF NOT EXISTS {db}.schema_migrations (version UInt32, "
-        "description String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
-        "ENGINE = ReplacingMergeTree ORDER BY version",
-        f"""CREATE TABLE IF NOT EXISTS {{db}}.citizen_reports ({_ENVELOPE}
-    channel LowCardinality(String),
-    category LowCardinality(String),
-    title String,
-    text String,
-    INDEX occurred occurred_at TYPE minmax GRANULARITY 1
-){_ENGINE}""",
-        # Reporter contacts are personal data: a table of their own, so that dashboards and
-        # read-only users are given the reports without them.
-        """CREATE TABLE IF NOT EXISTS {db}.reporter_contacts (
-    id UUID,
-    occurred_at DateTime64(3, 'UTC'),
-    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
-    name Nullable(String),
-    phone Nullable(String),
-    email Nullable(String)
-) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(occurred_at) ORDER BY id""",
-        f"""CREATE TABLE IF NOT EXISTS {{db}}.disaster_alerts ({_ENVELOPE}
-    event String,
-    category LowCardinality(String),
-    urgency LowCardinality(String),
-    severity LowCardinality(String),
-    certainty LowCardinality(String),
-    headline String,
-    description String,
-    instruction String,
-    issuer LowCardinality(String),
-    area_description String,
-    area_regions Array(LowCardinality(String)),
-    area_polygons String,
-    area_circles String,
-    effective Nullable(DateTime64(3, 'UTC')),
-    expires Nullable(DateTime64(3, 'UTC')),
-    magnitude Nullable(Float32),
-    depth_km Nullable(Float32),
-    INDEX occurred occurred_at TYPE minmax GRANULARITY 1
-){_ENGINE}""",
-        f"""CREATE TABLE IF NOT EXISTS {{db}}.permit_filings ({_ENVELOPE}
-    permit_id String,
-    nib String,
-    permit_type LowCardinality(String),
-    kbli LowCardinality(String),
-    applicant_type LowCardinality(String),
-    status UInt8,
-    status_name LowCardinality(String),
-    sla_deadline Nullable(DateTime64(3, 'UTC')),
-    agency LowCardinality(String),
-    note String,
-    INDEX occurred occurred_at TYPE minmax GRANULARITY 1
-){_ENGINE}""",
-        """CREATE TABLE IF NOT EXISTS {db}.alerts (
-    id UUID,
-    event_kind LowCardinality(String),
-    source LowCardinality(String),
-    occurred_at DateTime64(3, 'UTC'),
-    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
-    region LowCardinality(Nullable(String)),
-    lat Nullable(Float64),
-    lon Nullable(Float64),
-    severity LowCardinality(String),
-    urgency LowCardinality(String),
-    headline String,
-    description String,
-    reason String
-) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(occurred_at) ORDER BY id""",
-        """CREATE TABLE IF NOT EXISTS {db}.dead_letters (
-    id UUID,
-    failed_at DateTime64(3, 'UTC'),
-    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
-    reason String,
-    topic LowCardinality(String),
-    partition UInt32,
-    offset UInt64,
-    key Nullable(String),
-    raw_text String,
-    raw_base64 String
-) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(failed_at) ORDER BY id""",
-    ]),
-    (2, "acknowledgements of alerts", [
-        """CREATE TABLE IF NOT EXISTS {db}.acks (
-    id UUID,
-    alert_id UUID,
-    region LowCardinality(Nullable(String)),
-    event_kind LowCardinality(String),
-    severity LowCardinality(String),
-    acked_by String,
-    role LowCardinality(String),
-    note String,
-    acked_at DateTime64(3, 'UTC'),
-    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
-    INDEX alert alert_id TYPE bloom_filter GRANULARITY 1
-) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(acked_at) ORDER BY id""",
-    ]),
-    (3, "sector indicators", [
-        # The catalogue's name, aggregation and normal range are stored with each reading:
-        # dashboards need no second source, and a reading keeps the range it was judged by.
-        f"""CREATE TABLE IF NOT EXISTS {{db}}.sector_indicators ({_ENVELOPE}
-    sector LowCardinality(String),
-    sector_name LowCardinality(String),
-    indicator LowCardinality(String),
-    indicator_name LowCardinality(String),
-    value Float64,
-    unit LowCardinality(String),
-    aggregation LowCardinality(String),
-    normal_low Nullable(Float64),
-    normal_high Nullable(Float64),
-    period_start DateTime64(3, 'UTC'),
-    period_end DateTime64(3, 'UTC'),
-    agency LowCardinality(String),
-    site LowCardinality(String),
-    INDEX occurred occurred_at TYPE minmax GRANULARITY 1,
-    INDEX period period_end TYPE minmax GRANULARITY 1
-){_ENGINE}""",
-    ]),
-    (4, "citizen report status changes", [
-        """CREATE TABLE IF NOT EXISTS {db}.report_status_changes (
-    id UUID,
-    tracking String,
-    report_id UUID,
-    channel LowCardinality(String),
-    category LowCardinality(String),
-    region LowCardinality(Nullable(String)),
-    status LowCardinality(String),
-    changed_at DateTime64(3, 'UTC'),
-    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
-    changed_by String,
-    note String
-) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(changed_at) ORDER BY id""",
-    ]),
-    # Alerts change under one id (a BMKG quake seen again, a CAP Update or Cancel): `version`
-    # orders the versions, the sink stores a newer one in place of the old (VERSIONED below).
-    (5, "alert versions: status, msgType, sent, distance to Jambi", [
-        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS status LowCardinality(String) "
-        "DEFAULT 'Actual'",
-        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS msg_type LowCardinality(String) "
-        "DEFAULT 'Alert'",
-        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS sent Nullable(DateTime64(3, 'UTC'))",
-        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS distance_km Nullable(Float32)",
-        "ALTER TABLE {db}.disaster_alerts ADD COLUMN IF NOT EXISTS version DateTime64(3, 'UTC') "
-        "DEFAULT received_at",
-        "ALTER TABLE {db}.alerts ADD COLUMN IF NOT EXISTS version DateTime64(3, 'UTC') "
-        "DEFAULT occurred_at",
-    ]),
-    # A dead letter keeps the first 256 KiB of a larger message (schemas/events.py): its real
-    # size and digest say what it was. Rows from before held the whole message.
-    (6, "dead letters: size and SHA-256 of the original message", [
-        "ALTER TABLE {db}.dead_letters ADD COLUMN IF NOT EXISTS raw_size UInt64 "
-        "DEFAULT length(base64Decode(raw_base64))",
-        "ALTER TABLE {db}.dead_letters ADD COLUMN IF NOT EXISTS raw_sha256 String "
-        "DEFAULT lower(hex(SHA256(base64Decode(raw_base64))))",
-    ]),
-]
-
-# Tables whose rows are versions of one thing: the sink keeps the newest row per id.
-VERSIONED = frozenset({"disaster_alerts", "alerts"})
-
+from schemas.workdays import WorkingCalendar
 
 # --- Rows ------------------------------------------------------------------------------------
 
@@ -485,14 +305,19 @@ class ReportStatusRow(_Row, kw_only=True):
     changed_at: datetime
     changed_by: str
     note: str
+    sla_stage: str
+    sla_due: datetime | None
 
 
-def report_status_row(change: ReportStatusChange) -> ReportStatusRow:
-    """The status change's row (without the submission's idempotency data)."""
+def report_status_row(change: ReportStatusChange, calendar: WorkingCalendar) -> ReportStatusRow:
+    """The status change's row (without the submission's idempotency data), with the SLA
+    deadline it leaves running."""
+    clock = open_clock(change, calendar)
     return ReportStatusRow(
         id=change.id, tracking=change.tracking, report_id=change.report_id, channel=change.channel,
         category=change.category, region=change.region, status=change.status,
         changed_at=change.changed_at, changed_by=change.changed_by, note=change.note,
+        sla_stage=clock.stage if clock else "", sla_due=clock.due_at if clock else None,
     )
 
 
@@ -517,3 +342,4 @@ def disaster_alert_event(row: DisasterAlertRow) -> DisasterAlertEvent:
         region=Region(row.region) if row.region else None, location=location,
         schema_version=row.schema_version, payload=payload,
     )
+

@@ -26,10 +26,13 @@ from schemas.events import (
     SectorIndicatorEvent,
     new_dead_letter,
 )
-from schemas.topics import ACKS, ALERTS, DLQ, REPORT_STATUS, events_topic
+from schemas.incidents import Escalation, Incident
+from schemas.topics import ACKS, ALERTS, DLQ, ESCALATIONS, INCIDENTS, REPORT_STATUS, events_topic
+from schemas.workdays import WorkingCalendar
+from sinks.clickhouse.incident_rows import escalation_row, incident_rows
+from sinks.clickhouse.migrations import KEYS, VERSIONED
 from sinks.clickhouse.store import Store
 from sinks.clickhouse.tables import (
-    VERSIONED,
     ack_row,
     alert_row,
     citizen_report_rows,
@@ -50,7 +53,10 @@ _alert = msgspec.json.Decoder(Alert)
 _letter = msgspec.json.Decoder(DeadLetter)
 _ack = msgspec.json.Decoder(Acknowledgement)
 _status = msgspec.json.Decoder(ReportStatusChange)
+_incident = msgspec.json.Decoder(Incident)
+_escalation = msgspec.json.Decoder(Escalation)
 _encoder = msgspec.json.Encoder()
+_NO_CUTI_BERSAMA = WorkingCalendar()
 
 
 def _event_rows(data: bytes) -> Rows:
@@ -70,13 +76,24 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     ALERTS: lambda data: [("alerts", alert_row(_alert.decode(data)))],
     DLQ: lambda data: [("dead_letters", dead_letter_row(_letter.decode(data)))],
     ACKS: lambda data: [("acks", ack_row(_ack.decode(data)))],
-    REPORT_STATUS: lambda data: [("report_status_changes", report_status_row(_status.decode(data)))],
+    REPORT_STATUS: lambda data: _status_rows(data, _NO_CUTI_BERSAMA),
+    INCIDENTS: lambda data: incident_rows(_incident.decode(data)),
+    ESCALATIONS: lambda data: [("escalations", escalation_row(_escalation.decode(data)))],
 }
 
 
-def rows_of(record: ConsumerRecord[bytes, bytes]) -> Rows:
-    """The table rows a record becomes; one that cannot be read becomes a dead letter row."""
+def _status_rows(data: bytes, calendar: WorkingCalendar) -> Rows:
+    return [("report_status_changes", report_status_row(_status.decode(data), calendar))]
+
+
+def rows_of(record: ConsumerRecord[bytes, bytes], calendar: WorkingCalendar | None = None) -> Rows:
+    """The table rows a record becomes; one that cannot be read becomes a dead letter row.
+    Report SLA deadlines count working days of `calendar` (default: without cuti bersama)."""
+    if record.value is None and record.topic == INCIDENTS:
+        return []  # a tombstone: compaction removes the incident, its rows stay as they were
     try:
+        if record.topic == REPORT_STATUS and calendar is not None:
+            return _status_rows(record.value or b"", calendar)
         return ROW_MAKERS[record.topic](record.value or b"")
     except (msgspec.DecodeError, KeyError, AssertionError) as exc:
         letter = new_dead_letter(f"the ClickHouse sink could not read it: {exc}", record.topic,
@@ -93,6 +110,7 @@ class ClickHouseWriter:
         self.executor = executor
         self.topics = list(ROW_MAKERS)
         self.rows_written = 0
+        self.calendar = WorkingCalendar(settings.cuti_bersama_dates)  # the stream's SLA calendar
         self._committed: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -152,13 +170,16 @@ class ClickHouseWriter:
         tables: dict[str, list[msgspec.Struct]] = defaultdict(list)
         for records in batch.values():
             for record in records:
-                for table, row in rows_of(record):
+                for table, row in rows_of(record, self.calendar):
                     tables[table].append(row)
         loop = asyncio.get_running_loop()
         for table, rows in tables.items():
             data = b"\n".join(_encoder.encode(row) for row in rows)
-            insert = self.store.insert_newer if table in VERSIONED else self.store.insert_new
-            await loop.run_in_executor(self.executor, insert, table, data)
+            if table in VERSIONED:
+                await loop.run_in_executor(self.executor, self.store.insert_newer, table, data,
+                                           KEYS.get(table, "id"))
+            else:
+                await loop.run_in_executor(self.executor, self.store.insert_new, table, data)
             self.rows_written += len(rows)
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:

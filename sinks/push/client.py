@@ -13,6 +13,9 @@ from typing import NamedTuple
 
 from websockets.asyncio.server import ServerConnection
 
+from schemas.events import Acknowledgement, Alert
+from schemas.incidents import Escalation, Incident
+from sinks.push.incidents import ScopedAck, sees_escalation, sees_incident
 from sinks.push.journal import Entry
 from sinks.push.rate import TokenBucket
 from sinks.push.tokens import Claims
@@ -53,7 +56,14 @@ class Client:
         item = entry.item
         if item is None:
             return self.claims.sees_everything
-        return self.claims.covers(item.region, item.event_kind, item.severity)
+        if isinstance(item, Alert | Acknowledgement):
+            return self.claims.covers(item.region, item.event_kind, item.severity)
+        if isinstance(item, Incident):
+            return sees_incident(self.claims, item)
+        if isinstance(item, Escalation):
+            return sees_escalation(self.claims, item, entry.kinds)
+        assert isinstance(item, ScopedAck)
+        return self.claims.covers_area(item.regions, item.kinds)
 
     def offer(self, entry: Entry) -> bool:
         """Take a journal entry if in scope: True when it may be written to the connection at

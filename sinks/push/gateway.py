@@ -1,4 +1,5 @@
-"""The push gateway: alerts, acknowledgements and counters from Kafka to walls and responders.
+"""The push gateway: incidents, escalations, alerts, acknowledgements and counters from Kafka to
+walls and responders.
 
 One process serves the websocket protocol (`sinks/push/protocol.py`) on `/ws` and the wall and
 responder pages over plain HTTP on the same port. Fan-out never waits for a slow client: each
@@ -24,19 +25,21 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from posko.settings import Settings
-from schemas.events import Acknowledgement, Alert, new_event_id, utc_now
+from schemas.events import Acknowledgement, Alert, Kind, new_event_id, utc_now
+from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
 from schemas.regions import REGION_NAMES
-from schemas.topics import ACKS, ALERTS
+from schemas.topics import ACKS, SIGNALS
 from sinks.push.client import POLICY_VIOLATION, Client, QueuedMessage
-from sinks.push.journal import Entry, Journal
+from sinks.push.feed import consume
+from sinks.push.incidents import IncidentBoard, sees_incident
+from sinks.push.journal import Entry, Journal, JournalItem
 from sinks.push.protocol import (
     AckMessage,
     AckRequest,
@@ -46,7 +49,12 @@ from sinks.push.protocol import (
     Counts,
     CountsMessage,
     Error,
+    EscalationMessage,
     Gap,
+    IncidentAckMessage,
+    IncidentAckRequest,
+    IncidentMessage,
+    IncidentReceipt,
     Ping,
     Pong,
     Receipt,
@@ -62,9 +70,6 @@ log = logging.getLogger("posko.gateway")
 AUTH_TIMEOUT_S = 10.0
 # A snapshot read from ClickHouse serves every client connecting within this time.
 SNAPSHOT_CACHE_S = 1.0
-# On start, alerts and acknowledgements this recent are read back from Kafka into the journal, so
-# a wall connecting right away also gets those the sink has not stored yet.
-BACKFILL_S = 600
 # A client over its message limit (POSKO_GATEWAY_CLIENT_RATE/BURST). A code of its own (4000-4999
 # are the application's, RFC 6455 7.4.2), modelled on HTTP 429: the pages take 1008 to mean
 # "ask for a new token", while this one means "wait, then reconnect with the same token".
@@ -79,12 +84,16 @@ FLOODED = f"terlalu banyak pesan / too many messages: wait {FLOOD_COOLDOWN_S:.0f
 # UNKNOWN_ALERT_S (an alert that is new arrives from Kafka, not from ClickHouse, so no ack waits).
 STORE_LOOKUPS = 2
 UNKNOWN_ALERT_S = 60.0
+# A client connecting while the gateway still reads posko.incidents from its start waits at most
+# this long for it (then gets what is read so far; the rest comes as incident messages).
+INCIDENTS_LOAD_WAIT_S = 30.0
+# Acknowledgements of incidents go on posko.signals with this key: its one partition keeps them
+# in order with the signals the correlator reads.
+SIGNALS_KEY = b"15"
 
 _V = TypeVar("_V")
 _encode = msgspec.json.Encoder().encode
 _client_message = msgspec.json.Decoder(ClientMessage)
-_alert = msgspec.json.Decoder(Alert)
-_ack = msgspec.json.Decoder(Acknowledgement)
 
 
 class Gateway:
@@ -104,6 +113,10 @@ class Gateway:
         # Token holders closed for flooding, until when they are refused.
         self.cooling: dict[str, float] = {}
         self.counts: Counts | None = None
+        # Open incidents (latest version), recent escalations and incidents' acknowledgements.
+        self.board = IncidentBoard()
+        # Set once posko.incidents has been read up to where it ended when the gateway started.
+        self.incidents_loaded = asyncio.Event()
         self.producer: AIOKafkaProducer | None = None
         self.kafka_ready = False
         # Clients skipped forward (gap + snapshot) and dropped for falling behind, since start.
@@ -114,10 +127,11 @@ class Gateway:
 
     # --- The journal -------------------------------------------------------------------------
 
-    def publish(self, make: Callable[[int], msgspec.Struct], item: Alert | Acknowledgement | None) -> None:
+    def publish(self, make: Callable[[int], msgspec.Struct], item: JournalItem,
+                kinds: tuple[Kind, ...] = ()) -> None:
         """Give a message the next seq, keep it in the journal and offer it to every client."""
         seq = self.journal.next_seq()
-        entry = Entry(seq, item, _encode(make(seq)))
+        entry = Entry(seq, item, _encode(make(seq)), kinds)
         self.journal.append(entry)
         # Clients that are keeping up get it in one synchronous write each, as websockets'
         # broadcast does; the others through their queue and pump.
@@ -137,6 +151,22 @@ class Gateway:
     def on_ack(self, ack: Acknowledgement) -> None:
         """An acknowledgement from Kafka."""
         self.publish(lambda seq: AckMessage(seq, ack), ack)
+
+    def on_incident(self, incident: Incident) -> None:
+        """A version of an incident from Kafka (one not newer than the one held is skipped)."""
+        if self.board.update(incident):
+            self.publish(lambda seq: IncidentMessage(seq, incident), incident)
+
+    def on_escalation(self, escalation: Escalation) -> None:
+        """An escalation step from Kafka (a step fired again is skipped)."""
+        if self.board.escalate(escalation):
+            self.publish(lambda seq: EscalationMessage(seq, escalation), escalation,
+                         self.board.escalation_kinds(escalation))
+
+    def on_incident_ack(self, ack: IncidentAck) -> None:
+        """An acknowledgement of an incident, read back from posko.signals."""
+        scoped = self.board.acknowledged(ack)
+        self.publish(lambda seq: IncidentAckMessage(seq, ack), scoped)
 
     def on_counts(self, counts: Counts) -> None:
         """New counters from ClickHouse; published when they changed."""
@@ -188,11 +218,14 @@ class Gateway:
         visible.sort(key=lambda a: a.occurred_at, reverse=True)
         visible = visible[: self.settings.gateway_snapshot_alerts]
         kept = {a.id for a in visible}
+        incidents = self.board.ranked(claims)
         return Snapshot(
             seq=self.journal.last_seq, alerts=visible,
             acks=sorted((a for a in acks.values() if a.alert_id in kept), key=lambda a: a.acked_at),
             counts=self.counts if claims.sees_everything else None,
             regions={str(code): name for code, name in REGION_NAMES.items()},
+            incidents=incidents, escalations=self.board.recent_escalations(claims),
+            incident_acks=[ack for i in incidents if (ack := self.board.acks.get(i.id)) is not None],
         )
 
     async def resync(self, client: Client) -> None:
@@ -212,6 +245,9 @@ class Gateway:
         claims, resume_after = await self._authenticate(ws)
         if claims is None:
             return
+        if not self.incidents_loaded.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.incidents_loaded.wait(), INCIDENTS_LOAD_WAIT_S)
         client = Client(ws, claims, self.settings.gateway_client_queue, self.tally,
                         TokenBucket(self.settings.gateway_client_rate, self.settings.gateway_client_burst))
         if resume_after is not None and self.journal.can_resume(resume_after):
@@ -325,6 +361,8 @@ class Gateway:
             return
         if isinstance(message, AckRequest):
             await self.acknowledge(client, message)
+        elif isinstance(message, IncidentAckRequest):
+            await self.acknowledge_incident(client, message)
         elif isinstance(message, AuthRequest):
             client.send(seq, _encode(Error(seq, "sudah masuk / already authenticated")))
         else:
@@ -354,6 +392,33 @@ class Gateway:
         await (await self.producer.send(ACKS, _encode(ack), key=key))
         seq = self.journal.last_seq
         client.send(seq, _encode(Receipt(seq, alert.id, ack.id)))
+
+    async def acknowledge_incident(self, client: Client, request: IncidentAckRequest) -> None:
+        """Put a client's acknowledgement of an incident on posko.signals, where the correlator
+        reads it (and stops escalating); it comes back to every wall from there."""
+        claims = client.claims
+        seq = self.journal.last_seq
+        if not claims.can_acknowledge:
+            refusal = ("token dinding tidak dapat menerima insiden / a wall token cannot acknowledge: "
+                       "use an officer or responder token")
+            client.send(seq, _encode(Error(seq, refusal)))
+            return
+        incident = self.board.open.get(request.incident_id)
+        if incident is None or not sees_incident(claims, incident):
+            client.send(seq, _encode(Error(seq, f"insiden {request.incident_id} tidak dikenal, sudah selesai "
+                                                "atau di luar wilayah tugas / unknown or closed incident, "
+                                                "or outside your scope")))
+            return
+        if request.status is IncidentStatus.BARU or request.status is IncidentStatus.SELESAI:
+            client.send(seq, _encode(Error(seq, "status harus dipantau atau ditangani / status must be "
+                                                "dipantau or ditangani")))
+            return
+        ack = IncidentAck(incident_id=incident.id, acked_by=claims.sub, role=str(claims.role),
+                          acked_at=utc_now(), status=request.status)
+        assert self.producer is not None
+        await (await self.producer.send(SIGNALS, _encode(ack), key=SIGNALS_KEY))
+        seq = self.journal.last_seq
+        client.send(seq, _encode(IncidentReceipt(seq, incident.id)))
 
     async def _find_alert(self, alert_id: uuid.UUID) -> Alert | None:
         """The alert from the journal, an earlier snapshot or lookup, or else ClickHouse."""
@@ -416,44 +481,8 @@ class Gateway:
     # --- Feeds ---------------------------------------------------------------------------------
 
     async def consume(self, stop: asyncio.Event) -> None:
-        """Alerts and acknowledgements from Kafka into the journal, from BACKFILL_S ago."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False,
-            fetch_max_wait_ms=20, auto_offset_reset="latest",
-        )
-        await consumer.start()
-        try:
-            tps = await _partitions(self.settings, [ALERTS, ACKS])
-            consumer.assign(tps)
-            since_ms = int((time.time() - BACKFILL_S) * 1000)
-            found = await consumer.offsets_for_times({tp: since_ms for tp in tps})
-            for tp in tps:
-                if (at := found.get(tp)) is not None:
-                    consumer.seek(tp, at.offset)
-                else:
-                    await consumer.seek_to_end(tp)
-            self.kafka_ready = True
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200, max_records=1000)
-                for tp, records in batch.items():
-                    for record in records:
-                        self._on_record(tp.topic, record.value or b"")
-                        # Let the clients' pumps send before the next one: a burst from one fetch
-                        # is not a client falling behind.
-                        await asyncio.sleep(0)
-        finally:
-            self.kafka_ready = False
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await consumer.stop()
-
-    def _on_record(self, topic: str, value: bytes) -> None:
-        try:
-            if topic == ALERTS:
-                self.on_alert(_alert.decode(value))
-            else:
-                self.on_ack(_ack.decode(value))
-        except msgspec.DecodeError as exc:  # the sink sends it to the DLQ; the wall skips it
-            log.warning("skipping unreadable record on %s: %s", topic, exc)
+        """Alerts, acknowledgements, incidents and escalations from Kafka (sinks/push/feed.py)."""
+        await consume(self, stop)
 
     async def refresh_counts(self, stop: asyncio.Event) -> None:
         """Re-read the last-hour counters from ClickHouse every gateway_counts_ms."""
@@ -479,17 +508,6 @@ class Gateway:
 def _holder(claims: Claims) -> str:
     """One token's holder (name, role, issue and expiry time): what a flooding cooldown refuses."""
     return f"{claims.sub}|{claims.role}|{claims.iat}|{claims.exp}"
-
-
-async def _partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:
-    """Every partition of the topics, as the broker describes them."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:

@@ -7,15 +7,22 @@ from collections import deque
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from schemas.events import Acknowledgement, Alert
+from schemas.events import Acknowledgement, Alert, Kind
+from schemas.incidents import Escalation, Incident
+from sinks.push.incidents import ScopedAck
+
+# What a journal entry is about: who may see it follows from it.
+JournalItem = Alert | Acknowledgement | Incident | Escalation | ScopedAck | None
 
 
 class Entry(NamedTuple):
     """One journal message: its seq, what it is about, and its encoded bytes (shared by all clients)."""
 
     seq: int
-    item: Alert | Acknowledgement | None  # None: a counters update
+    item: JournalItem  # None: a counters update
     data: bytes
+    # The kinds of the incident an escalation is about (its scope), when the gateway knew them.
+    kinds: tuple[Kind, ...] = ()
 
 
 class Journal:

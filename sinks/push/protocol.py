@@ -1,9 +1,10 @@
 """The push gateway's wire protocol: JSON messages (msgspec) between the gateway and its clients.
 
-Client → gateway: `auth` first, then `ack` (and optionally `pong`). Gateway → client: every
-message has `seq`. Journal messages (`alert`, `ack`, `counts`) each take the next `seq`, so a
-wall sees them consecutively; `welcome`, `snapshot`, `gap`, `ping`, `receipt` and `error` carry
-the latest `seq` at the time they were sent.
+Client → gateway: `auth` first, then `ack` of an alert or `incident_ack` of an incident (and
+optionally `pong`). Gateway → client: every message has `seq`. Journal messages (`alert`, `ack`,
+`counts`, `incident`, `escalation`, `incident_ack`) each take the next `seq`, so a wall sees them
+consecutively; `welcome`, `snapshot`, `gap`, `ping`, `receipt`, `incident_receipt` and `error`
+carry the latest `seq` at the time they were sent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import msgspec
 from msgspec import Meta
 
 from schemas.events import Acknowledgement, Alert
+from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
 
 # --- From clients ------------------------------------------------------------------------------
 
@@ -34,11 +36,18 @@ class AckRequest(msgspec.Struct, frozen=True, tag="ack", tag_field="type"):
     note: Annotated[str, Meta(max_length=500)] = ""
 
 
+class IncidentAckRequest(msgspec.Struct, frozen=True, tag="incident_ack", tag_field="type"):
+    """An officer or responder taking an incident on: watching it (dipantau) or acting (ditangani)."""
+
+    incident_id: uuid.UUID
+    status: IncidentStatus = IncidentStatus.DIPANTAU
+
+
 class Pong(msgspec.Struct, frozen=True, tag="pong", tag_field="type"):
     """A client answering a ping (optional)."""
 
 
-ClientMessage = AuthRequest | AckRequest | Pong
+ClientMessage = AuthRequest | AckRequest | IncidentAckRequest | Pong
 
 # --- From the gateway ----------------------------------------------------------------------------
 
@@ -64,13 +73,17 @@ class Welcome(msgspec.Struct, frozen=True, tag="welcome", tag_field="type"):
 
 
 class Snapshot(msgspec.Struct, frozen=True, tag="snapshot", tag_field="type"):
-    """The current picture: recent alerts in scope, their acknowledgements and the counters."""
+    """The current picture: open incidents in scope (Segera first, then the latest), recent
+    escalations, incidents' latest acknowledgements, recent alerts and theirs, and the counters."""
 
     seq: int
     alerts: list[Alert]
     acks: list[Acknowledgement]
     counts: Counts | None
     regions: dict[str, str]
+    incidents: list[Incident] = []
+    escalations: list[Escalation] = []
+    incident_acks: list[IncidentAck] = []
 
 
 class AlertMessage(msgspec.Struct, frozen=True, tag="alert", tag_field="type"):
@@ -92,6 +105,27 @@ class CountsMessage(msgspec.Struct, frozen=True, tag="counts", tag_field="type")
 
     seq: int
     counts: Counts
+
+
+class IncidentMessage(msgspec.Struct, frozen=True, tag="incident", tag_field="type"):
+    """A new incident or a new version of one (status `selesai`: closed or merged, take it off)."""
+
+    seq: int
+    incident: Incident
+
+
+class EscalationMessage(msgspec.Struct, frozen=True, tag="escalation", tag_field="type"):
+    """An escalation step: who is told now, and why."""
+
+    seq: int
+    escalation: Escalation
+
+
+class IncidentAckMessage(msgspec.Struct, frozen=True, tag="incident_ack", tag_field="type"):
+    """Someone took an incident on (before the correlator's next version of it says so too)."""
+
+    seq: int
+    ack: IncidentAck
 
 
 class Gap(msgspec.Struct, frozen=True, tag="gap", tag_field="type"):
@@ -117,6 +151,13 @@ class Receipt(msgspec.Struct, frozen=True, tag="receipt", tag_field="type"):
     ack_id: uuid.UUID
 
 
+class IncidentReceipt(msgspec.Struct, frozen=True, tag="incident_receipt", tag_field="type"):
+    """The client's acknowledgement of an incident is on posko.signals; it comes back as `incident_ack`."""
+
+    seq: int
+    incident_id: uuid.UUID
+
+
 class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
     """A client message could not be used; the text says why and what to do."""
 
@@ -124,5 +165,7 @@ class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
     message: str
 
 
-JournalMessage = AlertMessage | AckMessage | CountsMessage
-ServerMessage = Welcome | Snapshot | AlertMessage | AckMessage | CountsMessage | Gap | Ping | Receipt | Error
+JournalMessage = (AlertMessage | AckMessage | CountsMessage | IncidentMessage | EscalationMessage
+                  | IncidentAckMessage)
+ServerMessage = (Welcome | Snapshot | AlertMessage | AckMessage | CountsMessage | IncidentMessage
+                 | EscalationMessage | IncidentAckMessage | Gap | Ping | Receipt | IncidentReceipt | Error)

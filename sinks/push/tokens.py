@@ -6,6 +6,7 @@ import enum
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import jwt
@@ -63,6 +64,15 @@ class Claims(msgspec.Struct, frozen=True, kw_only=True):
     def expired(self, now: float | None = None) -> bool:
         """True once the token's expiry has passed."""
         return (time.time() if now is None else now) >= self.exp
+
+    def covers_area(self, regions: Sequence[Region], kinds: Sequence[Kind]) -> bool:
+        """True when something spanning `regions` (of signals of `kinds`) is in the holder's scope:
+        one of its regions is, and one of its kinds when the token names kinds."""
+        if self.sees_everything:
+            return True
+        if self.regions and not set(regions) & set(self.regions):
+            return False
+        return not (self.kinds and kinds and not set(kinds) & set(self.kinds))
 
     def covers(self, region: Region | None, kind: Kind, severity: Severity) -> bool:
         """True when an alert of this region, kind and severity is in the holder's scope."""

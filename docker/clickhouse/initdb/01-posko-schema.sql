@@ -208,3 +208,79 @@ ALTER TABLE posko.dead_letters ADD COLUMN IF NOT EXISTS raw_sha256 String DEFAUL
 
 INSERT INTO posko.schema_migrations (version, description) VALUES (6, 'dead letters: size and SHA-256 of the original message');
 
+ALTER TABLE posko.report_status_changes ADD COLUMN IF NOT EXISTS sla_stage LowCardinality(String) DEFAULT '';
+
+ALTER TABLE posko.report_status_changes ADD COLUMN IF NOT EXISTS sla_due Nullable(DateTime64(3, 'UTC'));
+
+INSERT INTO posko.schema_migrations (version, description) VALUES (7, 'citizen report SLA: the stage and working-day deadline of each status change');
+
+CREATE TABLE IF NOT EXISTS posko.incidents (
+    id UUID,
+    version UInt64,
+    hazard LowCardinality(String),
+    title String,
+    priority LowCardinality(String),
+    status LowCardinality(String),
+    regions Array(LowCardinality(String)),
+    kecamatan Array(String),
+    centre_lat Nullable(Float64),
+    centre_lon Nullable(Float64),
+    radius_km Float64,
+    first_at DateTime64(3, 'UTC'),
+    last_at DateTime64(3, 'UTC'),
+    signal_count UInt32,
+    report_count UInt32,
+    victims UInt8,
+    updated_at DateTime64(3, 'UTC'),
+    official UInt8,
+    surge UInt8,
+    why String,
+    acked_by String,
+    acked_at Nullable(DateTime64(3, 'UTC')),
+    merged_into Nullable(UUID),
+    opened_at DateTime64(3, 'UTC'),
+    escalation_level UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(version) ORDER BY id;
+
+CREATE TABLE IF NOT EXISTS posko.incident_signals (
+    signal_id UUID,
+    incident_id UUID,
+    item_id UUID,
+    kind LowCardinality(String),
+    event_kind LowCardinality(String),
+    hazard LowCardinality(String),
+    priority LowCardinality(String),
+    region LowCardinality(Nullable(String)),
+    kecamatan Nullable(String),
+    lat Nullable(Float64),
+    lon Nullable(Float64),
+    headline String,
+    occurred_at DateTime64(3, 'UTC'),
+    item_last_at DateTime64(3, 'UTC'),
+    item_count UInt32,
+    victims UInt8,
+    incident_version UInt64,
+    version DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX incident incident_id TYPE bloom_filter GRANULARITY 1
+) ENGINE = ReplacingMergeTree(version) ORDER BY signal_id;
+
+CREATE TABLE IF NOT EXISTS posko.escalations (
+    id UUID,
+    subject LowCardinality(String),
+    subject_id String,
+    level UInt16,
+    role LowCardinality(String),
+    regions Array(LowCardinality(String)),
+    priority LowCardinality(Nullable(String)),
+    headline String,
+    reason String,
+    due_at DateTime64(3, 'UTC'),
+    fired_at DateTime64(3, 'UTC'),
+    late_s Float64,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(fired_at) ORDER BY id;
+
+INSERT INTO posko.schema_migrations (version, description) VALUES (8, 'incidents, their signals and escalations');
+

@@ -11,7 +11,7 @@ const Posko = (() => {
       refused: "DITOLAK", offline: "TERPUTUS",
       flooded: "TERLALU BANYAK PESAN — menyambung lagi dalam 30 dtk",
       alerts: "Peringatan terkini", active: "Peringatan 1 jam", needResponse: "Perlu respons", unacked: "Belum diterima",
-      severe: "Ekstrem / Parah", map: "Peta kabupaten/kota — peringatan aktif 1 jam terakhir",
+      severe: "Ekstrem / Parah", map: "Peta insiden terbuka",
       counts: "Jumlah 1 jam terakhir per kabupaten/kota", region: "Kabupaten/Kota",
       total: "Total", acked: "Diterima", notAcked: "BELUM DITERIMA", by: "oleh",
       ackButton: "Terima", ackSending: "Mengirim…", notePlaceholder: "Catatan (opsional), mis. tim meluncur",
@@ -24,7 +24,20 @@ const Posko = (() => {
       lastUpdate: "Pembaruan", outside: "Luar Jambi", all: "semua", newAlert: "PERINGATAN BARU",
       location: "lokasi",
       severity: {Extreme: "EKSTREM", Severe: "PARAH", Moderate: "SEDANG", Minor: "RINGAN", Unknown: "TIDAK DIKETAHUI"},
-      kind: {citizen_report: "Laporan warga", disaster_alert: "Peringatan resmi", permit_filing: "Perizinan"},
+      kind: {citizen_report: "Laporan warga", disaster_alert: "Peringatan resmi", permit_filing: "Perizinan",
+             sector_indicator: "Indikator sektor"},
+      incidents: "Insiden terbuka menurut prioritas", openIncidents: "Insiden terbuka", urgent: "Segera / Tinggi",
+      openCol: "Insiden", noIncidents: "Tidak ada insiden terbuka", signals: "sinyal", reports: "laporan",
+      victims: "KORBAN", lastSignal: "sinyal terakhir", since: "sejak", escalations: "Eskalasi",
+      escalatedTo: "Eskalasi ke", noEscalations: "Tidak ada eskalasi", newIncident: "INSIDEN BARU",
+      raisedIncident: "PRIORITAS NAIK", incidentMap: "Peta insiden terbuka", kecamatan: "kecamatan",
+      signalsOf: "Sinyal insiden ini", yourIncidents: "Insiden di wilayah Anda", yourAlerts: "Peringatan & laporan",
+      watch: "Pantau", handle: "Tangani", level: "tingkat",
+      priority: {segera: "SEGERA", tinggi: "TINGGI", sedang: "SEDANG", rendah: "RENDAH"},
+      status: {baru: "BARU", dipantau: "DIPANTAU", ditangani: "DITANGANI", selesai: "SELESAI"},
+      hazard: {banjir: "Banjir", longsor: "Longsor", gempa: "Gempa", karhutla: "Karhutla", cuaca: "Cuaca ekstrem",
+               kebakaran: "Kebakaran", lainnya: "Lainnya"},
+      signalKind: {peringatan: "Peringatan resmi", laporan: "Laporan warga", indikator: "Indikator"},
     },
     en: {
       title: "POSKO JAMBI", subtitle: "Jambi Province Emergency Command Centre",
@@ -32,7 +45,7 @@ const Posko = (() => {
       refused: "REFUSED", offline: "OFFLINE",
       flooded: "TOO MANY MESSAGES — reconnecting in 30 s",
       alerts: "Latest alerts", active: "Alerts, 1 h", needResponse: "Need response", unacked: "Not acknowledged",
-      severe: "Extreme / Severe", map: "Regencies and cities — alerts active in the last hour",
+      severe: "Extreme / Severe", map: "Map of open incidents",
       counts: "Last hour per regency/city", region: "Regency/City",
       total: "Total", acked: "Acknowledged", notAcked: "NOT ACKNOWLEDGED", by: "by",
       ackButton: "Acknowledge", ackSending: "Sending…", notePlaceholder: "Note (optional), e.g. team on the way",
@@ -45,11 +58,25 @@ const Posko = (() => {
       lastUpdate: "Updated", outside: "Outside Jambi", all: "all", newAlert: "NEW ALERT",
       location: "location",
       severity: {Extreme: "EXTREME", Severe: "SEVERE", Moderate: "MODERATE", Minor: "MINOR", Unknown: "UNKNOWN"},
-      kind: {citizen_report: "Citizen report", disaster_alert: "Official alert", permit_filing: "Permit filing"},
+      kind: {citizen_report: "Citizen report", disaster_alert: "Official alert", permit_filing: "Permit filing",
+             sector_indicator: "Sector indicator"},
+      incidents: "Open incidents by priority", openIncidents: "Open incidents", urgent: "Urgent / High",
+      openCol: "Incidents", noIncidents: "No open incidents", signals: "signals", reports: "reports",
+      victims: "VICTIMS", lastSignal: "last signal", since: "since", escalations: "Escalations",
+      escalatedTo: "Escalated to", noEscalations: "No escalations", newIncident: "NEW INCIDENT",
+      raisedIncident: "PRIORITY RAISED", incidentMap: "Map of open incidents", kecamatan: "districts",
+      signalsOf: "Signals of this incident", yourIncidents: "Incidents in your area", yourAlerts: "Alerts & reports",
+      watch: "Watch", handle: "Handle", level: "level",
+      priority: {segera: "URGENT", tinggi: "HIGH", sedang: "MEDIUM", rendah: "LOW"},
+      status: {baru: "NEW", dipantau: "WATCHED", ditangani: "HANDLED", selesai: "CLOSED"},
+      hazard: {banjir: "Flood", longsor: "Landslide", gempa: "Earthquake", karhutla: "Forest fire", cuaca: "Severe weather",
+               kebakaran: "Fire", lainnya: "Other"},
+      signalKind: {peringatan: "Official alert", laporan: "Citizen report", indikator: "Indicator"},
     },
   };
   const SEVERITY_RANK = {Extreme: 4, Severe: 3, Moderate: 2, Minor: 1, Unknown: 0};
-  const JOURNAL = new Set(["alert", "ack", "counts"]);
+  const JOURNAL = new Set(["alert", "ack", "counts", "incident", "escalation", "incident_ack"]);
+  const PRIORITY_RANK = {segera: 0, tinggi: 1, sedang: 2, rendah: 3};
   const REFUSED = 1008;
   // The gateway closes a client sending more than its message limit with 4429 and refuses the
   // same token for 30 s (sinks/gateway.py FLOOD_COOLDOWN_S): wait that long, plus a spread so
@@ -187,5 +214,11 @@ const Posko = (() => {
     }
   }
 
-  return {t, setLang, lang: () => lang, wibTime, wibDate, ago, el, token, askToken, Link, SEVERITY_RANK};
+  /** Open incidents highest priority first, then the one with the latest signal. */
+  function byPriority(a, b) {
+    return (PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority]) || (new Date(b.last_at) - new Date(a.last_at));
+  }
+
+  return {t, setLang, lang: () => lang, wibTime, wibDate, ago, el, token, askToken, Link, SEVERITY_RANK,
+          PRIORITY_RANK, byPriority};
 })();

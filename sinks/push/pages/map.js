@@ -5,6 +5,7 @@
 const PoskoMap = (() => {
   const SVG = "http://www.w3.org/2000/svg";
   let project = null;
+  let unitsPerKm = 1;
   const shapes = {};
   const labels = {};
   let markers = null;
@@ -30,6 +31,7 @@ const PoskoMap = (() => {
       minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = Math.max(maxY, y);
     }
     const scale = 1000 / (maxX - minX);
+    unitsPerKm = scale / 111.32;
     const width = 1000, height = (maxY - minY) * scale;
     project = (lon, lat) => [(lon - minX) * scale, (maxY - lat) * scale];
     svg.setAttribute("viewBox", `-10 -10 ${width + 20} ${height + 20}`);
@@ -78,5 +80,30 @@ const PoskoMap = (() => {
     }
   }
 
-  return {draw, shade, place};
+  /** Shade each region by the highest priority of its open incidents; label it with their count. */
+  function shadeIncidents(byRegion) {
+    for (const [code, path] of Object.entries(shapes)) {
+      const found = byRegion[code];
+      delete path.dataset.severity;
+      path.dataset.priority = found ? found.worst : "none";
+      labels[code].textContent = found ? `${found.count}` : "";
+    }
+  }
+
+  /** Each incident's centre, and its extent as a circle of its radius. */
+  function placeIncidents(incidents, newest) {
+    if (!markers || !project) return;
+    markers.replaceChildren();
+    for (const i of incidents) {
+      if (!i.centre) continue;
+      const [x, y] = project(i.centre.lon, i.centre.lat);
+      const attrs = {cx: x.toFixed(1), cy: y.toFixed(1), "data-priority": i.priority, "data-incident-id": i.id};
+      if (i.radius_km) markers.append(node("circle", {...attrs, r: (i.radius_km * unitsPerKm).toFixed(1), class: "extent"}));
+      const dot = node("circle", {...attrs, r: "11", class: "marker"});
+      if (newest.has(i.id)) dot.classList.add("pulse");
+      markers.append(dot);
+    }
+  }
+
+  return {draw, shade, place, shadeIncidents, placeIncidents};
 })();

@@ -1,11 +1,12 @@
-// The responder's phone page: alerts in the token's scope, newest first, and the
-// "Terima / Acknowledge" button with an optional note.
+// The responder's phone page: escalations and incidents in the token's scope (highest priority
+// first, each with its "Terima insiden" button), then alerts, newest first, with the
+// "Terima / Acknowledge" button and an optional note.
 "use strict";
 
 (() => {
   const {t, el, wibTime, ago} = Posko;
   const state = {alerts: new Map(), acks: new Map(), regions: {}, me: null, sending: new Set(), link: "connecting",
-                 errors: new Map()};
+                 errors: new Map(), incidents: new Map(), incidentAcks: new Map(), escalations: []};
   let link = null;
 
   function addAck(ack) {
@@ -22,6 +23,18 @@
       state.acks = new Map();
       m.acks.forEach(addAck);
       state.regions = m.regions;
+      state.incidents = new Map((m.incidents || []).map((i) => [i.id, i]));
+      state.incidentAcks = new Map((m.incident_acks || []).map((a) => [a.incident_id, a]));
+      state.escalations = m.escalations || [];
+    } else if (m.type === "incident") {
+      const known = state.incidents.get(m.incident.id);
+      if (m.incident.status === "selesai") state.incidents.delete(m.incident.id);
+      else if (!known || known.version < m.incident.version) state.incidents.set(m.incident.id, m.incident);
+    } else if (m.type === "incident_ack") {
+      state.incidentAcks.set(m.ack.incident_id, m.ack);
+      state.sending.delete(m.ack.incident_id);
+    } else if (m.type === "escalation") {
+      if (!state.escalations.some((e) => e.id === m.escalation.id)) state.escalations.unshift(m.escalation);
     } else if (m.type === "alert") state.alerts.set(m.alert.id, m.alert);
     else if (m.type === "ack") addAck(m.ack);
     else if (m.type === "error") {
@@ -79,7 +92,48 @@
     return node;
   }
 
+  function incidentCard(i) {
+    const ack = state.incidentAcks.get(i.id) || (i.acked_by ? {acked_by: i.acked_by, acked_at: i.acked_at} : null);
+    const regions = i.regions.map((r) => state.regions[r] || r).join(", ");
+    const node = el("li", {class: "incident", "data-incident-id": i.id, "data-priority": i.priority},
+      el("span", {class: "prio", text: t("priority")[i.priority] || i.priority}),
+      el("div", {class: "headline", text: i.title}),
+      el("div", {class: "meta", text: `${t("hazard")[i.hazard] || i.hazard} · ${regions} · ${i.signal_count} ${t("signals")}`
+        + ` · ${t("lastSignal")} ${wibTime(i.last_at)} (${ago(i.last_at)})`}),
+      i.victims ? el("div", {class: "meta", text: `⚠ ${t("victims")}`}) : null);
+    if (ack) {
+      const mine = state.me && ack.acked_by === state.me.name;
+      node.append(el("div", {class: mine ? "mine" : "ack",
+                             text: mine ? `✔ ${t("ackedByYou")}` : `✔ ${t("acked")} ${t("by")} ${ack.acked_by}`
+                               + (ack.acked_at ? ` · ${wibTime(ack.acked_at)}` : "")}));
+      return node;
+    }
+    const sending = state.sending.has(i.id);
+    const button = el("button", {class: "ack-button incident-ack", type: "button",
+                                 text: sending ? t("ackSending") : (Posko.lang() === "id" ? "Terima insiden / Acknowledge"
+                                                                                          : "Acknowledge / Terima insiden")});
+    button.disabled = sending;
+    button.onclick = () => {
+      if (link.send({type: "incident_ack", incident_id: i.id})) { state.sending.add(i.id); showNotice(""); render(); }
+    };
+    node.append(button);
+    return node;
+  }
+
+  function renderIncidents() {
+    document.getElementById("incidents-head").textContent = t("yourIncidents");
+    document.getElementById("alerts-head").textContent = t("yourAlerts");
+    const incidents = [...state.incidents.values()].sort(Posko.byPriority);
+    document.getElementById("incidents").replaceChildren(...(incidents.length ? incidents.map(incidentCard)
+      : [el("li", {class: "empty", text: t("noIncidents")})]));
+    document.getElementById("escalations").replaceChildren(...state.escalations.slice(0, 3).map((e) =>
+      el("li", {class: "escalation", "data-escalation-id": e.id},
+        el("div", {text: `${t("escalatedTo")} ${e.role}: ${e.headline}`}),
+        el("div", {class: "why", text: `${e.reason} · ${wibTime(e.fired_at)}`}))));
+  }
+
   function render() {
+    renderIncidents();
     document.getElementById("lang").textContent = Posko.lang() === "id" ? "EN" : "ID";
     const linkNode = document.getElementById("link-state");
     linkNode.dataset.state = state.link;

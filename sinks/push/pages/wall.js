@@ -1,18 +1,22 @@
-// The command-room wall: live alerts (most severe, then newest, first), who acknowledged them,
-// the map of the 11 kabupaten/kota and the last-hour counters, from the Posko push gateway.
+// The command-room wall: open incidents by priority (Segera first), each opening into its
+// signals; escalations; the map of the 11 kabupaten/kota with the incidents' extent; and the
+// last-hour counters, from the Posko push gateway. Alerts are kept (window.poskoWall.alerts) but
+// not listed: the room works on incidents.
 "use strict";
 
 (() => {
-  const {t, el, wibTime, ago, SEVERITY_RANK} = Posko;
-  const HOUR_MS = 3600 * 1000;
-  const SHOWN = 60;
+  const {t, el, wibTime, ago, byPriority} = Posko;
+  const SHOWN = 14;
   const FLASH_MS = 9000;
-  const FLASHING = new Set(["Extreme", "Severe"]);
+  // The flash and the sound: only for an incident that is new or raised to Segera or Tinggi.
+  const FLASHING = new Set(["segera", "tinggi"]);
+  const FRESH_MS = 15 * 60 * 1000;
   const KINDS = ["citizen_report", "disaster_alert", "permit_filing"];
 
   const state = {
+    incidents: new Map(), incidentAcks: new Map(), escalations: [], opened: null,
     alerts: new Map(), acks: new Map(), counts: null, regions: {}, fresh: new Map(),
-    link: "connecting", reason: "", notice: "", noticeUntil: 0, lastMessage: null,
+    link: "connecting", reason: "", notice: "", noticeUntil: 0, lastMessage: null, flashes: [],
   };
   window.poskoWall = state; // for people and tests inspecting a running wall
   let sound = localStorage.getItem("posko.sound") === "on";
@@ -24,21 +28,46 @@
     state.acks.set(ack.alert_id, list);
   }
 
+  function addEscalation(e) {
+    if (state.escalations.some((x) => x.id === e.id)) return;
+    state.escalations.unshift(e);
+    state.escalations.sort((a, b) => new Date(b.fired_at) - new Date(a.fired_at));
+    state.escalations.length = Math.min(state.escalations.length, 30);
+  }
+
+  function onIncident(incident) {
+    const known = state.incidents.get(incident.id);
+    if (known && known.version >= incident.version) return;
+    if (incident.status === "selesai") {
+      state.incidents.delete(incident.id);
+      return;
+    }
+    state.incidents.set(incident.id, incident);
+    state.fresh.set(incident.id, Date.now());
+    if (incident.raised && FLASHING.has(incident.priority)
+        && Date.now() - new Date(incident.updated_at) < FRESH_MS) flash(incident, !known);
+  }
+
   function onMessage(m) {
     state.lastMessage = new Date();
     if (m.type === "snapshot") {
+      state.incidents = new Map((m.incidents || []).map((i) => [i.id, i]));
+      state.incidentAcks = new Map((m.incident_acks || []).map((a) => [a.incident_id, a]));
+      state.escalations = [];
+      (m.escalations || []).forEach(addEscalation);
       state.alerts = new Map(m.alerts.map((a) => [a.id, a]));
       state.acks = new Map();
       m.acks.forEach(addAck);
       state.counts = m.counts;
       state.regions = m.regions;
+    } else if (m.type === "incident") {
+      onIncident(m.incident);
+    } else if (m.type === "incident_ack") {
+      state.incidentAcks.set(m.ack.incident_id, m.ack);
+    } else if (m.type === "escalation") {
+      addEscalation(m.escalation);
     } else if (m.type === "alert") {
-      const known = state.alerts.has(m.alert.id);
       state.alerts.set(m.alert.id, m.alert);
-      if (!known) {
-        state.fresh.set(m.alert.id, Date.now());
-        if (FLASHING.has(m.alert.severity) && Date.now() - new Date(m.alert.occurred_at) < 15 * 60 * 1000) flash(m.alert);
-      }
     } else if (m.type === "ack") {
       addAck(m.ack);
     } else if (m.type === "counts") {
@@ -70,35 +99,75 @@
   }
 
   function sorted() {
-    return [...state.alerts.values()].sort((a, b) =>
-      (SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity]) || (new Date(b.occurred_at) - new Date(a.occurred_at)));
+    return [...state.incidents.values()].sort(byPriority);
   }
 
-  function ackLine(acks) {
-    if (!acks || !acks.length) return el("div", {class: "ack pending", text: t("notAcked")});
-    const first = acks[0];
-    const more = acks.length > 1 ? ` (+${acks.length - 1})` : "";
-    const note = first.note ? ` — “${first.note}”` : "";
+  // Who took it on: the correlator's word (acked_by on the incident) or the ack just made.
+  function ackOf(i) {
+    const ack = state.incidentAcks.get(i.id);
+    if (ack && (!i.acked_at || new Date(ack.acked_at) >= new Date(i.acked_at))) return {by: ack.acked_by, at: ack.acked_at, status: ack.status};
+    if (i.acked_by) return {by: i.acked_by, at: i.acked_at, status: i.status};
+    return null;
+  }
+
+  function ackLine(i) {
+    const ack = ackOf(i);
+    if (!ack) return el("div", {class: "ack pending", text: t("notAcked")});
     return el("div", {class: "ack done"},
       el("span", {class: "ack-mark", text: "✔ "}),
       el("span", {text: `${t("acked")} ${t("by")} `}),
-      el("b", {class: "ack-by", text: first.acked_by}),
-      el("span", {text: ` · ${wibTime(first.acked_at)}${more}${note}`}));
+      el("b", {class: "ack-by", text: ack.by}),
+      el("span", {text: ack.at ? ` · ${wibTime(ack.at)}` : ""}));
   }
 
-  function card(a) {
-    const acks = state.acks.get(a.id);
-    const isNew = state.fresh.has(a.id) && Date.now() - state.fresh.get(a.id) < 60000;
-    return el("li", {class: `alert${acks ? " is-acked" : ""}${isNew ? " is-new" : ""}`, "data-alert-id": a.id,
-                     "data-severity": a.severity},
-      el("div", {class: "sev", text: t("severity")[a.severity] || a.severity}),
+  function where(i) {
+    const names = (i.regions || []).map(regionName).join(" · ") || t("outside");
+    const kec = (i.kecamatan || []).length;
+    return kec ? `${names} (${kec} ${t("kecamatan")})` : names;
+  }
+
+  function itemRow(item) {
+    return el("li", {class: "item", "data-kind": item.kind, "data-item-id": item.id},
+      el("span", {class: "item-kind", text: t("signalKind")[item.kind] || item.kind}),
+      el("span", {class: "item-headline", text: item.headline}),
+      (item.count || 1) > 1 ? el("span", {class: "item-count", text: `×${item.count}`}) : null,
+      item.victims ? el("span", {class: "item-victims", text: "⚠"}) : null,
+      el("span", {class: "item-where", text: regionName(item.region)}),
+      el("span", {class: "item-when", text: wibTime(item.last_at)}));
+  }
+
+  function card(i) {
+    const isNew = state.fresh.has(i.id) && Date.now() - state.fresh.get(i.id) < 60000;
+    const opened = state.opened === i.id;
+    const acked = ackOf(i) !== null;
+    const status = (ackOf(i) || {}).status || i.status;
+    const node = el("li", {class: `incident${acked ? " is-acked" : ""}${isNew ? " is-new" : ""}${opened ? " is-open" : ""}`,
+                           "data-incident-id": i.id, "data-priority": i.priority},
+      el("div", {class: "prio"}, el("span", {text: t("priority")[i.priority] || i.priority}),
+        i.victims ? el("span", {class: "victims", text: `⚠ ${t("victims")}`}) : null),
       el("div", {class: "body"},
-        el("div", {class: "headline", text: a.headline}),
+        el("div", {class: "title-line"},
+          el("span", {class: "hazard", text: t("hazard")[i.hazard] || i.hazard}),
+          el("span", {class: "title", text: i.title})),
         el("div", {class: "meta"},
-          el("span", {class: "where", text: regionName(a.region)}),
-          el("span", {class: "kind", text: t("kind")[a.event_kind] || a.event_kind}),
-          el("span", {class: "when", text: `${wibTime(a.occurred_at)} · ${ago(a.occurred_at)}`})),
-        ackLine(acks)));
+          el("span", {class: "where", text: where(i)}),
+          el("span", {class: "n-signals", text: `${i.signal_count} ${t("signals")} · ${i.report_count || 0} ${t("reports")}`})),
+        el("div", {class: "meta"},
+          el("span", {class: "when", text: `${t("lastSignal")} ${wibTime(i.last_at)} · ${ago(i.last_at)}`}),
+          el("span", {class: "status", "data-status": status, text: t("status")[status] || status})),
+        ackLine(i),
+        opened ? el("div", {class: "items-box"},
+          el("div", {class: "items-head", text: `${t("signalsOf")} (${i.items.length})`}),
+          el("ol", {class: "items"}, ...i.items.slice().sort((a, b) => new Date(b.last_at) - new Date(a.last_at)).map(itemRow)))
+          : null));
+    node.onclick = () => { state.opened = opened ? null : i.id; render(); };
+    return node;
+  }
+
+  function escalationRow(e) {
+    return el("li", {class: "escalation", "data-escalation-id": e.id, "data-priority": e.priority || "none"},
+      el("div", {class: "esc-to", text: `${t("escalatedTo")} ${e.role}: ${e.headline}`}),
+      el("div", {class: "esc-why", text: `${e.reason} · ${t("level")} ${e.level} · ${wibTime(e.fired_at)}`}));
   }
 
   function render() {
@@ -111,31 +180,37 @@
 
     const all = sorted();
     const now = Date.now();
-    const active = all.filter((a) => now - new Date(a.occurred_at) < HOUR_MS);
-    const unacked = active.filter((a) => !state.acks.has(a.id));
-    // Every alert of the hour from ClickHouse's counters once known; those held here until then.
-    const counted = state.counts ? Object.values(state.counts.alerts).reduce((s, n) => s + n, 0) : 0;
-    document.getElementById("n-active").textContent = Math.max(counted, active.length);
-    document.getElementById("n-unacked").textContent = unacked.length;
-    document.getElementById("n-severe").textContent = active.filter((a) => FLASHING.has(a.severity)).length;
-    document.getElementById("alert-count").textContent = all.length ? `${Math.min(all.length, SHOWN)} / ${all.length}` : "";
+    document.getElementById("n-open").textContent = all.length;
+    document.getElementById("n-unacked").textContent = all.filter((i) => !ackOf(i)).length;
+    document.getElementById("n-urgent").textContent = all.filter((i) => FLASHING.has(i.priority)).length;
+    document.getElementById("incident-count").textContent = all.length > SHOWN ? `${SHOWN} / ${all.length}` : `${all.length}`;
 
-    const list = document.getElementById("alerts");
-    list.replaceChildren(...(all.length ? all.slice(0, SHOWN).map(card)
-                                        : [el("li", {class: "empty", text: t("noAlerts")})]));
+    const list = document.getElementById("incidents");
+    const shown = all.slice(0, SHOWN);
+    if (state.opened && !shown.some((i) => i.id === state.opened) && state.incidents.has(state.opened)) {
+      shown[shown.length - 1] = state.incidents.get(state.opened);
+    }
+    list.replaceChildren(...(shown.length ? shown.map(card) : [el("li", {class: "empty", text: t("noIncidents")})]));
+
+    const escalations = document.getElementById("escalations");
+    document.getElementById("escalation-count").textContent = state.escalations.length || "";
+    document.getElementById("escalations-panel").classList.toggle("has-escalations", state.escalations.length > 0);
+    escalations.replaceChildren(...(state.escalations.length ? state.escalations.slice(0, 3).map(escalationRow)
+                                                             : [el("li", {class: "empty", text: t("noEscalations")})]));
 
     const byRegion = {};
-    for (const a of unacked) {
-      if (!a.region) continue;
-      const r = byRegion[a.region] || (byRegion[a.region] = {count: 0, worst: "Unknown"});
-      r.count += 1;
-      if (SEVERITY_RANK[a.severity] > SEVERITY_RANK[r.worst]) r.worst = a.severity;
+    for (const i of all) {
+      for (const code of i.regions || []) {
+        const r = byRegion[code] || (byRegion[code] = {count: 0, worst: i.priority});
+        r.count += 1;
+        if (Posko.PRIORITY_RANK[i.priority] < Posko.PRIORITY_RANK[r.worst]) r.worst = i.priority;
+      }
     }
-    PoskoMap.shade(byRegion);
+    PoskoMap.shadeIncidents(byRegion);
     const newest = new Set([...state.fresh.entries()].filter(([, at]) => now - at < 60000).map(([id]) => id));
-    PoskoMap.place(active, newest);
+    PoskoMap.placeIncidents(all, newest);
     renderLegend();
-    renderCounts();
+    renderCounts(byRegion);
 
     const notice = document.getElementById("notice");
     notice.textContent = now < state.noticeUntil ? state.notice : "";
@@ -145,55 +220,57 @@
 
   function renderLegend() {
     const legend = document.getElementById("legend");
-    legend.replaceChildren(...["Extreme", "Severe", "Moderate", "Minor"].map((s) =>
-      el("span", {class: "legend-item", "data-severity": s}, el("i"), el("span", {text: t("severity")[s]}))));
+    legend.replaceChildren(...["segera", "tinggi", "sedang", "rendah"].map((p) =>
+      el("span", {class: "legend-item", "data-priority": p}, el("i"), el("span", {text: t("priority")[p]}))));
   }
 
-  function renderCounts() {
+  function renderCounts(byRegion) {
     const table = document.getElementById("counts");
     const counts = state.counts || {events: {}, alerts: {}};
     const head = el("tr", {}, el("th", {text: t("region")}),
-      ...KINDS.map((k) => el("th", {text: t("kind")[k]})), el("th", {class: "alert-col", text: t("needResponse")}));
+      ...KINDS.map((k) => el("th", {text: t("kind")[k]})), el("th", {class: "open-col", text: t("openCol")}));
     const codes = Object.keys(state.regions).sort();
     const rows = codes.map((code) => {
       const events = counts.events[code] || {};
-      const alerts = counts.alerts[code] || 0;
+      const open = (byRegion[code] || {count: 0}).count;
       return el("tr", {"data-region": code}, el("td", {class: "name", text: regionName(code)}),
         ...KINDS.map((k) => el("td", {class: "n", text: (events[k] || 0).toLocaleString("id-ID")})),
-        el("td", {class: `n alert-col${alerts ? " hot" : ""}`, text: alerts.toLocaleString("id-ID")}));
+        el("td", {class: `n open-col${open ? " hot" : ""}`, text: open.toLocaleString("id-ID")}));
     });
     const sum = (k) => Object.values(counts.events).reduce((s, e) => s + (e[k] || 0), 0);
     const total = el("tr", {class: "total"}, el("td", {class: "name", text: t("total")}),
       ...KINDS.map((k) => el("td", {class: "n", text: sum(k).toLocaleString("id-ID")})),
-      el("td", {class: "n alert-col",
-                text: Object.values(counts.alerts).reduce((s, n) => s + n, 0).toLocaleString("id-ID")}));
+      el("td", {class: "n open-col", text: state.incidents.size.toLocaleString("id-ID")}));
     table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows, total));
   }
 
   let flashTimer = null;
-  function flash(a) {
+  function flash(i, isNew) {
+    state.flashes.push(i.id); // which incidents flashed, for people and tests
     const box = document.getElementById("flash");
-    box.dataset.severity = a.severity;
-    document.getElementById("flash-kicker").textContent = `⚠ ${t("newAlert")} · ${t("severity")[a.severity]}`;
-    document.getElementById("flash-headline").textContent = a.headline;
-    document.getElementById("flash-where").textContent = `${regionName(a.region)} · ${wibTime(a.occurred_at)}`;
+    box.dataset.priority = i.priority;
+    document.getElementById("flash-kicker").textContent =
+      `⚠ ${isNew ? t("newIncident") : t("raisedIncident")} · ${t("priority")[i.priority]}`;
+    document.getElementById("flash-headline").textContent = i.title;
+    document.getElementById("flash-where").textContent =
+      `${where(i)} · ${i.signal_count} ${t("signals")} · ${wibTime(i.last_at)}`;
     box.hidden = false;
     clearTimeout(flashTimer);
     flashTimer = setTimeout(() => { box.hidden = true; }, FLASH_MS);
-    if (sound) beep(a.severity === "Extreme" ? 3 : 2);
+    if (sound) beep(i.priority === "segera" ? 3 : 2);
   }
 
   let audio = null;
   function beep(times) {
     audio = audio || new AudioContext();
-    for (let i = 0; i < times; i++) {
+    for (let n = 0; n < times; n++) {
       const osc = audio.createOscillator();
       const gain = audio.createGain();
-      osc.frequency.value = i % 2 ? 660 : 880;
+      osc.frequency.value = n % 2 ? 660 : 880;
       gain.gain.value = 0.2;
       osc.connect(gain).connect(audio.destination);
-      osc.start(audio.currentTime + i * 0.35);
-      osc.stop(audio.currentTime + i * 0.35 + 0.25);
+      osc.start(audio.currentTime + n * 0.35);
+      osc.stop(audio.currentTime + n * 0.35 + 0.25);
     }
   }
 
@@ -215,7 +292,7 @@
   Posko.setLang(Posko.lang());
   tick();
   setInterval(tick, 1000);
-  setInterval(schedule, 15000); // "n min ago" and the one-hour window move on
+  setInterval(schedule, 15000); // "n min ago" moves on
   PoskoMap.draw(document.getElementById("map")).then(schedule);
   const token = Posko.token("wall");
   if (!token) { Posko.askToken("wall"); render(); return; }

@@ -1,0 +1,530 @@
+"""Correlation: signals grouped into incidents by hazard, place and time, ranked and escalated.
+
+`Room` is the pure part (no I/O, no clock of its own): `take` a signal or an acknowledgement, get
+the incidents it changed; `due` the escalation steps whose time has come. The worker
+(streams/room.py) feeds it from posko.signals and writes what it returns to Kafka.
+
+How signals join (every threshold is a setting, docs/settings.md says why its default):
+- a signal joins an open incident of a compatible hazard whose last signal is within the hazard's
+  window of it, when it is near one of the incident's signals: the same kecamatan; two points
+  within `correlate_distance_km`; a point or region inside an official alert's area (a report
+  near a BPBD warning joins the warning's incident; a felt report inside a quake's circle joins
+  the quake); two area signals (alerts, indicator readings) of the same or neighbouring
+  kabupaten/kota;
+- a signal near several incidents joins the largest and the others are merged into it;
+- a report nearly identical to an item of its incident (same kecamatan, similar words) adds to
+  that item's count instead of a line of its own;
+- an ordinary (not urgent) report counts towards a surge of its category in its kecamatan: when
+  the last `surge_window_min` hold at least `surge_min_reports` and `surge_ratio` times the
+  usual rate, they become an incident of their own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import cache
+
+import msgspec
+import shapely
+
+from posko.settings import Settings, SettingsError
+from schemas.events import Point, ReportCategory
+from schemas.incidents import (
+    Escalation,
+    EscalationStep,
+    EscalationSubject,
+    Hazard,
+    Incident,
+    IncidentAck,
+    IncidentItem,
+    IncidentStatus,
+    Priority,
+    Signal,
+    SignalKind,
+    escalation_id,
+    incident_id,
+)
+from schemas.kecamatan import kecamatan
+from schemas.regions import REGION_NAMES, Region, boundaries, haversine_km
+from streams.priority import rank
+
+# Hazards whose signals may belong to one happening: a quake sets off landslides.
+COMPATIBLE: dict[Hazard, frozenset[Hazard]] = {
+    Hazard.GEMPA: frozenset({Hazard.GEMPA, Hazard.LONGSOR}),
+    Hazard.LONGSOR: frozenset({Hazard.LONGSOR, Hazard.GEMPA}),
+}
+HAZARD_NAMES: dict[Hazard, str] = {
+    Hazard.BANJIR: "Banjir", Hazard.LONGSOR: "Tanah longsor", Hazard.GEMPA: "Gempa bumi",
+    Hazard.KARHUTLA: "Kebakaran hutan dan lahan", Hazard.CUACA: "Cuaca ekstrem",
+    Hazard.KEBAKARAN: "Kebakaran", Hazard.LAINNYA: "Laporan warga",
+}
+# How long after its last signal an incident still takes new ones, per hazard (hours): a river
+# flood rises and falls over days with BPBD warnings hours apart; hotspots are counted once a day;
+# felt reports and landslides follow a quake within hours; a storm or a house fire is over sooner.
+WINDOWS_H: dict[Hazard, float] = {
+    Hazard.BANJIR: 12.0, Hazard.KARHUTLA: 36.0, Hazard.GEMPA: 6.0, Hazard.LONGSOR: 6.0,
+    Hazard.CUACA: 3.0, Hazard.KEBAKARAN: 2.0, Hazard.LAINNYA: 6.0,
+}
+# Bounds, so that a happening of thousands of signals (or a load test's) stays a record Kafka takes
+# (well under its 1 MB) and a signal costs the same whatever the size of its incident.
+MAX_ITEMS = 100  # lines an incident shows; the rest are counted in one "… sinyal lain"
+MAX_IDS_PER_ITEM = 50  # signal ids an item keeps (its count goes on)
+RECENT_SIGNALS = 200  # signals per incident that a new one is compared with for nearness
+PRUNE_EVERY = 1000  # signals between two looks for incidents no signal can join any more
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+class Thresholds(msgspec.Struct, frozen=True, kw_only=True):
+    """Correlation's distances, windows and thresholds (from the settings)."""
+
+    distance_km: float = 15.0
+    windows_h: dict[Hazard, float] = msgspec.field(default_factory=lambda: dict(WINDOWS_H))
+    default_window_h: float = 6.0
+    duplicate_similarity: float = 0.8
+    surge_window: timedelta = timedelta(hours=1)
+    surge_min_reports: int = 10
+    surge_ratio: float = 4.0
+    surge_baseline: timedelta = timedelta(days=7)
+    surge_floor_per_h: float = 0.1
+    escalation_steps: tuple[tuple[float, str], ...] = ((300.0, "petugas piket"), (900.0, "supervisor"),
+                                                       (1800.0, "kepala BPBD"))
+    tinggi_factor: float = 2.0
+
+    def window(self, hazard: Hazard) -> timedelta:
+        """How long after its last signal an incident of `hazard` still takes new ones."""
+        return timedelta(hours=self.windows_h.get(hazard, self.default_window_h))
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    """Correlation's thresholds from the settings; a malformed one is a SettingsError saying which."""
+    windows: dict[Hazard, float] = dict(WINDOWS_H)
+    for part in filter(None, (p.strip() for p in settings.correlate_windows.split(","))):
+        name, _, hours = part.partition(":")
+        try:
+            windows[Hazard(name.strip())] = float(hours)
+        except ValueError:
+            raise SettingsError(
+                f"POSKO_CORRELATE_WINDOWS: {part!r} is not hazard:hours (hazards: "
+                f"{', '.join(Hazard)}), e.g. banjir:12") from None
+    steps = []
+    for part in filter(None, (p.strip() for p in settings.escalation_steps.split(","))):
+        after, _, role = part.partition(":")
+        try:
+            steps.append((float(after), role.strip() or _missing()))
+        except ValueError:
+            raise SettingsError(f"POSKO_ESCALATION_STEPS: {part!r} is not seconds:role, e.g. "
+                                "300:petugas piket") from None
+    if [a for a, _ in steps] != sorted(a for a, _ in steps):
+        raise SettingsError("POSKO_ESCALATION_STEPS: the steps must come in order of their seconds")
+    return Thresholds(
+        distance_km=settings.correlate_distance_km, windows_h=windows,
+        duplicate_similarity=settings.duplicate_similarity,
+        surge_window=timedelta(minutes=settings.surge_window_min),
+        surge_min_reports=settings.surge_min_reports, surge_ratio=settings.surge_ratio,
+        surge_baseline=timedelta(days=settings.surge_baseline_days), escalation_steps=tuple(steps),
+        tinggi_factor=settings.escalation_tinggi_factor)
+
+
+def _missing() -> str:
+    raise ValueError("no role")
+
+
+class _Rate(msgspec.Struct):
+    """Ordinary reports of one category in one place: the recent ones, and the usual rate."""
+
+    recent: deque[Signal]
+    per_h: float = 0.0  # exponentially weighted, over surge_baseline
+    updated: datetime | None = None
+
+
+class Room:
+    """The open incidents and what correlation remembers, changed one input at a time."""
+
+    def __init__(self, thresholds: Thresholds | None = None) -> None:
+        self.t = thresholds or Thresholds()
+        self.incidents: dict[uuid.UUID, Incident] = {}
+        self.member: dict[uuid.UUID, uuid.UUID] = {}  # signal id: its incident
+        # incident: its latest signals (this run), to tell what is near it
+        self._signals: dict[uuid.UUID, deque[Signal]] = {}
+        # item: the word pairs of its first signal (True), or of its title only (False: restored)
+        self._texts: dict[uuid.UUID, tuple[set[tuple[str, str]], bool]] = {}
+        self._latest: datetime | None = None  # the latest signal time seen: the stream's clock
+        self._taken = 0
+        self._rates: dict[tuple[str, ReportCategory | None], _Rate] = {}
+        self._fired: set[uuid.UUID] = set()  # escalation ids already on posko.escalations
+
+    # --- restoring ------------------------------------------------------------------------
+
+    def restore(self, incident: Incident, now: datetime) -> None:
+        """Take an incident back as the changelog holds it (after a restart); one idle too long
+        to take signals any more is left out."""
+        if incident.last_at < now - self._horizon():
+            return
+        self.incidents[incident.id] = incident
+        # Its signals are known only as items now: what a new signal is compared with.
+        self._signals[incident.id] = deque((_item_signal(item, incident.hazard) for item in incident.items),
+                                           maxlen=RECENT_SIGNALS)
+        for item in incident.items:
+            for signal_id in item.signal_ids:
+                self.member[signal_id] = incident.id
+        for step in incident.escalations:
+            self._fired.add(escalation_id(str(incident.id), step.level))
+
+    def fired(self, escalation: uuid.UUID) -> None:
+        """An escalation step is on the topic already (read back at start): never fire it again."""
+        self._fired.add(escalation)
+
+    # --- taking inputs ----------------------------------------------------------------------
+
+    def take(self, value: Signal | IncidentAck, now: datetime) -> list[Incident]:
+        """The incidents changed by one input (`now` is the worker's clock, for the record)."""
+        if isinstance(value, IncidentAck):
+            return self._ack(value, now)
+        if value.id in self.member:  # seen before (a redelivery after a restart): no change
+            return []
+        self._latest = max(self._latest or value.occurred_at, value.occurred_at)
+        self._taken += 1
+        if self._taken % PRUNE_EVERY == 0:
+            self._prune()
+        if value.kind is SignalKind.LAPORAN and not value.urgent:
+            return self._ordinary(value, now)
+        return self._join(value, now)
+
+    def _join(self, signal: Signal, now: datetime) -> list[Incident]:
+        near = [i for i in self._open(signal) if self._near_incident(signal, i)]
+        if not near:
+            return [self._open_incident([signal], now)]
+        near.sort(key=lambda i: (-i.signal_count, i.first_at))
+        target, others = near[0], near[1:]
+        changed = []
+        for other in others:  # one happening seen as two so far: fold them into one
+            changed.append(self._close(other, now, merged_into=target.id))
+            for item in other.items:
+                target = self._add_item(target, item)
+            self._recent(target.id).extend(self._signals.pop(other.id, ()))
+        target = self._add_signal(target, signal)
+        changed.append(self._store(target, now))
+        return changed
+
+    def _ordinary(self, signal: Signal, now: datetime) -> list[Incident]:
+        # A complaint near an open incident of its kind (a surge already opened) joins it.
+        for incident in self._open(signal):
+            if incident.surge and self._near_incident(signal, incident):
+                return [self._store(self._add_signal(incident, signal), now)]
+        place = signal.kecamatan or (signal.region.value if signal.region else "")
+        if not place:
+            return []
+        rate = self._rates.setdefault((place, signal.category), _Rate(deque()))
+        while rate.recent and signal.occurred_at - rate.recent[0].occurred_at > self.t.surge_window:
+            rate.recent.popleft()
+        usual = max(rate.per_h, self.t.surge_floor_per_h)
+        _decay(rate, signal.occurred_at, self.t.surge_baseline)
+        rate.recent.append(signal)
+        window_h = self.t.surge_window / timedelta(hours=1)
+        count = len(rate.recent)
+        if count < self.t.surge_min_reports or count / window_h < self.t.surge_ratio * usual:
+            return []
+        reports = list(rate.recent)
+        rate.recent.clear()
+        incident = self._open_incident(reports, now, surge=True)
+        return [incident]
+
+    def _ack(self, ack: IncidentAck, now: datetime) -> list[Incident]:
+        incident = self.incidents.get(ack.incident_id)
+        if incident is None or incident.status is IncidentStatus.SELESAI:
+            return []
+        status = ack.status if list(IncidentStatus).index(ack.status) > list(IncidentStatus).index(
+            incident.status) else incident.status
+        changed = msgspec.structs.replace(
+            incident, status=status, acked_by=incident.acked_by or ack.acked_by,
+            acked_at=incident.acked_at or ack.acked_at, raised=False)
+        if changed == msgspec.structs.replace(incident, raised=False):
+            return []
+        return [self._store(changed, now, bump=True)]
+
+    # --- escalation -------------------------------------------------------------------------
+
+    def due(self, now: datetime) -> list[tuple[Escalation, Incident]]:
+        """Escalation steps due at `now` that were not fired, with the incidents they change."""
+        out = []
+        for incident in list(self.incidents.values()):
+            since = incident.urgent_since
+            if incident.status is not IncidentStatus.BARU or since is None:
+                continue
+            if incident.priority not in (Priority.SEGERA, Priority.TINGGI):
+                continue
+            factor = 1.0 if incident.priority is Priority.SEGERA else self.t.tinggi_factor
+            for level, (after_s, role) in enumerate(self.t.escalation_steps, start=1):
+                due_at = since + timedelta(seconds=after_s * factor)
+                if due_at > now:
+                    break
+                step_id = escalation_id(str(incident.id), level)
+                if step_id in self._fired:
+                    continue
+                self._fired.add(step_id)
+                escalation = Escalation(
+                    id=step_id, subject=EscalationSubject.INCIDENT, subject_id=str(incident.id),
+                    level=level, role=role, regions=incident.regions, priority=incident.priority,
+                    headline=incident.title,
+                    reason=(f"Insiden {incident.priority.value} belum ditanggapi "
+                            f"{_minutes(now - since)}: diteruskan ke {role}"),
+                    due_at=due_at, fired_at=now, late_s=(now - since).total_seconds())
+                incident = msgspec.structs.replace(
+                    incident, raised=False,
+                    escalations=[*incident.escalations, EscalationStep(level=level, role=role, at=now)])
+                incident = self._store(incident, now, bump=True)
+                out.append((escalation, incident))
+        return out
+
+    # --- building incidents -----------------------------------------------------------------
+
+    def _open(self, signal: Signal) -> Iterable[Incident]:
+        hazards = COMPATIBLE.get(signal.hazard, frozenset({signal.hazard}))
+        for incident in self.incidents.values():
+            if incident.status is IncidentStatus.SELESAI or incident.hazard not in hazards:
+                continue
+            window = self.t.window(incident.hazard)
+            if not incident.first_at - window <= signal.occurred_at <= incident.last_at + window:
+                continue
+            yield incident
+
+    def _near_incident(self, signal: Signal, incident: Incident) -> bool:
+        return any(self._near(signal, m) for m in self._signals.get(incident.id, ()))
+
+    def _near(self, a: Signal, b: Signal) -> bool:
+        if a.kecamatan and a.kecamatan == b.kecamatan:
+            return True
+        for one, other in ((a, b), (b, a)):
+            if one.kind is SignalKind.PERINGATAN and _inside_alert(other, one):
+                return True
+        if _is_area(a) and _is_area(b):
+            return _regions_touch(_regions(a), _regions(b))
+        for area, other in ((a, b), (b, a)):  # a haze report where the hotspots are counted
+            if _is_area(area) and other.region in _regions(area):
+                return True
+        if a.location and b.location:
+            return haversine_km(a.location.lat, a.location.lon, b.location.lat,
+                                b.location.lon) <= self.t.distance_km
+        return False
+
+    def _open_incident(self, signals: list[Signal], now: datetime, surge: bool = False) -> Incident:
+        first = signals[0]
+        incident = Incident(
+            id=incident_id(first.id), version=0, hazard=first.hazard, title="",
+            priority=Priority.RENDAH, status=IncidentStatus.BARU, regions=[], first_at=first.occurred_at,
+            last_at=first.occurred_at, items=[], signal_count=0, surge=surge, opened_at=now,
+            updated_at=now)
+        for signal in signals:
+            incident = self._add_signal(incident, signal)
+        return self._store(incident, now)
+
+    def _recent(self, incident: uuid.UUID) -> deque[Signal]:
+        return self._signals.setdefault(incident, deque(maxlen=RECENT_SIGNALS))
+
+    def _add_signal(self, incident: Incident, signal: Signal) -> Incident:
+        self._recent(incident.id).append(signal)
+        self.member[signal.id] = incident.id
+        items = list(incident.items)
+        words = _pairs(_words_of(signal)) if signal.kind is SignalKind.LAPORAN else set()
+        for n, item in enumerate(items):
+            if self._duplicate(signal, words, item):
+                items[n] = _fold(item, signal)
+                return _summarise(msgspec.structs.replace(incident, items=items))
+        self._texts[signal.id] = (words, True)
+        return self._add_item(incident, _item(signal))
+
+    def _add_item(self, incident: Incident, item: IncidentItem) -> Incident:
+        for signal_id in item.signal_ids:
+            self.member[signal_id] = incident.id
+        return _summarise(msgspec.structs.replace(incident, items=[*incident.items, item]))
+
+    def _duplicate(self, signal: Signal, words: set[tuple[str, str]], item: IncidentItem) -> bool:
+        if signal.kind is not SignalKind.LAPORAN or item.kind is not SignalKind.LAPORAN:
+            return False
+        if signal.kecamatan is None or signal.kecamatan != item.kecamatan:
+            return False
+        known = self._texts.get(item.id)
+        if known is None:  # restored after a restart: its title is what is known of it
+            known = self._texts[item.id] = (_pairs(item.headline), False)
+        pairs, full = known
+        mine = words if full else _pairs(signal.headline)
+        return _jaccard(mine, pairs) >= self.t.duplicate_similarity
+
+    def _horizon(self) -> timedelta:
+        """How long an incident stays in memory after its last signal: its window and a day."""
+        longest = max(self.t.windows_h.values(), default=self.t.default_window_h)
+        return timedelta(hours=longest, days=1)
+
+    def _prune(self) -> None:
+        """Forget incidents no signal can join any more (the changelog keeps them)."""
+        if self._latest is None:
+            return
+        horizon = self._latest - self._horizon()
+        for incident in [i for i in self.incidents.values() if i.last_at < horizon]:
+            del self.incidents[incident.id]
+            self._signals.pop(incident.id, None)
+            for item in incident.items:
+                self._texts.pop(item.id, None)
+                for signal_id in item.signal_ids:
+                    self.member.pop(signal_id, None)
+
+    def _close(self, incident: Incident, now: datetime, merged_into: uuid.UUID) -> Incident:
+        return self._store(msgspec.structs.replace(
+            incident, status=IncidentStatus.SELESAI, merged_into=merged_into, raised=False), now, bump=True)
+
+    def _store(self, incident: Incident, now: datetime, bump: bool = False) -> Incident:
+        before = self.incidents.get(incident.id)
+        if not bump:
+            ranked = rank(incident.items)
+            raised = before is None or ranked.priority.rank < before.priority.rank
+            urgent = ranked.priority in (Priority.SEGERA, Priority.TINGGI)
+            incident = msgspec.structs.replace(
+                incident, priority=ranked.priority, why=ranked.why, raised=raised,
+                urgent_since=incident.urgent_since or (now if urgent else None))
+        incident = msgspec.structs.replace(
+            incident, version=(before.version if before else 0) + 1, updated_at=now)
+        self.incidents[incident.id] = incident
+        return incident
+
+
+def _fold(item: IncidentItem, signal: Signal) -> IncidentItem:
+    """The item with one more signal: counted always, its id kept while the item has room."""
+    ids = item.signal_ids if len(item.signal_ids) >= MAX_IDS_PER_ITEM else [*item.signal_ids, signal.id]
+    return msgspec.structs.replace(
+        item, count=item.count + 1, signal_ids=ids, first_at=min(item.first_at, signal.occurred_at),
+        last_at=max(item.last_at, signal.occurred_at), victims=item.victims or signal.victims)
+
+
+def _bounded(incident_id: uuid.UUID, items: list[IncidentItem]) -> list[IncidentItem]:
+    """At most MAX_ITEMS lines: official alerts and the latest kept, the rest counted in one."""
+    if len(items) <= MAX_ITEMS:
+        return items
+    rest_id = uuid.uuid5(incident_id, "lainnya")
+    ranked = sorted((i for i in items if i.id != rest_id),
+                    key=lambda i: (i.kind is not SignalKind.PERINGATAN, -i.last_at.timestamp()))
+    kept, folded = ranked[:MAX_ITEMS - 1], ranked[MAX_ITEMS - 1:]
+    folded += [i for i in items if i.id == rest_id]
+    count = sum(i.count for i in folded)
+    ids = [s for i in folded for s in i.signal_ids][:MAX_IDS_PER_ITEM]
+    rest = IncidentItem(
+        id=rest_id, kind=SignalKind.LAPORAN, event_kind=folded[0].event_kind,
+        headline=f"{count} sinyal lain", region=None, first_at=min(i.first_at for i in folded),
+        last_at=max(i.last_at for i in folded), count=count, signal_ids=ids,
+        victims=any(i.victims for i in folded))
+    return [*kept, rest]
+
+
+def _item(signal: Signal) -> IncidentItem:
+    return IncidentItem(
+        id=signal.id, kind=signal.kind, event_kind=signal.event_kind, headline=signal.headline,
+        region=signal.region or (signal.regions[0] if signal.regions else None),
+        kecamatan=signal.kecamatan, location=signal.location, first_at=signal.occurred_at,
+        last_at=signal.occurred_at, signal_ids=[signal.id], urgency=signal.urgency,
+        severity=signal.severity, certainty=signal.certainty, victims=signal.victims)
+
+
+def _item_signal(item: IncidentItem, hazard: Hazard) -> Signal:
+    """An item as a signal, to tell what is near a restored incident."""
+    return Signal(id=item.id, kind=item.kind, event_kind=item.event_kind, hazard=hazard,
+                  occurred_at=item.last_at, region=item.region,
+                  regions=[item.region] if item.region else [], kecamatan=item.kecamatan,
+                  location=item.location, headline=item.headline)
+
+
+def _summarise(incident: Incident) -> Incident:
+    """The incident's places, times, counts and title from its items (at most MAX_ITEMS)."""
+    items = _bounded(incident.id, incident.items)
+    regions = list(dict.fromkeys(i.region for i in items if i.region))
+    kecamatan_codes = list(dict.fromkeys(i.kecamatan for i in items if i.kecamatan))
+    points = [i.location for i in items if i.location] or [
+        Point(*boundaries().centroids[r]) for r in regions]
+    centre = Point(sum(p.lat for p in points) / len(points),
+                   sum(p.lon for p in points) / len(points)) if points else None
+    radius = max((haversine_km(centre.lat, centre.lon, p.lat, p.lon) for p in points),
+                 default=0.0) if centre else 0.0
+    official = [i for i in items if i.kind is SignalKind.PERINGATAN]
+    reports = sum(i.count for i in items if i.kind is SignalKind.LAPORAN)
+    return msgspec.structs.replace(
+        incident, items=items, regions=regions, kecamatan=kecamatan_codes, centre=centre,
+        radius_km=round(radius, 1), first_at=min(i.first_at for i in items),
+        last_at=max(i.last_at for i in items), signal_count=sum(i.count for i in items),
+        report_count=reports, official=bool(official), victims=any(i.victims for i in items),
+        title=_title(incident.hazard, regions, kecamatan_codes, incident.surge))
+
+
+def _title(hazard: Hazard, regions: list[Region], codes: list[str], surge: bool) -> str:
+    names = [k.name for k in (kecamatan(c) for c in codes[:3]) if k]
+    where = ", ".join(REGION_NAMES[r].replace("Kabupaten ", "Kab. ") for r in regions[:3])
+    if len(regions) > 3:
+        where += f" +{len(regions) - 3}"
+    kec = f" (Kec. {', '.join(names)}{' …' if len(codes) > 3 else ''})" if names else ""
+    what = f"Lonjakan laporan: {HAZARD_NAMES[hazard].lower()}" if surge else HAZARD_NAMES[hazard]
+    return f"{what} di {where}{kec}"
+
+
+def _decay(rate: _Rate, at: datetime, baseline: timedelta) -> None:
+    """Count one more report into the usual rate: an exponentially weighted rate per hour whose
+    memory is `baseline` (each report adds 1/baseline, and it fades as exp(-elapsed/baseline))."""
+    tau_h = baseline / timedelta(hours=1)
+    if rate.updated is not None:
+        hours = max((at - rate.updated) / timedelta(hours=1), 0.0)
+        rate.per_h *= math.exp(-hours / tau_h)
+    rate.per_h += 1 / tau_h
+    rate.updated = at if rate.updated is None else max(at, rate.updated)
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{int(span.total_seconds() // 60)} menit"
+
+
+def _is_area(signal: Signal) -> bool:
+    return signal.kind is not SignalKind.LAPORAN and signal.location is None
+
+
+def _regions(signal: Signal) -> list[Region]:
+    return signal.regions or ([signal.region] if signal.region else [])
+
+
+def _inside_alert(signal: Signal, alert: Signal) -> bool:
+    """Whether a signal lies in an official alert's area: its circle, or its kabupaten/kota."""
+    if alert.radius_km and alert.location and signal.location:
+        return haversine_km(signal.location.lat, signal.location.lon, alert.location.lat,
+                            alert.location.lon) <= alert.radius_km
+    where = _regions(signal)
+    return bool(where) and any(r in alert.regions for r in where)
+
+
+def _regions_touch(a: list[Region], b: list[Region]) -> bool:
+    return any(x == y or y in _neighbours(x) for x in a for y in b)
+
+
+@cache
+def _neighbours(region: Region) -> frozenset[Region]:
+    """The kabupaten/kota sharing a border with `region` (the boundaries are simplified: 1 km slack)."""
+    found = boundaries()
+    mine = found.polygons[found.regions.index(region)]
+    slack = shapely.buffer(mine, 0.01)
+    return frozenset(r for r, p in zip(found.regions, found.polygons, strict=True)
+                     if r is not region and shapely.intersects(slack, p))
+
+
+def _words_of(signal: Signal) -> str:
+    return f"{signal.headline} {signal.text}"
+
+
+def _jaccard(pa: set[tuple[str, str]], pb: set[tuple[str, str]]) -> float:
+    """Jaccard similarity of two texts' word pairs (1.0: the same words in the same order)."""
+    if not pa or not pb:
+        return 0.0
+    return len(pa & pb) / len(pa | pb)
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    words = _WORDS.findall(text.lower())
+    return set(itertools.pairwise(words)) or {(w, "") for w in words}

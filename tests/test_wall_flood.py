@@ -1,0 +1,67 @@
+"""The wall in Chromium during the Batanghari flood played through the whole pipeline: incidents,
+not alerts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import msgspec
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from connectors.simulator.run import play_scenario
+from schemas.incidents import Incident
+from tests.conftest import own_broker
+from tests.gateway_stack import GatewayStack, running_gateway, screenshot_dir
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+WAIT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def flood_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayStack]:
+    """Worker, sink and gateway on a broker of their own: no other test's incidents on the wall."""
+    home = tmp_path_factory.mktemp("wall-flood")
+    with own_broker(home / "kafka", POSKO_WORKER_INSTANCE="flood-worker-1") as (_, env):
+        with running_gateway(env, home) as running:
+            yield running
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM,
+                                                    args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        await launched.close()
+
+
+async def test_the_flood_is_one_segera_incident_at_the_top_of_the_wall(
+        browser: Browser, flood_gateway: GatewayStack) -> None:
+    settings = flood_gateway.stack.settings
+    wall = await browser.new_page(viewport={"width": 1920, "height": 1080})
+    await wall.goto(f"{flood_gateway.url}/wall#token={flood_gateway.token()}")
+    await expect(wall.locator("#link-state")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    await play_scenario(settings, "banjir-batanghari", speed=36_000, seed=4)
+
+    # Every alert of the flood (about 160: BPBD warnings and urgent reports) is in one incident.
+    first = wall.locator("#incidents .incident").first
+    await expect(first.locator(".prio span").first).to_have_text("SEGERA", timeout=WAIT_MS)
+    await expect(first.locator(".title")).to_contain_text("Banjir", timeout=WAIT_MS)
+    await expect(first.locator(".where")).to_contain_text("Batang Hari", timeout=WAIT_MS)
+    await wall.wait_for_function(
+        """() => [...window.poskoWall.incidents.values()].some(i => i.report_count >= 150)""",
+        timeout=WAIT_MS)
+    shown = msgspec.json.decode(
+        await wall.evaluate("JSON.stringify([...window.poskoWall.incidents.values()])"),
+        type=list[Incident])
+    flood = max(shown, key=lambda i: i.signal_count)
+    assert len(shown) * 20 <= flood.signal_count, f"{len(shown)} items on the wall"
+    await expect(first.locator(".victims")).to_contain_text("KORBAN")
+    await expect(wall.locator(".incidents-panel h2")).to_contain_text("Insiden terbuka")
+    await first.click()
+    await expect(first.locator(".items .item")).to_have_count(len(flood.items), timeout=WAIT_MS)
+    await wall.screenshot(path=screenshot_dir() / "wall-flood.png")
+    await wall.close()
