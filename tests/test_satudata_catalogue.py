@@ -15,21 +15,11 @@ from schemas.sectors import CATALOGUE
 from sinks.clickhouse.store import ChdbStore
 
 DB = "satudata_catalogue"
-# The incidents table as issue 10 adds it on main (read with FINAL), for the closed-incidents query.
-INCIDENTS = f"""CREATE TABLE IF NOT EXISTS {DB}.incidents (id UUID, version UInt64,
-    hazard LowCardinality(String), title String, priority LowCardinality(String),
-    status LowCardinality(String), regions Array(LowCardinality(String)), kecamatan Array(String),
-    centre_lat Nullable(Float64), centre_lon Nullable(Float64), radius_km Float64,
-    first_at DateTime64(3, 'UTC'), last_at DateTime64(3, 'UTC'), signal_count UInt32, report_count UInt32,
-    victims UInt8, updated_at DateTime64(3, 'UTC')) ENGINE = ReplacingMergeTree(version) ORDER BY id"""
-
-
 @pytest.fixture(scope="module")
 def store(chdb_store: ChdbStore) -> ChdbStore:
     """The session's chdb with Posko's tables in a database of this module."""
     migrated = ChdbStore(chdb_store.path, database=DB)
     migrated.migrate()
-    migrated.execute(INCIDENTS)
     return migrated
 
 
@@ -76,9 +66,12 @@ def test_small_report_counts_and_victims_are_shown_as_under_the_threshold(store:
     got = store.execute(f"SELECT kode_wilayah, kategori, status, jumlah FROM ({dataset_sql(reports, DB, 5)}) "
                         "ORDER BY kode_wilayah", "TabSeparated").decode().split("\n")
     assert got[:2] == ["15.01\tkesehatan\tditerima\t<5", "15.71\tinfrastruktur\tditerima\t7"]
-    store.execute(f"INSERT INTO {DB}.incidents VALUES ('{uuid.uuid4()}', 1, 'banjir', 'Budi 0812', 'tinggi', "
+    store.execute(f"INSERT INTO {DB}.incidents (id, version, hazard, title, priority, status, regions, "
+                  "kecamatan, centre_lat, centre_lon, radius_km, first_at, last_at, signal_count, "
+                  "report_count, victims, updated_at, opened_at) VALUES "
+                  f"('{uuid.uuid4()}', 1, 'banjir', 'Budi 0812', 'tinggi', "
                   "'selesai', ['15.04', '15.05'], ['Muara Bulian'], -1.7123, 103.2789, 5, now64(3), "
-                  "now64(3), 9, 3, 0, now64(3))")
+                  "now64(3), 9, 3, 0, now64(3), now64(3))")
     incidents = next(d for d in catalogue().dataset if d.name == "insiden-selesai")
     row = json.loads(store.execute(f"SELECT * FROM ({dataset_sql(incidents, DB, 5)})", "JSONEachRow"))
     assert row["ringkasan"] == "Banjir di Kabupaten Batang Hari, Kabupaten Muaro Jambi"

@@ -26,9 +26,11 @@ from playwright.async_api import Browser, async_playwright, expect
 
 from satudata.catalogue import Classification, catalogue
 from schemas.events import ReportCategory, ReportStatus
+from schemas.incidents import Hazard, IncidentStatus
 from schemas.regions import Region
 from tests.conftest import Stack, produce, running_stack, settle, wait_for
 from tests.gateway_stack import screenshot_dir
+from tests.incident_samples import next_version, publish_incidents, singleton_incident
 from tests.satudata_stack import (
     AGENCY_TOKEN,
     MIN_COUNT,
@@ -145,15 +147,19 @@ def test_datastore_search_pages_through_links_to_every_row(site: Portal) -> None
         site.ckan.action.datastore_search(resource_id=resource, sort="kata_sandi asc")
 
 
-def test_closed_incidents_say_they_are_not_available_yet_without_the_table(site: Portal) -> None:
-    if site.stack.count("SELECT count() FROM system.tables WHERE database = 'posko' AND name = 'incidents'"):
-        pytest.skip("the incidents table exists: the dataset is served (see test_satudata_catalogue)")
-    assert site.ckan.action.package_show(id="insiden-selesai")["status_data"] == "belum tersedia"
-    with pytest.raises(ckanapi.NotFound, match="belum tersedia"):
-        site.ckan.action.datastore_search(resource_id="insiden-selesai")
-    answer = httpx.get(site.url + "/dataset/insiden-selesai/download/insiden-selesai.csv", timeout=30)
-    assert answer.status_code == 404 and "belum tersedia" in answer.text
-    assert "belum tersedia" in httpx.get(site.url + "/dataset/insiden-selesai", timeout=30).text
+def test_a_closed_incident_is_served_with_its_public_summary_only(site: Portal) -> None:
+    closed = next_version(singleton_incident("Budi 081234567890", Hazard.BANJIR, "Banjir di Pasar Bangko",
+                                             "15.02.02"), status=IncidentStatus.SELESAI)
+    asyncio.run(publish_incidents(site.stack.settings, [closed]))
+    assert site.ckan.action.package_show(id="insiden-selesai")["status_data"] != "belum tersedia"
+
+    def served() -> list[dict[str, object]]:
+        found = site.ckan.action.datastore_search(resource_id="insiden-selesai", limit=1000)["records"]
+        return [r for r in found if r.get("id_insiden") == str(closed.id)]
+
+    [row] = wait_for(served, 90, "the closed incident in the dataset")
+    assert "081234567890" not in json.dumps(row) and "Budi" not in json.dumps(row)
+    assert row["jumlah_laporan"] == f"<{MIN_COUNT}"
 
 
 def test_every_data_package_validates_with_frictionless(site: Portal) -> None:
