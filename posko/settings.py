@@ -112,6 +112,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     connectors_port: int = 8090
     # OSS-RBA: the SLA of a licence application, in hours of the clock.
     oss_sla_hours: float = 120.0
+    # The Satu Data portal (`posko satudata serve`): where it listens; its public address for the
+    # links it publishes (DCAT, Data Packages, CKAN resource URLs; empty: the address a request
+    # came to); counts below `satudata_min_count` in a kabupaten/kota cell are shown as `<N`;
+    # `terbatas` datasets are served only with one of these tokens (`agency:token`, comma-
+    # separated; the token goes in the Authorization header, as CKAN API tokens do).
+    satudata_host: str = "127.0.0.1"
+    satudata_port: int = 8100
+    satudata_url: str = ""
+    satudata_min_count: int = 5
+    satudata_tokens: str = ""
+    # Downloads read ClickHouse this many rows at a time; metadata from data is re-read this often.
+    satudata_chunk_rows: int = 50_000
+    satudata_refresh_s: float = 60.0
     # Correlation (docs/settings.md says where each default comes from). Signals nearer than this
     # join one incident: a kecamatan of Jambi spans about 19 km (50,058 km² over 144 kecamatan).
     correlate_distance_km: float = 15.0
@@ -174,6 +187,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     def usgs_urls(self) -> list[str]:
         """The USGS GeoJSON feeds the earthquake poller fetches."""
         return [url.strip() for url in self.usgs_url.split(",") if url.strip()]
+
+    @property
+    def satudata_agencies(self) -> dict[str, str]:
+        """The agency each `terbatas` token belongs to, by token."""
+        agencies: dict[str, str] = {}
+        for entry in filter(None, (part.strip() for part in self.satudata_tokens.split(","))):
+            agency, sep, token = entry.partition(":")
+            if not sep or not agency.strip() or len(token.strip()) < 16:
+                raise SettingsError(
+                    f"POSKO_SATUDATA_TOKENS entry {agency.strip() or entry!r} is not agency:token "
+                    "with a token of at least 16 characters")
+            agencies[token.strip()] = agency.strip()
+        return agencies
 
     @property
     def cuti_bersama_dates(self) -> list[date]:

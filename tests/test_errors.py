@@ -10,7 +10,7 @@ import pytest
 from posko.errors import PoskoError
 from tests.test_layout import modules
 
-SOURCE_PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "bench")
+SOURCE_PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "satudata", "bench")
 
 
 def _exception_classes() -> list[type[BaseException]]:

@@ -9,13 +9,13 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "bench", "tests")
+PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "satudata", "bench", "tests")
 # The bottom of the layers, below every stage: errors, settings, event loop and port helpers,
 # the low-level Kafka helpers.
 BOTTOM = ("posko.errors", "posko.loop", "posko.net", "posko.settings", "posko.kafka")
 # The top: the command line and what runs the services as processes.
 TOP = ("posko.cli", "posko.demo", "posko.services")
-STAGES = ("connectors", "streams", "sinks", "grafana", "bench")
+STAGES = ("connectors", "streams", "sinks", "grafana", "satudata", "bench")
 # What a stage may take from the top anyway, and why.
 TOP_ALLOWED = {
     # The benchmarks start the real worker, sink, gateway and intake as child processes, as
@@ -24,7 +24,7 @@ TOP_ALLOWED = {
 }
 
 MAX_LINES = 600
-LINE_RULED = ("connectors", "sinks", "posko")
+LINE_RULED = ("connectors", "sinks", "posko", "satudata")
 LINE_RULED_SUFFIXES = (".py", ".js", ".html", ".css", ".json")
 # Files allowed past MAX_LINES (fnmatch patterns, relative to the repository), and why.
 LONG_FILES = {

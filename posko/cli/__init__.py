@@ -15,6 +15,7 @@ from posko.cli.dashboards import dashboards
 from posko.cli.demo import demo
 from posko.cli.intake import intake, replay
 from posko.cli.kafka import kafka, topics
+from posko.cli.satudata import satudata
 from posko.cli.services import gateway, sink, worker
 from posko.cli.simulate import simulate
 from posko.cli.store import migrate, sql
@@ -27,7 +28,7 @@ def main() -> None:
 
 
 for command in (kafka, topics, migrate, sql, worker, sink, gateway, simulate, demo, intake, replay,
-                connectors, token, dashboards, bench):
+                connectors, token, dashboards, bench, satudata):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -77,6 +77,20 @@ def bench_alert_versions(batches: int, batch_rows: int) -> None:
     run_alert_versions_bench(batches, batch_rows)
 
 
+@bench.command("opendata")
+@click.option("--rows", default=1_000_000, show_default=True, help="Rows of the dataset downloaded as CSV.")
+@click.option("--clients", default=50, show_default=True, help="Concurrent API clients.")
+@click.option("--requests", default=1_000, show_default=True, help="Requests of each API action.")
+def bench_opendata(rows: int, clients: int, requests: int) -> None:
+    """The Satu Data portal: package_search and datastore_search latency, CSV download rows/s and
+    memory, beside a plain chdb SELECT … FORMAT CSV of the same rows."""
+    from bench.opendata import run_opendata_bench
+
+    if min(rows, clients, requests) < 1:
+        raise click.BadParameter("--rows, --clients and --requests must be positive")
+    run_opendata_bench(settings(), rows, clients, requests)
+
+
 @bench.command("correlation")
 @click.option("--seeds", type=int, default=3, show_default=True,
               help="How many seeds of each scenario to score.")
