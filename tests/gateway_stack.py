@@ -23,7 +23,7 @@ from schemas.regions import Region
 from schemas.topics import ALERTS
 from sinks.push.protocol import ServerMessage
 from sinks.push.tokens import TokenRole, issue_token
-from tests.conftest import Stack, produce, running_stack, wait_for
+from tests.conftest import Stack, own_broker, produce, running_stack, wait_for
 
 # Small, so that a client that stops reading is skipped and dropped after a modest burst.
 CLIENT_QUEUE = 20
@@ -84,6 +84,16 @@ def gateway_stack(kafka_env: dict[str, str],
     """A gateway in front of a worker and a sink, for one test module."""
     with running_gateway(kafka_env, tmp_path_factory.mktemp("gateway")) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def own_gateway_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayStack]:
+    """A gateway, worker and sink on a broker of their own, for one test module: what it shows
+    is this module's alone (the session broker's posko.incidents holds every other test's)."""
+    home = tmp_path_factory.mktemp("own-gateway")
+    with own_broker(home / "kafka", POSKO_WORKER_INSTANCE="gateway-worker-1") as (_, env):
+        with running_gateway(env, home) as running:
+            yield running
 
 
 @contextlib.contextmanager

@@ -119,7 +119,7 @@ def escalation_of(incident: Incident, level: int = 1, role: str = "supervisor") 
 
 async def publish_incidents(settings: Settings, incidents: list[Incident]) -> None:
     """Produce incident versions onto posko.incidents keyed by id, as the correlator does."""
-    await produce(settings, [(INCIDENTS, i.id.bytes, msgspec.json.encode(i)) for i in incidents])
+    await produce(settings, [(INCIDENTS, str(i.id).encode(), msgspec.json.encode(i)) for i in incidents])
 
 
 async def publish_escalations(settings: Settings, escalations: list[Escalation]) -> None:

@@ -26,7 +26,7 @@ from sinks.push.protocol import (
 )
 from sinks.push.tokens import TokenRole
 from tests.conftest import read_topic, wait_for
-from tests.gateway_stack import GatewayStack, gateway_stack, open_client, receive_until
+from tests.gateway_stack import GatewayStack, open_client, own_gateway_stack, receive_until
 from tests.incident_samples import (
     escalation_of,
     flood_incident,
@@ -36,7 +36,13 @@ from tests.incident_samples import (
     singleton_incident,
 )
 
-__all__ = ["gateway_stack"]
+__all__ = ["own_gateway_stack"]
+
+
+@pytest.fixture(scope="module")
+def gateway_stack(own_gateway_stack: GatewayStack) -> GatewayStack:
+    """The module's gateway on a broker of its own: its incidents are the only ones shown."""
+    return own_gateway_stack
 
 pytestmark = pytest.mark.integration
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import msgspec
 import pytest
@@ -26,12 +27,20 @@ from schemas.events import (
     new_event_id,
     utc_now,
 )
-from schemas.incidents import Hazard, Incident, IncidentStatus, Priority
+from schemas.incidents import (
+    Escalation,
+    EscalationSubject,
+    Hazard,
+    Incident,
+    IncidentStatus,
+    Priority,
+    escalation_id,
+)
 from schemas.regions import Region
 from schemas.topics import raw_topic
 from sinks.push.tokens import TokenRole
 from tests.conftest import produce
-from tests.gateway_stack import GatewayStack, gateway_stack, make_alert, publish_alerts, screenshot_dir
+from tests.gateway_stack import GatewayStack, make_alert, own_gateway_stack, publish_alerts, screenshot_dir
 from tests.incident_samples import (
     escalation_of,
     flood_incident,
@@ -43,7 +52,13 @@ from tests.incident_samples import (
     singleton_incident as single,
 )
 
-__all__ = ["gateway_stack"]
+__all__ = ["own_gateway_stack"]
+
+
+@pytest.fixture(scope="module")
+def gateway_stack(own_gateway_stack: GatewayStack) -> GatewayStack:
+    """The module's gateway on a broker of its own: its incidents are the only ones shown."""
+    return own_gateway_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
@@ -340,3 +355,25 @@ async def test_responder_acknowledges_an_incident_in_scope_and_the_wall_shows_wh
     await responder.screenshot(path=screenshot_dir() / "responder-incident.png", full_page=False)
     for page in (wall, responder):
         await page.close()
+
+
+async def test_reports_past_their_sla_show_on_the_wall_with_how_late(
+        browser: Browser, gateway_stack: GatewayStack, marker: str) -> None:
+    now = utc_now()
+    tracking = f"LPR-{marker[-8:].upper()}"
+    late = Escalation(
+        id=escalation_id(tracking, 1, "tindak_lanjut"), subject=EscalationSubject.REPORT_SLA,
+        subject_id=tracking, level=1, role="Dinas PUPR Kota Jambi", regions=[Region.KOTA_JAMBI],
+        headline=f"Jalan berlubang di Jl. Sudirman {marker}", stage="tindak_lanjut",
+        reason="belum ditindaklanjuti 5 hari kerja setelah disposisi", due_at=now - timedelta(hours=26),
+        fired_at=now, late_s=26 * 3600.0)
+    wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
+    await publish_escalations(gateway_stack.stack.settings, [late])
+    row = wall.locator(f'#overdue [data-tracking="{tracking}"]')
+    await expect(row).to_contain_text(f"{tracking} · Jalan berlubang", timeout=WAIT_MS)
+    await expect(row).to_contain_text("terlambat 1 hari 2 jam")
+    await expect(row).to_contain_text("Dinas PUPR Kota Jambi")
+    # Not an incident's escalation: the list of those does not hold it.
+    await expect(wall.locator(f'#escalations [data-escalation-id="{late.id}"]')).to_have_count(0)
+    await wall.screenshot(path=screenshot_dir() / "wall-overdue.png")
+    await wall.close()

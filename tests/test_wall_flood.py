@@ -3,43 +3,26 @@ not alerts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import msgspec
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from connectors.simulator.run import play_scenario
 from schemas.incidents import Incident
-from tests.conftest import own_broker
-from tests.gateway_stack import GatewayStack, running_gateway, screenshot_dir
+from tests.gateway_stack import GatewayStack, own_gateway_stack, screenshot_dir
+from tests.test_wall_browser import browser
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
 WAIT_MS = 120_000
 
 
-@pytest.fixture(scope="module")
-def flood_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayStack]:
-    """Worker, sink and gateway on a broker of their own: no other test's incidents on the wall."""
-    home = tmp_path_factory.mktemp("wall-flood")
-    with own_broker(home / "kafka", POSKO_WORKER_INSTANCE="flood-worker-1") as (_, env):
-        with running_gateway(env, home) as running:
-            yield running
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                    args=["--no-sandbox", "--disable-gpu"])
-        yield launched
-        await launched.close()
+__all__ = ["browser", "own_gateway_stack"]
 
 
 async def test_the_flood_is_one_segera_incident_at_the_top_of_the_wall(
-        browser: Browser, flood_gateway: GatewayStack) -> None:
+        browser: Browser, own_gateway_stack: GatewayStack) -> None:
+    flood_gateway = own_gateway_stack
     settings = flood_gateway.stack.settings
     wall = await browser.new_page(viewport={"width": 1920, "height": 1080})
     await wall.goto(f"{flood_gateway.url}/wall#token={flood_gateway.token()}")

@@ -219,7 +219,7 @@ class Gateway:
         visible = visible[: self.settings.gateway_snapshot_alerts]
         kept = {a.id for a in visible}
         incidents = self.board.ranked(claims)
-        return Snapshot(
+        snapshot = Snapshot(
             seq=self.journal.last_seq, alerts=visible,
             acks=sorted((a for a in acks.values() if a.alert_id in kept), key=lambda a: a.acked_at),
             counts=self.counts if claims.sees_everything else None,
@@ -227,6 +227,7 @@ class Gateway:
             incidents=incidents, escalations=self.board.recent_escalations(claims),
             incident_acks=[ack for i in incidents if (ack := self.board.acks.get(i.id)) is not None],
         )
+        return fit_snapshot(snapshot)
 
     async def resync(self, client: Client) -> None:
         """Skip a client forward: a gap saying how much it missed, then a fresh snapshot."""
@@ -503,6 +504,29 @@ class Gateway:
                     client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
                 else:
                     client.send(seq, data)
+
+
+# What a snapshot may weigh: a client's default limit is 1 MiB (websockets, and what the
+# gateway's own clients allow), and a command room's snapshot must never be refused for its size.
+SNAPSHOT_BYTES = 768 * 1024
+
+
+def fit_snapshot(snapshot: Snapshot) -> Snapshot:
+    """The snapshot, made smaller until it fits SNAPSHOT_BYTES: the older half of the alerts
+    first, then the lower half of the incidents (the next message of each brings it back)."""
+    while len(_encode(snapshot)) > SNAPSHOT_BYTES and (snapshot.alerts or len(snapshot.incidents) > 1):
+        if snapshot.alerts:
+            alerts = snapshot.alerts[: len(snapshot.alerts) // 2]
+            kept = {a.id for a in alerts}
+            snapshot = msgspec.structs.replace(snapshot, alerts=alerts,
+                                               acks=[a for a in snapshot.acks if a.alert_id in kept])
+        else:
+            incidents = snapshot.incidents[: len(snapshot.incidents) // 2]
+            kept = {i.id for i in incidents}
+            snapshot = msgspec.structs.replace(
+                snapshot, incidents=incidents,
+                incident_acks=[a for a in snapshot.incident_acks if a.incident_id in kept])
+    return snapshot
 
 
 def _holder(claims: Claims) -> str:

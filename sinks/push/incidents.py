@@ -18,7 +18,7 @@ from sinks.push.tokens import Claims
 
 # Open incidents a snapshot carries at most, highest priority first.
 SNAPSHOT_INCIDENTS = 100
-SNAPSHOT_ITEMS = 20
+SNAPSHOT_ITEMS = 10
 # Escalations a snapshot carries: at most this many, fired at most this long ago.
 SNAPSHOT_ESCALATIONS = 30
 RECENT_ESCALATIONS = timedelta(hours=6)

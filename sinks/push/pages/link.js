@@ -16,7 +16,7 @@ const Posko = (() => {
       total: "Total", acked: "Diterima", notAcked: "BELUM DITERIMA", by: "oleh",
       ackButton: "Terima", ackSending: "Mengirim…", notePlaceholder: "Catatan (opsional), mis. tim meluncur",
       ackedByYou: "Anda sudah menerima ini", sound: "Suara", on: "hidup", off: "mati",
-      ago: "lalu", minutes: "mnt", seconds: "dtk", hours: "jam", now: "baru saja",
+      ago: "lalu", minutes: "mnt", seconds: "dtk", hours: "jam", days: "hari", now: "baru saja",
       tokenPrompt: "Masukkan token akses dari Posko", tokenButton: "Masuk",
       tokenRefused: "Token ditolak", tokenHelp: "Minta token baru ke petugas jaga: posko token issue",
       gap: "pesan terlewat — tampilan dimuat ulang dari basis data", gapUnknown: "Sambungan tersela",
@@ -33,6 +33,8 @@ const Posko = (() => {
       raisedIncident: "PRIORITAS NAIK", incidentMap: "Peta insiden terbuka", kecamatan: "kecamatan",
       signalsOf: "Sinyal insiden ini", yourIncidents: "Insiden di wilayah Anda", yourAlerts: "Peringatan & laporan",
       watch: "Pantau", handle: "Tangani", level: "tingkat",
+      overdue: "Laporan warga lewat SLA", noOverdue: "Tidak ada laporan lewat SLA", deadline: "tenggat",
+      lateBy: "terlambat",
       priority: {segera: "SEGERA", tinggi: "TINGGI", sedang: "SEDANG", rendah: "RENDAH"},
       status: {baru: "BARU", dipantau: "DIPANTAU", ditangani: "DITANGANI", selesai: "SELESAI"},
       hazard: {banjir: "Banjir", longsor: "Longsor", gempa: "Gempa", karhutla: "Karhutla", cuaca: "Cuaca ekstrem",
@@ -50,7 +52,7 @@ const Posko = (() => {
       total: "Total", acked: "Acknowledged", notAcked: "NOT ACKNOWLEDGED", by: "by",
       ackButton: "Acknowledge", ackSending: "Sending…", notePlaceholder: "Note (optional), e.g. team on the way",
       ackedByYou: "You acknowledged this", sound: "Sound", on: "on", off: "off",
-      ago: "ago", minutes: "min", seconds: "s", hours: "h", now: "just now",
+      ago: "ago", minutes: "min", seconds: "s", hours: "h", days: "d", now: "just now",
       tokenPrompt: "Enter the access token from Posko", tokenButton: "Sign in",
       tokenRefused: "Token refused", tokenHelp: "Ask the duty officer for a new token: posko token issue",
       gap: "messages missed — view reloaded from the database", gapUnknown: "Connection interrupted",
@@ -64,6 +66,8 @@ const Posko = (() => {
       openCol: "Incidents", noIncidents: "No open incidents", signals: "signals", reports: "reports",
       victims: "VICTIMS", lastSignal: "last signal", since: "since", escalations: "Escalations",
       escalatedTo: "Escalated to", noEscalations: "No escalations", newIncident: "NEW INCIDENT",
+      overdue: "Citizen reports past their SLA", noOverdue: "No report past its SLA", deadline: "due",
+      lateBy: "late by",
       raisedIncident: "PRIORITY RAISED", incidentMap: "Map of open incidents", kecamatan: "districts",
       signalsOf: "Signals of this incident", yourIncidents: "Incidents in your area", yourAlerts: "Alerts & reports",
       watch: "Watch", handle: "Handle", level: "level",
@@ -111,6 +115,12 @@ const Posko = (() => {
     if (s < 45) return t("now");
     if (s < 3600) return `${Math.round(s / 60)} ${t("minutes")} ${t("ago")}`;
     return `${Math.floor(s / 3600)} ${t("hours")} ${Math.round((s % 3600) / 60)} ${t("minutes")} ${t("ago")}`;
+  }
+
+  function late(iso) {
+    const s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+    const days = Math.floor(s / 86400), hours = Math.floor((s % 86400) / 3600);
+    return days ? `${days} ${t("days")} ${hours} ${t("hours")}` : `${hours} ${t("hours")} ${Math.round((s % 3600) / 60)} ${t("minutes")}`;
   }
 
   function el(tag, attrs, ...children) {
@@ -219,6 +229,6 @@ const Posko = (() => {
     return (PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority]) || (new Date(b.last_at) - new Date(a.last_at));
   }
 
-  return {t, setLang, lang: () => lang, wibTime, wibDate, ago, el, token, askToken, Link, SEVERITY_RANK,
+  return {t, setLang, lang: () => lang, wibTime, wibDate, ago, late, el, token, askToken, Link, SEVERITY_RANK,
           PRIORITY_RANK, byPriority};
 })();

@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const {t, el, wibTime, ago, byPriority} = Posko;
+  const {t, el, wibTime, ago, late, byPriority} = Posko;
   const SHOWN = 14;
   const FLASH_MS = 9000;
   // The flash and the sound: only for an incident that is new or raised to Segera or Tinggi.
@@ -170,6 +170,12 @@
       el("div", {class: "esc-why", text: `${e.reason} · ${t("level")} ${e.level} · ${wibTime(e.fired_at)}`}));
   }
 
+  function overdueRow(e) {
+    return el("li", {class: "overdue-report", "data-tracking": e.subject_id},
+      el("div", {class: "od-what", text: `${e.subject_id} · ${e.headline}`}),
+      el("div", {class: "od-late", text: `${t("lateBy")} ${late(e.due_at)} · ${e.role} · ${t("deadline")} ${wibTime(e.due_at)}`}));
+  }
+
   function render() {
     document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
     document.getElementById("lang").textContent = Posko.lang() === "id" ? "EN" : "ID";
@@ -192,11 +198,18 @@
     }
     list.replaceChildren(...(shown.length ? shown.map(card) : [el("li", {class: "empty", text: t("noIncidents")})]));
 
+    // Incidents nobody took on; citizen reports past their SLA (LAPOR!) in a list of their own.
+    const stepped = state.escalations.filter((e) => e.subject !== "report_sla");
+    const overdue = state.escalations.filter((e) => e.subject === "report_sla")
+      .sort((a, b) => new Date(a.due_at) - new Date(b.due_at));
     const escalations = document.getElementById("escalations");
-    document.getElementById("escalation-count").textContent = state.escalations.length || "";
-    document.getElementById("escalations-panel").classList.toggle("has-escalations", state.escalations.length > 0);
-    escalations.replaceChildren(...(state.escalations.length ? state.escalations.slice(0, 3).map(escalationRow)
-                                                             : [el("li", {class: "empty", text: t("noEscalations")})]));
+    document.getElementById("escalation-count").textContent = stepped.length || "";
+    document.getElementById("escalations-panel").classList.toggle("has-escalations", stepped.length > 0);
+    escalations.replaceChildren(...(stepped.length ? stepped.slice(0, 3).map(escalationRow)
+                                                   : [el("li", {class: "empty", text: t("noEscalations")})]));
+    document.getElementById("overdue-count").textContent = overdue.length || "";
+    document.getElementById("overdue").replaceChildren(...(overdue.length ? overdue.slice(0, 4).map(overdueRow)
+                                                       : [el("li", {class: "empty", text: t("noOverdue")})]));
 
     const byRegion = {};
     for (const i of all) {
