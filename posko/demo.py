@@ -45,6 +45,7 @@ class LiveFigures(msgspec.Struct):
     by_region: dict[str, int] = {}
     dead_letters: int = 0
     alerts: int = 0
+    incidents: int = 0  # open ones (not selesai)
     lag: dict[str, int] = {}
 
     @property
@@ -58,6 +59,7 @@ def _snapshot_sql() -> str:
              for kind, table in TABLES.items()]
     parts.append("SELECT 'dlq', NULL, count() FROM posko.dead_letters")
     parts.append("SELECT 'alerts', NULL, count() FROM posko.alerts")
+    parts.append("SELECT 'incidents', NULL, count() FROM posko.incidents FINAL WHERE status != 'selesai'")
     return " UNION ALL ".join(parts)
 
 
@@ -78,6 +80,8 @@ def read_snapshot(settings: Settings) -> LiveFigures:
             snap.dead_letters = n
         elif row.k == "alerts":
             snap.alerts = n
+        elif row.k == "incidents":
+            snap.incidents = n
         else:
             snap.by_kind[row.k] += n
             region = row.r or "luar Jambi"
@@ -101,7 +105,8 @@ def _view(snap: LiveFigures | None, stats: SimulationStats, rate: float, elapsed
         f"[b]Posko demo[/b]  {elapsed:5.0f} s",
         f"sent [b]{stats.sent:,}[/b] ({stats.malformed:,} malformed on purpose)",
         f"stored [b]{snap.stored if snap else 0:,}[/b] events, [b]{rate:,.0f}[/b]/s",
-        f"alerts [b]{snap.alerts if snap else 0:,}[/b]",
+        f"alerts [b]{snap.alerts if snap else 0:,}[/b] → open incidents "
+        f"[b]{snap.incidents if snap else 0:,}[/b]",
         f"DLQ [b red]{snap.dead_letters if snap else 0:,}[/b red]",
     )
     if wall:
@@ -208,11 +213,14 @@ def run_demo(settings: Settings, duration_s: float | None, play: Play | None = N
     asyncio.run(create_topics(settings))
     # The demo's one worker is a static group member: a restart keeps its partitions.
     worker_env = {"POSKO_WORKER_INSTANCE": settings.worker_instance or "demo-worker-1"}
-    intake_port = _free_intake_port(settings)
+    intake_port = _free_port(settings.intake_host, settings.intake_port, "POSKO_INTAKE_PORT")
+    portal_port = _free_port(settings.satudata_host, settings.satudata_port, "POSKO_SATUDATA_PORT")
     children = [Service("worker", logs, worker_env), Service("sink", logs), Service("gateway", logs),
-                Service("intake", logs, {"POSKO_INTAKE_PORT": str(intake_port)})]
+                Service("intake", logs, {"POSKO_INTAKE_PORT": str(intake_port)}),
+                Service("satudata", logs, {"POSKO_SATUDATA_PORT": str(portal_port)}, ("serve",))]
     print(f"intake API: http://{settings.intake_host}:{intake_port} (OpenAPI: /schema/openapi.json; "
           "keys: posko intake key add NAME --channel web)")
+    print(f"Satu Data Jambi (open data, CKAN API): http://{settings.satudata_host}:{portal_port}/")
     for child in children:
         child.start()
     wall = page_link(settings, issue_token(gateway_secret(settings), "Dinding Posko", TokenRole.WALL, 12))
@@ -242,16 +250,16 @@ def run_demo(settings: Settings, duration_s: float | None, play: Play | None = N
     return snap
 
 
-def _free_intake_port(settings: Settings) -> int:
-    """The configured intake port, or a free one when something else listens there."""
+def _free_port(host: str, wanted: int, variable: str) -> int:
+    """The configured port, or a free one when something else listens there (and say so)."""
     with socket.socket() as probe:
         try:
-            probe.bind((settings.intake_host, settings.intake_port))
-            return settings.intake_port
+            probe.bind((host, wanted))
+            return wanted
         except OSError:
-            probe.bind((settings.intake_host, 0))
+            probe.bind((host, 0))
             port = int(probe.getsockname()[1])
-    print(f"port {settings.intake_port} is taken: the intake API uses {port} (set POSKO_INTAKE_PORT)")
+    print(f"port {wanted} is taken: using {port} instead (set {variable})")
     return port
 
 
@@ -260,6 +268,7 @@ def summary(snap: LiveFigures) -> str:
     lines = [f"stored events: {snap.stored}"]
     lines += [f"  {kind}: {n}" for kind, n in snap.by_kind.items()]
     lines.append(f"alerts: {snap.alerts}")
+    lines.append(f"open incidents: {snap.incidents}")
     lines.append(f"dead letters: {snap.dead_letters}")
     lines += [f"lag {group}: {n}" for group, n in snap.lag.items()]
     return "\n".join(lines)

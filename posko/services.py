@@ -23,8 +23,10 @@ class ServiceFailing(PoskoError, RuntimeError):
 class Service:
     """One `posko <name>` child process, logging to `<log_dir>/<name>.log`."""
 
-    def __init__(self, name: str, log_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, name: str, log_dir: Path, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         self.name = name
+        self.args = args  # after `posko <name>`, e.g. ("serve",)
         self.log = log_dir / f"{name}.log"
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
@@ -37,7 +39,7 @@ class Service:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "posko.cli", self.name], stdout=out,
+                [sys.executable, "-m", "posko.cli", self.name, *self.args], stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
                 start_new_session=True,
             )

@@ -9,7 +9,7 @@ import msgspec
 import shapely
 from shapely.geometry import shape
 
-from schemas.regions import Region
+from schemas.regions import FeatureCollection, Region
 
 
 class Kecamatan(msgspec.Struct, frozen=True):
@@ -19,22 +19,6 @@ class Kecamatan(msgspec.Struct, frozen=True):
     name: str
     region: Region
     centroid: tuple[float, float]  # lat, lon
-
-
-class _Properties(msgspec.Struct):
-    kode: str
-    nama: str
-    centroid_lat: float
-    centroid_lng: float
-
-
-class _Feature(msgspec.Struct):
-    properties: _Properties
-    geometry: msgspec.Raw
-
-
-class _FeatureCollection(msgspec.Struct):
-    features: list[_Feature]
 
 
 class _Index(msgspec.Struct, frozen=True):
@@ -49,7 +33,7 @@ class _Index(msgspec.Struct, frozen=True):
 def _index() -> _Index:
     data = resources.files("schemas").joinpath("data/jambi_kecamatan_15.geojson").read_bytes()
     found, polygons = [], []
-    for feature in msgspec.json.decode(data, type=_FeatureCollection).features:
+    for feature in msgspec.json.decode(data, type=FeatureCollection).features:
         p = feature.properties
         geometry = shape(msgspec.json.decode(feature.geometry))
         shapely.prepare(geometry)

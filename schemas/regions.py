@@ -47,20 +47,26 @@ REGION_NAMES: dict[Region, str] = {
 }
 
 
-class _Properties(msgspec.Struct):
+class FeatureProperties(msgspec.Struct):
+    """What the shared boundary files say of each area (kabupaten/kota or kecamatan)."""
+
     kode: str
     nama: str
     centroid_lat: float
     centroid_lng: float
 
 
-class _Feature(msgspec.Struct):
-    properties: _Properties
+class Feature(msgspec.Struct):
+    """One area of a boundary file."""
+
+    properties: FeatureProperties
     geometry: msgspec.Raw
 
 
-class _FeatureCollection(msgspec.Struct):
-    features: list[_Feature]
+class FeatureCollection(msgspec.Struct):
+    """A boundary file (GeoJSON)."""
+
+    features: list[Feature]
 
 
 class Boundaries(msgspec.Struct, frozen=True):
@@ -74,7 +80,7 @@ class Boundaries(msgspec.Struct, frozen=True):
 
 def decode_boundaries(geojson: bytes) -> Boundaries:
     """Boundaries from a GeoJSON FeatureCollection whose features carry `kode` and `nama`."""
-    collection = msgspec.json.decode(geojson, type=_FeatureCollection)
+    collection = msgspec.json.decode(geojson, type=FeatureCollection)
     regions, polygons, centroids = [], [], {}
     for feature in collection.features:
         region = Region(feature.properties.kode)
