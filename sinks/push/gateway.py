@@ -62,7 +62,7 @@ from sinks.push.protocol import (
     Welcome,
 )
 from sinks.push.rate import TokenBucket
-from sinks.push.snapshot import read_alert, read_alerts, read_counts, scope_filter
+from sinks.push.snapshot import fit_snapshot, read_alert, read_alerts, read_counts, scope_filter
 from sinks.push.tokens import Claims, TokenError, gateway_secret, verify_token
 
 log = logging.getLogger("posko.gateway")
@@ -504,29 +504,6 @@ class Gateway:
                     client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
                 else:
                     client.send(seq, data)
-
-
-# What a snapshot may weigh: a client's default limit is 1 MiB (websockets, and what the
-# gateway's own clients allow), and a command room's snapshot must never be refused for its size.
-SNAPSHOT_BYTES = 768 * 1024
-
-
-def fit_snapshot(snapshot: Snapshot) -> Snapshot:
-    """The snapshot, made smaller until it fits SNAPSHOT_BYTES: the older half of the alerts
-    first, then the lower half of the incidents (the next message of each brings it back)."""
-    while len(_encode(snapshot)) > SNAPSHOT_BYTES and (snapshot.alerts or len(snapshot.incidents) > 1):
-        if snapshot.alerts:
-            alerts = snapshot.alerts[: len(snapshot.alerts) // 2]
-            kept = {a.id for a in alerts}
-            snapshot = msgspec.structs.replace(snapshot, alerts=alerts,
-                                               acks=[a for a in snapshot.acks if a.alert_id in kept])
-        else:
-            incidents = snapshot.incidents[: len(snapshot.incidents) // 2]
-            kept = {i.id for i in incidents}
-            snapshot = msgspec.structs.replace(
-                snapshot, incidents=incidents,
-                incident_acks=[a for a in snapshot.incident_acks if a.incident_id in kept])
-    return snapshot
 
 
 def _holder(claims: Claims) -> str:

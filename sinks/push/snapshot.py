@@ -1,4 +1,5 @@
-"""The wall's picture from ClickHouse: recent alerts with their acknowledgements, last-hour counters."""
+"""The wall's picture from ClickHouse (recent alerts with their acknowledgements, last-hour counters),
+and how much of a picture one message may carry."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from schemas.events import Acknowledgement, Alert, Kind, Point, Severity, Urgenc
 from schemas.regions import Region
 from sinks.clickhouse.client import run_sql
 from sinks.clickhouse.tables import TABLES
-from sinks.push.protocol import Counts
+from sinks.push.protocol import Counts, Snapshot
 from sinks.push.tokens import SEVERITY_RANK, Claims
 
 # ISO 8601 with a Z, so msgspec reads the times as UTC.
@@ -111,3 +112,27 @@ def read_counts(settings: Settings, now: datetime | None = None) -> Counts:
         else:
             events.setdefault(region, {})[row.kind] = int(row.n)
     return Counts(since=since, events=events, alerts=alerts)
+
+
+# What a snapshot may weigh: a client's default limit is 1 MiB (websockets, and what the
+# gateway's own clients allow), and a command room's snapshot must never be refused for its size.
+SNAPSHOT_BYTES = 768 * 1024
+
+
+def fit_snapshot(snapshot: Snapshot) -> Snapshot:
+    """The snapshot, made smaller until it fits SNAPSHOT_BYTES: the older half of the alerts
+    first, then the lower half of the incidents (the next message of each brings it back)."""
+    while (len(msgspec.json.encode(snapshot)) > SNAPSHOT_BYTES
+           and (snapshot.alerts or len(snapshot.incidents) > 1)):
+        if snapshot.alerts:
+            alerts = snapshot.alerts[: len(snapshot.alerts) // 2]
+            kept = {a.id for a in alerts}
+            snapshot = msgspec.structs.replace(snapshot, alerts=alerts,
+                                               acks=[a for a in snapshot.acks if a.alert_id in kept])
+        else:
+            incidents = snapshot.incidents[: len(snapshot.incidents) // 2]
+            kept = {i.id for i in incidents}
+            snapshot = msgspec.structs.replace(
+                snapshot, incidents=incidents,
+                incident_acks=[a for a in snapshot.incident_acks if a.incident_id in kept])
+    return snapshot
