@@ -115,10 +115,16 @@ async def test_alert_reaches_wall_and_responder_in_scope_not_out_of_scope(
     # Through the whole pipeline: raw topic → stream worker → posko.alerts → gateway → browsers.
     await produce(gateway_stack.stack.settings,
                   [(raw_topic(Kind.DISASTER_ALERT), b"15.71", msgspec.json.encode(event))])
-    # The wall holds the alert but lists incidents: an alert alone neither lists nor flashes.
+    # The wall holds the alert but lists incidents: the worker made this BPBD Awas a Segera
+    # incident, and that (not the alert) is listed and flashes.
     await wall.wait_for_function("id => window.poskoWall.alerts.has(id)", arg=str(event.id), timeout=WAIT_MS)
-    await expect(wall.locator("#flash")).to_be_hidden()
+    await wall.wait_for_function(
+        "id => [...window.poskoWall.incidents.values()].some(i => i.items.some(t => t.id === id))",
+        arg=str(event.id), timeout=WAIT_MS)
+    await expect(wall.locator("#flash-kicker")).to_contain_text("INSIDEN BARU · SEGERA")
+    await expect(wall.locator("#flash-headline")).to_contain_text("Banjir di Kota Jambi")
     assert event.payload.headline not in await wall.locator("#incidents").inner_text()
+    await wall.locator("#flash").click()
     await expect(jambi.locator(f'#alerts [data-alert-id="{event.id}"] .headline')).to_have_text(
         event.payload.headline, timeout=WAIT_MS)
     # The Kerinci responder gets its own alert, sent after, and never the Kota Jambi one.
