@@ -61,9 +61,6 @@ def hazard_of(*texts: str) -> Hazard:
 
 def signal_of(event: Event, triage: Triage | None = None) -> Signal | None:
     """The event's signal, or None when correlation has nothing to learn from it."""
-    kecamatan = kecamatan_at(event.location.lat, event.location.lon) if event.location else None
-    common = dict(id=event.id, occurred_at=event.occurred_at, region=event.region,
-                  kecamatan=kecamatan.code if kecamatan else None)
     if isinstance(event, DisasterAlertEvent):
         alert = event.payload
         if not event.region and not alert.area.regions and (alert.distance_km or FAR_KM) > NEAR_KM:
@@ -77,7 +74,7 @@ def signal_of(event: Event, triage: Triage | None = None) -> Signal | None:
             radius_km=circle.radius_km if circle else 0.0,
             urgency=alert.urgency, severity=alert.severity, certainty=alert.certainty,
             headline=alert.headline, text=alert.description[:500],
-            **common)  # type: ignore[arg-type]
+            **_envelope(event))  # type: ignore[arg-type]
     if isinstance(event, CitizenReportEvent):
         report = event.payload
         victims = triage is not None and "ada korban" in triage.reason
@@ -91,7 +88,7 @@ def signal_of(event: Event, triage: Triage | None = None) -> Signal | None:
             urgent=triage is not None, victims=victims, category=report.category,
             location=event.location,
             headline=report.title, text=report.text[:500],
-            **common)  # type: ignore[arg-type]
+            **_envelope(event))  # type: ignore[arg-type]
     if isinstance(event, SectorIndicatorEvent):
         reading = event.payload
         hazard = INDICATOR_HAZARDS.get(reading.indicator)
@@ -110,5 +107,13 @@ def signal_of(event: Event, triage: Triage | None = None) -> Signal | None:
             value=reading.value, location=event.location,
             headline=(f"{indicator.name}{site}: {reading.value:g} {indicator.unit}, di atas normal "
                       f"({indicator.normal_high:g})"),
-            **common)  # type: ignore[arg-type]
+            **_envelope(event))  # type: ignore[arg-type]
     return None
+
+
+def _envelope(event: Event) -> dict[str, object]:
+    """What every signal takes from its event; the kecamatan is looked up only for a signal (a
+    point-in-polygon test that permits and normal readings need not pay for)."""
+    kecamatan = kecamatan_at(event.location.lat, event.location.lon) if event.location else None
+    return dict(id=event.id, occurred_at=event.occurred_at, region=event.region,
+                kecamatan=kecamatan.code if kecamatan else None)
