@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 import msgspec
@@ -37,12 +38,18 @@ class FiredSteps:
         consumer.assign(self._tps)
         await consumer.seek_to_beginning(*self._tps)
 
-    async def catch_up(self) -> None:
-        """Read every step written so far (by this worker before a crash, or by another one)."""
+    async def catch_up(self, within_s: float | None = None) -> None:
+        """Read every step written so far (by this worker before a crash, or by another one);
+        with `within_s`, a RuntimeError saying how far it got when that is not enough."""
         consumer = self._consumer
         assert consumer is not None, "start() first"
         ends = await consumer.end_offsets(self._tps)
+        deadline = None if within_s is None else time.monotonic() + within_s
         while any([await consumer.position(tp) < end for tp, end in ends.items()]):
+            if deadline is not None and time.monotonic() > deadline:
+                at = {tp.partition: await consumer.position(tp) for tp in self._tps}
+                raise RuntimeError(f"could not read {ESCALATIONS} back within {within_s:g} s "
+                                   f"(at {at} of {ends})")
             batch = await consumer.getmany(timeout_ms=1000)
             for records in batch.values():
                 for record in records:

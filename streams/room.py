@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
 import faust
 import msgspec
-from aiokafka import TopicPartition
 from faust.streams import Stream
 
-from posko.kafka.offsets import reader
 from posko.settings import Settings
 from schemas.events import utc_now
-from schemas.incidents import Escalation, Incident, RoomInput
+from schemas.incidents import Escalation, EscalationSubject, Incident, RoomInput
 from schemas.topics import ESCALATIONS, INCIDENTS, SIGNALS
 from streams.commits import RawCommits
 from streams.correlate import Room, thresholds
+from streams.escalation_log import FiredSteps
 from streams.faust_workarounds import set_without_changelog, unacked_topic
 from streams.publish import publish
 from streams.validate import Outgoing, dead_letter
@@ -37,7 +35,6 @@ log = logging.getLogger("posko.stream")
 
 _input = msgspec.json.Decoder(RoomInput)
 _incident = msgspec.json.Decoder(Incident)
-_escalation = msgspec.json.Decoder(Escalation)
 _encoder = msgspec.json.Encoder()
 READ_BACK_S = 30.0
 
@@ -120,32 +117,13 @@ class Correlation:
         for value in self.table.values():
             if value:
                 self.room.restore(_incident.decode(value), now)
-        for fired in await read_escalations(self.settings):
+        steps = FiredSteps(self.settings, EscalationSubject.INCIDENT)
+        await steps.start()
+        try:
+            await steps.catch_up(within_s=READ_BACK_S)
+        finally:
+            await steps.stop()
+        for fired in steps.ids:
             self.room.fired(fired)
         self.loaded = True
         log.info("correlation: %d incidents restored", len(self.room.incidents))
-
-
-async def read_escalations(settings: Settings) -> list[uuid.UUID]:
-    """The ids of every escalation step on posko.escalations (committed records)."""
-    tp = TopicPartition(ESCALATIONS, 0)
-    consumer = reader(settings, isolation_level="read_committed", auto_offset_reset="earliest")
-    found: list[uuid.UUID] = []
-    await consumer.start()
-    try:
-        consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        await consumer.seek_to_beginning(tp)
-        deadline = time.monotonic() + READ_BACK_S
-        while await consumer.position(tp) < end:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"could not read {ESCALATIONS} back within {READ_BACK_S:g} s "
-                                   f"(at {await consumer.position(tp)} of {end})")
-            for record in (await consumer.getmany(tp, timeout_ms=500)).get(tp, []):
-                try:
-                    found.append(_escalation.decode(record.value or b"").id)
-                except msgspec.DecodeError:
-                    log.warning("%s/%d: not an escalation, ignored", ESCALATIONS, record.offset)
-    finally:
-        await consumer.stop()
-    return found
