@@ -165,6 +165,10 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     acked_at: UtcTime | None = None
     escalations: list[EscalationStep] = []
     merged_into: uuid.UUID | None = None
+    drill: bool = False  # latihan: marked as a drill, everywhere it shows
+    manual: bool = False  # opened by hand in the console
+    closed_by: str = ""
+    closed_reason: str = ""  # why it was closed (by hand), or what it was merged into
 
 
 class EscalationSubject(enum.StrEnum):
@@ -172,6 +176,7 @@ class EscalationSubject(enum.StrEnum):
 
     INCIDENT = "incident"  # nobody acknowledged a Segera/Tinggi incident in time
     REPORT_SLA = "report_sla"  # a citizen report is past its SLA deadline
+    TASK = "task"  # a task is past its due time and not done
 
 
 class Escalation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -191,6 +196,7 @@ class Escalation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     late_s: Annotated[float, Meta(ge=0)] = 0.0  # how late the subject is at this step
     # A report SLA's stage (verifikasi, tindak_lanjut): with level, which step this is.
     stage: str = ""
+    drill: bool = False  # about a drill (latihan)
 
 
 def escalation_id(subject_id: str, level: int, stage: str = "") -> uuid.UUID:

@@ -22,6 +22,13 @@ SIGNALS = "posko.signals"
 INCIDENTS = "posko.incidents"
 # One record per escalation step (incidents nobody took on, reports past their SLA).
 ESCALATIONS = "posko.escalations"
+# What people do (schemas/commands.py): one partition, so the desk decides them in one order.
+COMMANDS = "posko.commands"
+# The desk's state, one record per change (tasks, emergency statuses, notes), compacted: the
+# changelog the worker rebuilds its desk table from, and what the gateway shows.
+DESK = "posko.desk"
+# Every command as decided (applied or refused), kept: the audit trail.
+AUDIT = "posko.audit"
 
 
 def raw_topic(kind: Kind) -> str:
@@ -89,5 +96,17 @@ def catalogue(partitions: int = 6) -> list[TopicSpec]:
     topics.append(
         TopicSpec(ESCALATIONS, 1, "incident id or report tracking number", 90 * DAY_MS, "delete",
                   "escalation steps: incidents nobody acknowledged in time, reports past their SLA")
+    )
+    topics.append(
+        TopicSpec(COMMANDS, 1, "incident, task or region the command is about", 90 * DAY_MS, "delete",
+                  "commands of officers, responders and agencies, in the order the desk decides them")
+    )
+    topics.append(
+        TopicSpec(DESK, 1, "task:<id>, emergency:<region> or note:<id>", -1, "compact",
+                  "tasks, regions' emergency statuses and incident notes, latest version of each kept")
+    )
+    topics.append(
+        TopicSpec(AUDIT, 1, "command id", -1, "delete",
+                  "every command as decided, applied or refused, with the state before and after")
     )
     return topics
