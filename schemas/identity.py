@@ -67,6 +67,11 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         """Walls, officers, supervisors and admins see every region, incident and task."""
         return self.role in SEES_EVERYTHING
 
+    @property
+    def can_acknowledge(self) -> bool:
+        """Everyone but the wall (which only shows) and a channel (a machine) acknowledges alerts."""
+        return self.role not in (Role.WALL, Role.CHANNEL)
+
     def expired(self, now: datetime) -> bool:
         """True once the credential's expiry has passed."""
         return self.expires_at is not None and now >= self.expires_at
