@@ -33,6 +33,7 @@ from bench.home import bench_env
 from bench.pipeline import _percentiles
 from connectors.simulator.run import play_scenario
 from connectors.simulator.scenarios import Timed, load, names, plan
+from posko.credentials import CredentialStore
 from posko.kafka import broker
 from posko.kafka.offsets import group_state, reader
 from posko.kafka.topics import create_topics
@@ -40,10 +41,10 @@ from posko.net import free_port
 from posko.services import Service
 from posko.settings import Settings
 from schemas.events import kind_of
+from schemas.identity import Role
 from schemas.incidents import Incident, Signal
 from schemas.topics import ALERTS, INCIDENTS, SIGNALS
 from sinks.push.protocol import AuthRequest, IncidentMessage, ServerMessage
-from sinks.push.tokens import TokenRole, gateway_secret, issue_token
 from streams.correlate import Room, thresholds
 from streams.validate import route
 
@@ -220,7 +221,7 @@ def run_correlation_bench(base: Settings, seeds: int = 3, live: bool = True) -> 
                 for service in services:
                     service.start()
                 _wait_for_worker(settings)
-                token = issue_token(gateway_secret(settings), "bench", TokenRole.WALL, 1)
+                token = CredentialStore(Path(settings.home)).issue("bench", Role.WALL)[1]
                 say(f"playing {LATENCY_SCENARIO} at {LATENCY_SPEED:g}× through worker, sink, gateway…")
                 to_wall, to_topic = asyncio.run(_latency(settings, f"ws://127.0.0.1:{port}/ws", token))
             finally:

@@ -31,6 +31,7 @@ from websockets.http11 import Response
 from websockets.uri import parse_uri
 
 from bench.home import bench_env
+from posko.credentials import CredentialStore
 from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.loop import run_async
@@ -38,9 +39,9 @@ from posko.net import free_port
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings
 from schemas.events import Alert, Kind, Severity, Urgency, new_event_id, utc_now
+from schemas.identity import Role
 from schemas.regions import Region
 from schemas.topics import ALERTS
-from sinks.push.tokens import TokenRole, gateway_secret, issue_token
 
 CONNECT_BATCH = 50
 
@@ -256,7 +257,7 @@ def run_fanout_bench(base: Settings, client_counts: Sequence[int], rate: float, 
         say(broker.start(settings))
         try:
             asyncio.run(create_topics(settings))
-            token = issue_token(gateway_secret(settings), "Bench", TokenRole.WALL, 2)
+            token = CredentialStore(Path(settings.home)).issue("Bench", Role.WALL)[1]
             for count in client_counts:
                 runs: dict[str, Run] = {}
                 for side in ("gateway", "baseline"):

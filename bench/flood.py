@@ -28,13 +28,14 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench.fanout import _measure, _percentiles, _wait_healthy
 from bench.home import bench_env
+from posko.credentials import CredentialStore
 from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.loop import run_async
 from posko.net import free_port
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings
-from sinks.push.tokens import TokenRole, gateway_secret, issue_token
+from schemas.identity import Role
 
 # Each gateway measured: whether the flooder runs, and the gateway's settings besides the defaults.
 SIDES: dict[str, tuple[bool, dict[str, str]]] = {
@@ -126,8 +127,8 @@ def run_flood_bench(
         try:
             asyncio.run(create_topics(settings))
             sink.start()
-            secret = gateway_secret(settings)
-            wall = issue_token(secret, "Bench", TokenRole.WALL, 2)
+            credentials = CredentialStore(Path(settings.home))
+            wall = credentials.issue("Bench", Role.WALL)[1]
             for count in client_counts:
                 runs: dict[str, FloodRun] = {}
                 for side, (flooded, overrides) in SIDES.items():
@@ -141,7 +142,7 @@ def run_flood_bench(
                     try:
                         _wait_healthy(f"http://127.0.0.1:{port}", 60, gateway)
                         if flooded:
-                            officer = issue_token(secret, f"Pembanjir {side} {count}", TokenRole.OFFICER, 2)
+                            officer = credentials.issue(f"Pembanjir {side} {count}", Role.OFFICER)[1]
                             flooder = multiprocessing.Process(target=_flooder, daemon=True, args=(
                                 f"ws://127.0.0.1:{port}/ws", officer, flood, sent, connections))
                             flooder.start()

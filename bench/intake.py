@@ -26,14 +26,15 @@ from aiokafka import AIOKafkaProducer
 
 from bench.home import bench_env
 from bench.pipeline import _broker_cpu, _percentiles
-from connectors.intake.keys import KeyRole, KeyStore
 from connectors.simulator.stream import Simulator
+from posko.credentials import CredentialStore
 from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.net import free_port
 from posko.services import Service
 from posko.settings import Settings
 from schemas.events import Channel, CitizenReportEvent, Kind, utc_now
+from schemas.identity import Role
 from schemas.topics import raw_topic
 
 WARM_UP = 200
@@ -132,8 +133,8 @@ def run_intake_bench(base: Settings, reports: int, clients: int) -> Result:
         service = Service("intake", Path(home) / "logs", env)
         try:
             asyncio.run(create_topics(settings))
-            store = KeyStore(settings.intake_dir)
-            keys = {channel: store.add(f"bench-{channel}", KeyRole.CHANNEL, channel, 0)[1]
+            store = CredentialStore(Path(settings.home))
+            keys = {channel: store.issue(f"bench-{channel}", Role.CHANNEL, channel=channel)[1]
                     for channel in Channel}
             service.start()
             url = f"http://127.0.0.1:{settings.intake_port}"

@@ -15,20 +15,21 @@ from rich.live import Live
 from rich.table import Table
 
 from connectors.simulator.run import SimulationStats, play_scenario, simulate
+from posko.credentials import CredentialStore, page_link
 from posko.errors import PoskoError
 from posko.kafka import broker
 from posko.kafka.offsets import group_positions
 from posko.kafka.topics import create_topics
 from posko.services import Service, ServiceFailing
 from posko.settings import Settings
-from schemas.events import Kind
+from schemas.events import Channel, Kind
+from schemas.identity import Role, Scope
 from schemas.regions import REGION_NAMES, Region
 from schemas.topics import ACKS, ALERTS, DLQ, ESCALATIONS, INCIDENTS, SIGNALS, events_topic, raw_topic
 from sinks.clickhouse.client import run_sql
 from sinks.clickhouse.store import StoreError
 from sinks.clickhouse.tables import TABLES
 from sinks.clickhouse.writer import GROUP_ID as SINK_GROUP
-from sinks.push.tokens import TokenRole, gateway_secret, issue_token, page_link
 from streams.app import APP_ID as STREAM_GROUP
 
 # How long the demo waits, after the simulator stops, for the pipeline to store what was sent.
@@ -218,14 +219,16 @@ def run_demo(settings: Settings, duration_s: float | None, play: Play | None = N
     children = [Service("worker", logs, worker_env), Service("sink", logs), Service("gateway", logs),
                 Service("intake", logs, {"POSKO_INTAKE_PORT": str(intake_port)}),
                 Service("satudata", logs, {"POSKO_SATUDATA_PORT": str(portal_port)}, ("serve",))]
+    web, wall, officer, responder = _demo_credentials(settings)
     print(f"intake API: http://{settings.intake_host}:{intake_port} (OpenAPI: /schema/openapi.json; "
-          "keys: posko intake key add NAME --channel web)")
+          f"web form credential: {web})")
     print(f"Satu Data Jambi (open data, CKAN API): http://{settings.satudata_host}:{portal_port}/")
     for child in children:
         child.start()
-    wall = page_link(settings, issue_token(gateway_secret(settings), "Dinding Posko", TokenRole.WALL, 12))
-    print(f"Wall (open in a browser; the token is valid 12 h): {wall}")
-    print("A responder link: posko token issue --role responder --region 15.71 --url")
+    print(f"Wall (open in a browser): {wall}")
+    print(f"Console of the duty officer (valid 12 h): {officer}")
+    print(f"Responder TRC Kota Jambi (valid 12 h; more: posko credential issue --role responder "
+          f"--region 15.71 --name … --url): {responder}")
     try:
         print(f"playing scenario {play.scenario} at {play.speed:g}× real time (--speed, or --rate for "
               "load)" if play.rate is None else f"sending {play.rate:g} simulated events/s")
@@ -248,6 +251,20 @@ def run_demo(settings: Settings, duration_s: float | None, play: Play | None = N
             print(broker.stop(settings))
     print(summary(snap))
     return snap
+
+
+def _demo_credentials(settings: Settings) -> tuple[str, str, str, str]:
+    """The demo's credentials, issued anew each run (replacing the last run's): the web form's,
+    and the links of the wall, the duty officer's console and a responder's phone page."""
+    store = CredentialStore(Path(settings.home))
+    _, web = store.issue("Formulir Web (demo)", Role.CHANNEL, channel=Channel.WEB, rate_per_minute=600,
+                         replace=True)
+    _, wall = store.issue("Dinding Posko (demo)", Role.WALL, replace=True)
+    _, officer = store.issue("Petugas Jaga (demo)", Role.OFFICER, replace=True)
+    _, responder = store.issue("TRC BPBD Kota Jambi (demo)", Role.RESPONDER, replace=True,
+                               scope=Scope(regions=[Region.KOTA_JAMBI], team="TRC BPBD Kota Jambi"))
+    return (web, page_link(settings, Role.WALL, wall), page_link(settings, Role.OFFICER, officer),
+            page_link(settings, Role.RESPONDER, responder))
 
 
 def _free_port(host: str, wanted: int, variable: str) -> int:

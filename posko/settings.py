@@ -47,8 +47,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # The push gateway (wall, responders): where it listens and how it treats clients.
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8765
-    # HMAC key for access tokens; empty: a random key kept in $POSKO_HOME/gateway.secret.
-    gateway_secret: str = ""
     # Browser origins allowed besides the gateway's own (comma-separated, e.g. https://posko.jambiprov.go.id).
     gateway_origins: str = ""
     gateway_max_message_bytes: int = 16_384
@@ -170,11 +168,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     def clickhouse_url(self) -> str:
         """The ClickHouse location, defaulting to an embedded chdb store under home."""
         return self.clickhouse or f"chdb://{Path(self.home) / 'clickhouse'}"
-
-    @property
-    def intake_dir(self) -> Path:
-        """The intake API's state: its API keys."""
-        return Path(self.home) / "intake"
 
     @property
     def bmkg_urls(self) -> list[str]:

@@ -29,7 +29,7 @@ DATASOURCE = ROOT / "grafana" / "provisioning" / "datasources" / "clickhouse.yam
 PROVIDER = ROOT / "grafana" / "provisioning" / "dashboards" / "posko.yaml"
 POSKO_SERVICES = ("topics", "migrate", "worker", "sink", "simulator", "intake", "gateway", "connectors")
 ENV = {"POSKO_CLICKHOUSE_PASSWORD": "w", "POSKO_GRAFANA_READER_PASSWORD": "r",
-       "POSKO_GRAFANA_ADMIN_PASSWORD": "a", "POSKO_GATEWAY_SECRET": "s"}
+       "POSKO_GRAFANA_ADMIN_PASSWORD": "a"}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,16 @@ def test_compose_runs_kafka_clickhouse_grafana_and_posko(compose: dict[str, Any]
     assert "KAFKA_PROCESS_ROLES" in services["kafka"]["environment"]  # KRaft, no ZooKeeper
     ports = {name: [str(p) for p in s.get("ports", [])] for name, s in services.items()}
     assert ports["grafana"] == ["3000:3000"] and ports["kafka"] == ["29092:29092"]
-    assert set(compose["volumes"]) == {"kafka-data", "clickhouse-data", "grafana-data"}
+    assert set(compose["volumes"]) == {"kafka-data", "clickhouse-data", "grafana-data", "posko-home"}
+
+
+def test_intake_and_gateway_check_the_same_credentials(compose: dict[str, Any]) -> None:
+    # credentials.sqlite lives in POSKO_HOME: both services must mount the same volume there.
+    services = compose["services"]
+    home = services["intake"]["environment"]["POSKO_HOME"]
+    for name in ("intake", "gateway"):
+        assert services[name]["environment"]["POSKO_HOME"] == home, name
+        assert f"posko-home:{home}" in services[name]["volumes"], name
 
 
 def test_posko_services_use_existing_commands_and_settings(compose: dict[str, Any]) -> None:

@@ -1,10 +1,11 @@
 """`posko intake`: the citizen report intake API (Litestar on uvicorn).
 
 Channels (web form, SMS gateway, WhatsApp bot, LAPOR! forwarding) POST reports with their own
-API key. An accepted report is one record on posko.report_status (its first status, diterima,
-carrying the report), committed in a Kafka transaction before the 202 with its tracking number
-is sent; the relay then forwards the report to posko.raw.citizen_report. Officers move reports
-along the LAPOR!-style workflow with PATCH; every move is a record on posko.report_status.
+channel credential (`posko credential issue --role channel`). An accepted report is one record on
+posko.report_status (its first status, diterima, carrying the report), committed in a Kafka
+transaction before the 202 with its tracking number is sent; the relay then forwards the report
+to posko.raw.citizen_report. Officers, supervisors and admins move reports along the
+LAPOR!-style workflow with PATCH; every move is a record on posko.report_status.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import logging
 import socket
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -31,7 +33,6 @@ from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
 
 from connectors.intake.body_schema import StrictBodySchema
-from connectors.intake.keys import ApiKey, KeyRing, KeyRole
 from connectors.intake.ledger import ReportLedger
 from connectors.intake.models import (
     Accepted,
@@ -47,6 +48,7 @@ from connectors.intake.relay import relay_reports
 from connectors.intake.server import BodyDeadline, guarded_protocol
 from connectors.intake.tracking import new_tracking_number, normalise_tracking_number
 from connectors.intake.writer import KafkaUnavailable, Record, TransactionalWriter
+from posko.credentials import CredentialRing, with_article
 from posko.errors import PoskoError
 from posko.settings import Settings
 from schemas.events import (
@@ -59,6 +61,7 @@ from schemas.events import (
     occurred_at_problem,
     utc_now,
 )
+from schemas.identity import Principal, Role
 from schemas.regions import region_at
 from schemas.topics import REPORT_STATUS
 
@@ -66,6 +69,8 @@ MAX_IDEMPOTENCY_KEY = 200
 REPORT_PATH = "/v1/reports/{tracking:str}"
 RETRY_AFTER_KAFKA_S = 5
 SECURITY: list[SecurityRequirement] = [{"apiKey": []}]
+# Who moves a report's status: the room's people.
+STATUS_MOVERS = frozenset({Role.OFFICER, Role.SUPERVISOR, Role.ADMIN})
 log = logging.getLogger("posko.intake")
 _encoder = msgspec.json.Encoder()
 
@@ -98,11 +103,11 @@ class IntakeRequest(Request[Any, Any, Any]):
 
 
 class Intake:
-    """The running service's parts: keys, limits, the ledger of reports and the Kafka writer."""
+    """The running service's parts: credentials, limits, the ledger of reports and the Kafka writer."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.keys = KeyRing(settings.intake_dir)
+        self.credentials = CredentialRing(Path(settings.home))
         self.limits = RateLimiter()
         self.ledger = ReportLedger()
         self.writer = TransactionalWriter(
@@ -160,53 +165,56 @@ def _intake(state: State) -> Intake:
     return found
 
 
-def _api_key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
-    key: ApiKey = connection.state.api_key
-    return key
+def _principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal: Principal = connection.state.principal
+    return principal
 
 
 # --- Guards: run before the body is read (async: Litestar would run sync ones in a thread) ----
 
 
-def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
+def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     header = connection.headers.get("authorization", "")
     presented = header[7:].strip() if header.lower().startswith("bearer ") else connection.headers.get(
         "x-api-key", "")
     if not presented:
-        raise ApiProblem(401, "missing_api_key", "send your channel's API key as "
-                         "'Authorization: Bearer pk_…' (keys come from: posko intake key add)",
+        raise ApiProblem(401, "missing_api_key", "send your channel's credential as "
+                         "'Authorization: Bearer pk_…' (credentials come from: posko credential issue)",
                          headers={"WWW-Authenticate": "Bearer"})
-    checked = _intake(connection.app.state).keys.check(presented)
-    if checked.key is None:
+    checked = _intake(connection.app.state).credentials.check(presented)
+    if checked.principal is None:
         raise ApiProblem(401, "invalid_api_key", checked.problem, headers={"WWW-Authenticate": "Bearer"})
-    connection.state.api_key = checked.key
-    return checked.key
+    connection.state.principal = checked.principal
+    return checked.principal
 
 
 async def any_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Any valid key may read a report's status."""
+    """Any valid credential may read a report's status."""
     _authenticate(connection)
 
 
 async def channel_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Only channel keys submit reports, each within its rate."""
-    key = _authenticate(connection)
-    if key.role is not KeyRole.CHANNEL:
-        raise ApiProblem(403, "wrong_role", f"key {key.name!r} is an officer key: reports are "
-                         "submitted with a channel key")
-    wait = _intake(connection.app.state).limits.admit(key.id, key.rate_per_minute)
+    """Only channel credentials submit reports, each within its rate."""
+    principal = _authenticate(connection)
+    if principal.role is not Role.CHANNEL:
+        raise ApiProblem(403, "wrong_role", f"credential {principal.name!r} is "
+                         f"{with_article(principal.role)} credential: reports are submitted with a "
+                         "channel credential (posko credential issue --role channel --channel …)")
+    wait = _intake(connection.app.state).limits.admit(principal.id, principal.rate_per_minute)
     if wait:
-        raise ApiProblem(429, "rate_limited", f"channel key {key.name!r} may send {key.rate_per_minute} "
-                         "reports per minute; retry after the time in Retry-After",
+        raise ApiProblem(429, "rate_limited", f"channel credential {principal.name!r} may send "
+                         f"{principal.rate_per_minute} reports per minute; retry after the time in "
+                         "Retry-After",
                          headers={"Retry-After": retry_after_header(wait)})
 
 
 async def officer_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Only officer keys move a report's status."""
-    key = _authenticate(connection)
-    if key.role is not KeyRole.OFFICER:
-        raise ApiProblem(403, "wrong_role", f"key {key.name!r} is a channel key: only officer keys "
-                         "change a report's status")
+    """Only officers, supervisors and admins move a report's status."""
+    principal = _authenticate(connection)
+    if principal.role not in STATUS_MOVERS:
+        raise ApiProblem(403, "wrong_role", f"credential {principal.name!r} is "
+                         f"{with_article(principal.role)} credential: only officers, supervisors and "
+                         "admins change a report's status")
 
 
 async def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -222,7 +230,8 @@ async def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
 
 def _problem_responses(*statuses: int) -> dict[int, Any]:
     descriptions = {400: "invalid report: `field` names the field, `message` the reason",
-                    401: "missing, unknown or revoked API key", 403: "the key's role may not do this",
+                    401: "missing, unknown, expired or revoked credential",
+                    403: "the credential's role may not do this",
                     404: "no report with this tracking number",
                     408: "the body came too slowly; send it at once", 409: "the status cannot move that way",
                     413: "body too large", 415: "the body is not JSON",
@@ -248,9 +257,9 @@ async def submit_report(
 ) -> Response[Accepted]:
     """Accept a report once it is on Kafka."""
     intake = _intake(request.app.state)
-    key = _api_key(request)
+    key = _principal(request)  # a channel's credential
     if data.channel != key.channel:
-        raise ApiProblem(400, "invalid_report", f"channel '{data.channel}' does not match key "
+        raise ApiProblem(400, "invalid_report", f"channel '{data.channel}' does not match credential "
                          f"{key.name!r}, which is for channel '{key.channel}'", "channel")
     region = data.region or (region_at(data.location.lat, data.location.lon) if data.location else None)
     if region is None:
@@ -286,7 +295,7 @@ async def submit_report(
     return _accepted(change, replayed=False)
 
 
-async def _store(intake: Intake, key: ApiKey, data: ReportSubmission, region: Any, token: str | None,
+async def _store(intake: Intake, key: Principal, data: ReportSubmission, region: Any, token: str | None,
                  digest: str) -> ReportStatusChange:
     now = utc_now()
     event = CitizenReportEvent(
@@ -338,9 +347,9 @@ async def report_status(request: Request[Any, Any, Any], tracking: str) -> Repor
 @patch(REPORT_PATH, guards=[officer_key, json_body], security=SECURITY,
        responses=_problem_responses(400, 401, 403, 404, 408, 409, 413, 415, 500, 503), tags=["reports"],
        summary="Move a report along diterima → diverifikasi → didisposisikan → ditindaklanjuti → selesai",
-       description=("Officer keys only. The status moves forward (steps may be skipped), never "
-                    "back. With `didisposisikan`, `agency` names the agency the report goes to: its "
-                    "follow-up SLA (5 working days) escalates there."))
+       description=("Officers, supervisors and admins only. The status moves forward (steps may be "
+                    "skipped), never back. With `didisposisikan`, `agency` names the agency the report "
+                    "goes to: its follow-up SLA (5 working days) escalates there."))
 async def move_report(request: Request[Any, Any, Any], tracking: str, data: StatusUpdate) -> ReportView:
     """Record an officer's status change as an event on posko.report_status."""
     intake = _intake(request.app.state)
@@ -353,7 +362,8 @@ async def move_report(request: Request[Any, Any, Any], tracking: str, data: Stat
             can = ", ".join(onwards) or "nothing (it is finished)"
             raise ApiProblem(409, "invalid_transition", f"report {current.tracking} is "
                              f"{current.status}; it can move on to: {can}", "status")
-        now, by = utc_now(), f"officer:{_api_key(request).name}"
+        mover = _principal(request)
+        now, by = utc_now(), f"{mover.role}:{mover.name}"
         change = msgspec.structs.replace(
             current, id=new_event_id(), status=data.status, changed_at=now, changed_by=by,
             note=data.note, history=[*current.history, StatusStep(data.status, now, by, data.note)],
@@ -367,7 +377,7 @@ async def move_report(request: Request[Any, Any, Any], tracking: str, data: Stat
 @get("/healthz", tags=["service"], summary="Whether the intake takes reports", security=[],
      responses={503: ResponseSpec(data_container=Health, generate_examples=False,
                                   description="starting, or Kafka does not answer: send reports elsewhere")},
-     description="No key needed. 200 while report statuses are loaded and Kafka answers (checked "
+     description="No credential needed. 200 while report statuses are loaded and Kafka answers (checked "
                  "every second), 503 otherwise: a load balancer takes the intake out within seconds "
                  "of Kafka going away.")
 async def health(request: Request[Any, Any, Any]) -> Response[Health]:
@@ -440,7 +450,7 @@ def create_app(settings: Settings, extra_route_handlers: Sequence[ControllerRout
         servers=[Server(url="/")],
         components=Components(security_schemes={
             "apiKey": SecurityScheme(type="http", scheme="bearer",
-                                     description="A key from `posko intake key add`")}),
+                                     description="A credential from `posko credential issue`")}),
     )
     return Litestar(
         route_handlers=[submit_report, _options(REPORT_PATH), report_status, move_report, health,

@@ -11,6 +11,7 @@ import click
 from posko.cli.base import PoskoGroup
 from posko.cli.bench import bench
 from posko.cli.connectors import connectors
+from posko.cli.credential import credential
 from posko.cli.dashboards import dashboards
 from posko.cli.demo import demo
 from posko.cli.intake import intake, replay
@@ -19,7 +20,6 @@ from posko.cli.satudata import satudata
 from posko.cli.services import gateway, sink, worker
 from posko.cli.simulate import simulate
 from posko.cli.store import migrate, sql
-from posko.cli.token import token
 
 
 @click.group(cls=PoskoGroup)
@@ -28,7 +28,7 @@ def main() -> None:
 
 
 for command in (kafka, topics, migrate, sql, worker, sink, gateway, simulate, demo, intake, replay,
-                connectors, token, dashboards, bench, satudata):
+                connectors, credential, dashboards, bench, satudata):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -1,4 +1,4 @@
-"""`posko intake` (its keys, its OpenAPI document) and `posko replay`: reports and files onto Kafka."""
+"""`posko intake` (and its OpenAPI document) and `posko replay`: reports and files onto Kafka."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 import msgspec
 
 from posko.cli.base import settings
-from schemas.events import Channel, Kind
+from schemas.events import Kind
 
 
 @click.group(invoke_without_command=True)
@@ -18,7 +18,7 @@ from schemas.events import Channel, Kind
 @click.option("--port", type=int, default=None, help="Listen port (default: POSKO_INTAKE_PORT).")
 @click.pass_context
 def intake(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the citizen report intake API (subcommands manage its keys and OpenAPI document)."""
+    """Run the citizen report intake API (`openapi` prints its OpenAPI document)."""
     if ctx.invoked_subcommand is not None:
         return
     from connectors.intake.app import run_intake
@@ -29,52 +29,6 @@ def intake(ctx: click.Context, host: str | None, port: int | None) -> None:
     click.echo(f"intake API on http://{chosen.intake_host}:{chosen.intake_port} "
                f"(OpenAPI: /schema/openapi.json)", err=True)
     run_intake(chosen)
-
-
-@intake.group()
-def key() -> None:
-    """API keys of channels and officers."""
-
-
-@key.command("add")
-@click.argument("name")
-@click.option("--role", type=click.Choice(["channel", "officer"]), default="channel", show_default=True)
-@click.option("--channel", type=click.Choice([c.value for c in Channel]), default=None,
-              help="The channel a channel key submits for.")
-@click.option("--rate", type=int, default=600, show_default=True,
-              help="Reports per minute this key may submit (0: no limit).")
-def key_add(name: str, role: str, channel: str | None, rate: int) -> None:
-    """Create a key and print it (once: only its hash is kept)."""
-    from connectors.intake.keys import KeyRole, KeyStore
-
-    added, secret = KeyStore(settings().intake_dir).add(
-        name, KeyRole(role), Channel(channel) if channel else None, rate)
-    click.echo(f"key {added.name!r} ({added.role}{', ' + added.channel if added.channel else ''}, "
-               f"{added.rate_per_minute or 'no limit'} per minute). Keep it now, it is not shown again:",
-               err=True)
-    click.echo(secret)
-
-
-@key.command("list")
-def key_list() -> None:
-    """Print the keys (never their secrets)."""
-    from connectors.intake.keys import KeyStore
-
-    for found in KeyStore(settings().intake_dir).keys():
-        state = f"revoked {found.revoked_at:%Y-%m-%d %H:%M}Z" if found.revoked_at else "active"
-        click.echo(f"{found.name:24} {found.role:8} {found.channel or '-':13} "
-                   f"{found.rate_per_minute or 'no limit'!s:>8}/min  pk_{found.id}_…  "
-                   f"created {found.created_at:%Y-%m-%d %H:%M}Z  {state}")
-
-
-@key.command("revoke")
-@click.argument("name")
-def key_revoke(name: str) -> None:
-    """Revoke a key; the running service refuses it within seconds."""
-    from connectors.intake.keys import KeyStore
-
-    KeyStore(settings().intake_dir).revoke(name)
-    click.echo(f"revoked {name!r}")
 
 
 @intake.command("openapi")

@@ -1,4 +1,4 @@
-"""One connected wall, officer or responder: its token's scope and its bounded queue.
+"""One connected wall, officer or responder: its credential's scope and its bounded queue.
 
 A client is written to at once while it keeps up; otherwise messages wait in its queue, and a
 client whose queue fills is skipped forward (its journal messages dropped, a resync asked for)
@@ -13,17 +13,18 @@ from typing import NamedTuple
 
 from websockets.asyncio.server import ServerConnection
 
-from schemas.events import Acknowledgement, Alert
+from schemas.events import Acknowledgement, Alert, utc_now
+from schemas.identity import Principal
 from schemas.incidents import Escalation, Incident
 from sinks.push.incidents import ScopedAck, sees_escalation, sees_incident
 from sinks.push.journal import Entry
 from sinks.push.rate import TokenBucket
-from sinks.push.tokens import Claims
 
 # A client whose transport holds less than this is written to at once (the broadcast fast path).
 DIRECT_WRITE_BYTES = 64 * 1024
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
+EXPIRED = "kredensial kedaluwarsa / credential expired"
 
 
 class QueuedMessage(NamedTuple):
@@ -35,13 +36,13 @@ class QueuedMessage(NamedTuple):
 
 
 class Client:
-    """One authenticated connection, its token's claims and its bounded queue."""
+    """One authenticated connection, who holds its credential, and its bounded queue."""
 
-    def __init__(self, ws: ServerConnection, claims: Claims, limit: int, tally: Counter[str],
+    def __init__(self, ws: ServerConnection, principal: Principal, limit: int, tally: Counter[str],
                  bucket: TokenBucket) -> None:
         self.ws = ws
         self.tally = tally
-        self.claims = claims
+        self.principal = principal
         self.limit = limit
         self.bucket = bucket  # what the client may send
         self.queue: deque[QueuedMessage] = deque()
@@ -55,15 +56,15 @@ class Client:
         """True when the entry is in this client's scope (checked for every message)."""
         item = entry.item
         if item is None:
-            return self.claims.sees_everything
+            return self.principal.sees_everything
         if isinstance(item, Alert | Acknowledgement):
-            return self.claims.covers(item.region, item.event_kind, item.severity)
+            return self.principal.covers(item.region, item.event_kind, item.severity)
         if isinstance(item, Incident):
-            return sees_incident(self.claims, item)
+            return sees_incident(self.principal, item)
         if isinstance(item, Escalation):
-            return sees_escalation(self.claims, item, entry.kinds)
+            return sees_escalation(self.principal, item, entry.kinds)
         assert isinstance(item, ScopedAck)
-        return self.claims.covers_area(item.regions, item.kinds)
+        return self.principal.covers_area(item.regions, kinds=item.kinds)
 
     def offer(self, entry: Entry) -> bool:
         """Take a journal entry if in scope: True when it may be written to the connection at
@@ -71,8 +72,8 @@ class Client:
         is behind is skipped forward or dropped."""
         if self.closing:
             return False
-        if self.claims.expired():
-            self.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
+        if self.principal.expires_at is not None and self.principal.expired(utc_now()):
+            self.close(POLICY_VIOLATION, EXPIRED)
             return False
         if not self.wants(entry):
             return False

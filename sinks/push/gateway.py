@@ -18,9 +18,9 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import resources
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -31,12 +31,14 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from posko.credentials import REFRESH_S, CredentialRing
 from posko.settings import Settings
 from schemas.events import Acknowledgement, Alert, Kind, new_event_id, utc_now
+from schemas.identity import Principal, Role
 from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
 from schemas.regions import REGION_NAMES
 from schemas.topics import ACKS, SIGNALS
-from sinks.push.client import POLICY_VIOLATION, Client, QueuedMessage
+from sinks.push.client import EXPIRED, POLICY_VIOLATION, Client, QueuedMessage
 from sinks.push.feed import consume
 from sinks.push.incidents import IncidentBoard, sees_incident
 from sinks.push.journal import Entry, Journal, JournalItem
@@ -63,7 +65,6 @@ from sinks.push.protocol import (
 )
 from sinks.push.rate import TokenBucket
 from sinks.push.snapshot import fit_snapshot, read_alert, read_alerts, read_counts, scope_filter
-from sinks.push.tokens import Claims, TokenError, gateway_secret, verify_token
 
 log = logging.getLogger("posko.gateway")
 
@@ -72,9 +73,9 @@ AUTH_TIMEOUT_S = 10.0
 SNAPSHOT_CACHE_S = 1.0
 # A client over its message limit (POSKO_GATEWAY_CLIENT_RATE/BURST). A code of its own (4000-4999
 # are the application's, RFC 6455 7.4.2), modelled on HTTP 429: the pages take 1008 to mean
-# "ask for a new token", while this one means "wait, then reconnect with the same token".
+# "ask for a new credential", while this one means "wait, then reconnect with the same one".
 TOO_MANY_MESSAGES = 4429
-# How long a token closed for flooding is refused on reconnect: a script reconnecting in a loop
+# How long a credential closed for flooding is refused on reconnect: a script reconnecting in a loop
 # then costs a handshake each time, not a snapshot and another burst of lookups. The pages wait
 # at least this long (link.js FLOODED_WAIT_MS).
 FLOOD_COOLDOWN_S = 30.0
@@ -101,7 +102,7 @@ class Gateway:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.secret = gateway_secret(settings)
+        self.credentials = CredentialRing(Path(settings.home))
         self.journal = Journal(settings.gateway_ring)
         self.clients: set[Client] = set()
         # Alerts in the journal by id: for acknowledgements and to skip a redelivered alert.
@@ -110,7 +111,7 @@ class Gateway:
         self.stored_alerts: dict[uuid.UUID, Alert] = {}
         self.unknown_alerts: dict[uuid.UUID, float] = {}
         self._lookups = asyncio.Semaphore(STORE_LOOKUPS)
-        # Token holders closed for flooding, until when they are refused.
+        # Credentials (by id) closed for flooding, until when they are refused.
         self.cooling: dict[str, float] = {}
         self.counts: Counts | None = None
         # Open incidents (latest version), recent escalations and incidents' acknowledgements.
@@ -177,9 +178,9 @@ class Gateway:
 
     # --- Snapshots ---------------------------------------------------------------------------
 
-    async def stored(self, claims: Claims) -> tuple[list[Alert], list[Acknowledgement]]:
+    async def stored(self, principal: Principal) -> tuple[list[Alert], list[Acknowledgement]]:
         """Recent alerts in scope and their acknowledgements from ClickHouse (shared for 1 s)."""
-        where = scope_filter(claims)
+        where = scope_filter(principal)
         loop = asyncio.get_running_loop()
         cached = self._stored.get(where)
         if cached is None or loop.time() - cached[0] > SNAPSHOT_CACHE_S:
@@ -205,7 +206,7 @@ class Gateway:
             log.warning("snapshot from ClickHouse failed (%s); sending what the gateway holds", exc)
             return [], []
 
-    def snapshot(self, claims: Claims, stored: tuple[list[Alert], list[Acknowledgement]]) -> Snapshot:
+    def snapshot(self, principal: Principal, stored: tuple[list[Alert], list[Acknowledgement]]) -> Snapshot:
         """ClickHouse's picture merged with the journal, as of the journal's last seq."""
         alerts = {alert.id: alert for alert in stored[0]}
         acks = {ack.id: ack for ack in stored[1]}
@@ -214,25 +215,25 @@ class Gateway:
                 alerts[entry.item.id] = entry.item
             elif isinstance(entry.item, Acknowledgement):
                 acks[entry.item.id] = entry.item
-        visible = [a for a in alerts.values() if claims.covers(a.region, a.event_kind, a.severity)]
+        visible = [a for a in alerts.values() if principal.covers(a.region, a.event_kind, a.severity)]
         visible.sort(key=lambda a: a.occurred_at, reverse=True)
         visible = visible[: self.settings.gateway_snapshot_alerts]
         kept = {a.id for a in visible}
-        incidents = self.board.ranked(claims)
+        incidents = self.board.ranked(principal)
         snapshot = Snapshot(
             seq=self.journal.last_seq, alerts=visible,
             acks=sorted((a for a in acks.values() if a.alert_id in kept), key=lambda a: a.acked_at),
-            counts=self.counts if claims.sees_everything else None,
+            counts=self.counts if principal.sees_everything else None,
             regions={str(code): name for code, name in REGION_NAMES.items()},
-            incidents=incidents, escalations=self.board.recent_escalations(claims),
+            incidents=incidents, escalations=self.board.recent_escalations(principal),
             incident_acks=[ack for i in incidents if (ack := self.board.acks.get(i.id)) is not None],
         )
         return fit_snapshot(snapshot)
 
     async def resync(self, client: Client) -> None:
         """Skip a client forward: a gap saying how much it missed, then a fresh snapshot."""
-        stored = await self.stored(client.claims)
-        snapshot = self.snapshot(client.claims, stored)
+        stored = await self.stored(client.principal)
+        snapshot = self.snapshot(client.principal, stored)
         missed, client.missed, client.resync = client.missed, 0, False
         client.queue = deque(o for o in client.queue if not (o.journal and o.seq <= snapshot.seq))
         await client.ws.send(_encode(Gap(snapshot.seq, missed, "terlalu lambat / client fell behind")),
@@ -243,28 +244,28 @@ class Gateway:
 
     async def handle(self, ws: ServerConnection) -> None:
         """One websocket connection: authenticate, send its start, then pump and listen."""
-        claims, resume_after = await self._authenticate(ws)
-        if claims is None:
+        principal, resume_after = await self._authenticate(ws)
+        if principal is None:
             return
         if not self.incidents_loaded.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.incidents_loaded.wait(), INCIDENTS_LOAD_WAIT_S)
-        client = Client(ws, claims, self.settings.gateway_client_queue, self.tally,
+        client = Client(ws, principal, self.settings.gateway_client_queue, self.tally,
                         TokenBucket(self.settings.gateway_client_rate, self.settings.gateway_client_burst))
         if resume_after is not None and self.journal.can_resume(resume_after):
             missed = [e for e in self.journal.since(resume_after) if client.wants(e)]
             if len(missed) <= client.limit:
-                client.send(self.journal.last_seq, self._welcome(claims))
+                client.send(self.journal.last_seq, self._welcome(principal))
                 for entry in missed:
                     client.queue.append(QueuedMessage(entry.seq, entry.data, True))
                 self.clients.add(client)
                 await self._serve(client)
                 return
-        stored = await self.stored(claims)
+        stored = await self.stored(principal)
         if ws.state.name != "OPEN":
             return
-        snapshot = self.snapshot(claims, stored)
-        client.send(snapshot.seq, self._welcome(claims))
+        snapshot = self.snapshot(principal, stored)
+        client.send(snapshot.seq, self._welcome(principal))
         if resume_after is not None:
             reason = "resume_after terlalu lama / too old or too far behind to resume: fresh snapshot follows"
             client.send(snapshot.seq, _encode(Gap(snapshot.seq, self.journal.missed_since(resume_after),
@@ -273,7 +274,7 @@ class Gateway:
         self.clients.add(client)
         await self._serve(client)
 
-    async def _authenticate(self, ws: ServerConnection) -> tuple[Claims | None, int | None]:
+    async def _authenticate(self, ws: ServerConnection) -> tuple[Principal | None, int | None]:
         try:
             raw = await asyncio.wait_for(ws.recv(), AUTH_TIMEOUT_S)
         except TimeoutError:
@@ -289,29 +290,34 @@ class Gateway:
         if not isinstance(message, AuthRequest):
             await ws.close(POLICY_VIOLATION, "pesan pertama harus auth / first message must be auth")
             return None, None
-        try:
-            claims = verify_token(self.secret, message.token)
-        except TokenError as exc:
-            await ws.close(POLICY_VIOLATION, str(exc).encode()[:123].decode(errors="ignore"))
+        checked = self.credentials.check(message.token)
+        principal = checked.principal
+        if principal is None:
+            await ws.close(POLICY_VIOLATION, checked.problem.encode()[:123].decode(errors="ignore"))
             return None, None
-        if self.cooling.get(_holder(claims), 0.0) > time.monotonic():
+        if principal.role is Role.CHANNEL:
+            await ws.close(POLICY_VIOLATION, "kredensial kanal hanya untuk API intake / a channel credential "
+                                             "is for the intake API")
+            return None, None
+        if self.cooling.get(principal.id, 0.0) > time.monotonic():
             await ws.close(TOO_MANY_MESSAGES, FLOODED)
             return None, None
-        return claims, message.resume_after
+        return principal, message.resume_after
 
-    def _welcome(self, claims: Claims) -> bytes:
+    def _welcome(self, principal: Principal) -> bytes:
+        scope = principal.scope
         return _encode(Welcome(
-            seq=self.journal.last_seq, name=claims.sub, role=claims.role,
-            expires_at=datetime.fromtimestamp(claims.exp, UTC), regions=[str(r) for r in claims.regions],
-            kinds=[str(k) for k in claims.kinds], min_severity=claims.min_severity,
+            seq=self.journal.last_seq, name=principal.name, role=principal.role,
+            expires_at=principal.expires_at, regions=[str(r) for r in scope.regions],
+            kinds=[str(k) for k in scope.kinds], min_severity=scope.min_severity,
         ))
 
     async def _serve(self, client: Client) -> None:
         pump = asyncio.create_task(self._pump(client))
         try:
             async for raw in client.ws:
-                if client.claims.expired():
-                    client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
+                if client.principal.expired(utc_now()):
+                    client.close(POLICY_VIOLATION, EXPIRED)
                     break
                 if not client.bucket.take():
                     self._flooded(client)
@@ -327,13 +333,14 @@ class Gateway:
                 await pump
 
     def _flooded(self, client: Client) -> None:
-        """Close a client over its message limit and refuse its token for FLOOD_COOLDOWN_S."""
+        """Close a client over its message limit and refuse its credential for FLOOD_COOLDOWN_S."""
         now = time.monotonic()
-        self.cooling = {token: until for token, until in self.cooling.items() if until > now}
-        self.cooling[_holder(client.claims)] = now + FLOOD_COOLDOWN_S
+        self.cooling = {held: until for held, until in self.cooling.items() if until > now}
+        self.cooling[client.principal.id] = now + FLOOD_COOLDOWN_S
         self.tally["flooded"] += 1
-        log.warning("closing %s (%s): more than %g messages/s in bursts of %d", client.claims.sub,
-                    client.claims.role, self.settings.gateway_client_rate, self.settings.gateway_client_burst)
+        log.warning("closing %s (%s): more than %g messages/s in bursts of %d", client.principal.name,
+                    client.principal.role, self.settings.gateway_client_rate,
+                    self.settings.gateway_client_burst)
         client.close(TOO_MANY_MESSAGES, FLOODED)
 
     async def _pump(self, client: Client) -> None:
@@ -371,21 +378,21 @@ class Gateway:
 
     async def acknowledge(self, client: Client, request: AckRequest) -> None:
         """Put a client's acknowledgement on posko.acks; it comes back to every wall from there."""
-        claims = client.claims
+        principal = client.principal
         seq = self.journal.last_seq
-        if not claims.can_acknowledge:
-            refusal = ("token dinding tidak dapat menerima alert / a wall token cannot acknowledge: "
-                       "use an officer or responder token")
+        if not principal.can_acknowledge:
+            refusal = ("kredensial dinding tidak dapat menerima alert / a wall credential cannot "
+                       "acknowledge: use an officer's or a responder's")
             client.send(seq, _encode(Error(seq, refusal)))
             return
         alert = await self._find_alert(request.alert_id)
-        if alert is None or not claims.covers(alert.region, alert.event_kind, alert.severity):
+        if alert is None or not principal.covers(alert.region, alert.event_kind, alert.severity):
             client.send(seq, _encode(Error(seq, f"alert {request.alert_id} tidak dikenal atau di luar "
                                                 "wilayah tugas / unknown alert or outside your scope")))
             return
         ack = Acknowledgement(
             id=new_event_id(), alert_id=alert.id, region=alert.region, event_kind=alert.event_kind,
-            severity=alert.severity, acked_by=claims.sub, role=claims.role, note=request.note.strip(),
+            severity=alert.severity, acked_by=principal.name, role=principal.role, note=request.note.strip(),
             acked_at=utc_now(),
         )
         assert self.producer is not None
@@ -397,15 +404,15 @@ class Gateway:
     async def acknowledge_incident(self, client: Client, request: IncidentAckRequest) -> None:
         """Put a client's acknowledgement of an incident on posko.signals, where the correlator
         reads it (and stops escalating); it comes back to every wall from there."""
-        claims = client.claims
+        principal = client.principal
         seq = self.journal.last_seq
-        if not claims.can_acknowledge:
-            refusal = ("token dinding tidak dapat menerima insiden / a wall token cannot acknowledge: "
-                       "use an officer or responder token")
+        if not principal.can_acknowledge:
+            refusal = ("kredensial dinding tidak dapat menerima insiden / a wall credential cannot "
+                       "acknowledge: use an officer's or a responder's")
             client.send(seq, _encode(Error(seq, refusal)))
             return
         incident = self.board.open.get(request.incident_id)
-        if incident is None or not sees_incident(claims, incident):
+        if incident is None or not sees_incident(principal, incident):
             client.send(seq, _encode(Error(seq, f"insiden {request.incident_id} tidak dikenal, sudah selesai "
                                                 "atau di luar wilayah tugas / unknown or closed incident, "
                                                 "or outside your scope")))
@@ -414,7 +421,7 @@ class Gateway:
             client.send(seq, _encode(Error(seq, "status harus dipantau atau ditangani / status must be "
                                                 "dipantau or ditangani")))
             return
-        ack = IncidentAck(incident_id=incident.id, acked_by=claims.sub, role=str(claims.role),
+        ack = IncidentAck(incident_id=incident.id, acked_by=principal.name, role=str(principal.role),
                           acked_at=utc_now(), status=request.status)
         assert self.producer is not None
         await (await self.producer.send(SIGNALS, _encode(ack), key=SIGNALS_KEY))
@@ -495,20 +502,24 @@ class Gateway:
             await _wait(stop, self.settings.gateway_counts_ms / 1000)
 
     async def ping(self, stop: asyncio.Event) -> None:
-        """Application-level ping every gateway_ping_s; closes connections whose token expired."""
+        """Application-level ping every gateway_ping_s."""
         while not await _wait(stop, self.settings.gateway_ping_s):
             seq = self.journal.last_seq
             data = _encode(Ping(seq, utc_now()))
             for client in list(self.clients):
-                if client.claims.expired():
-                    client.close(POLICY_VIOLATION, "token kedaluwarsa / token expired")
-                else:
-                    client.send(seq, data)
+                client.send(seq, data)
 
-
-def _holder(claims: Claims) -> str:
-    """One token's holder (name, role, issue and expiry time): what a flooding cooldown refuses."""
-    return f"{claims.sub}|{claims.role}|{claims.iat}|{claims.exp}"
+    async def watch_credentials(self, stop: asyncio.Event) -> None:
+        """Re-read the credentials every REFRESH_S; close the connections of revoked or expired ones."""
+        while not await _wait(stop, REFRESH_S):
+            try:
+                await asyncio.to_thread(self.credentials.refresh, True)
+            except Exception as exc:  # a locked or missing store: keep the last picture, say so
+                log.warning("credentials not re-read (%s); retrying", exc)
+                continue
+            for client in list(self.clients):
+                if problem := self.credentials.problem(client.principal):
+                    client.close(POLICY_VIOLATION, problem)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
@@ -553,7 +564,7 @@ async def serve_gateway(settings: Settings, stop: asyncio.Event,
                                         enable_idempotence=True, linger_ms=0)
     await gateway.producer.start()
     tasks = [asyncio.create_task(gateway.consume(stop)), asyncio.create_task(gateway.refresh_counts(stop)),
-             asyncio.create_task(gateway.ping(stop))]
+             asyncio.create_task(gateway.ping(stop)), asyncio.create_task(gateway.watch_credentials(stop))]
     try:
         async with serve(gateway.handle, settings.gateway_host, settings.gateway_port,
                          process_request=gateway.process_request,

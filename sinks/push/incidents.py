@@ -12,9 +12,9 @@ from typing import NamedTuple
 import msgspec
 
 from schemas.events import Kind, utc_now
+from schemas.identity import Principal
 from schemas.incidents import Escalation, EscalationSubject, Incident, IncidentAck, IncidentStatus
 from schemas.regions import Region
-from sinks.push.tokens import Claims
 
 # Open incidents a snapshot carries at most, highest priority first.
 SNAPSHOT_INCIDENTS = 100
@@ -39,16 +39,17 @@ def incident_kinds(incident: Incident) -> list[Kind]:
     return sorted({item.event_kind for item in incident.items})
 
 
-def sees_incident(claims: Claims, incident: Incident) -> bool:
-    """True when the incident touches the holder's regions (and kinds, when the token names some)."""
-    return claims.covers_area(incident.regions, incident_kinds(incident))
+def sees_incident(principal: Principal, incident: Incident) -> bool:
+    """True when the incident touches the holder's regions (and hazards and kinds, when the
+    credential names some)."""
+    return principal.covers_area(incident.regions, [incident.hazard], incident_kinds(incident))
 
 
-def sees_escalation(claims: Claims, escalation: Escalation, kinds: Sequence[Kind]) -> bool:
+def sees_escalation(principal: Principal, escalation: Escalation, kinds: Sequence[Kind]) -> bool:
     """True when the escalation's area is in the holder's scope."""
     if escalation.subject is EscalationSubject.REPORT_SLA:
         kinds = [Kind.CITIZEN_REPORT]
-    return claims.covers_area(escalation.regions, kinds)
+    return principal.covers_area(escalation.regions, kinds=kinds)
 
 
 def rank(incident: Incident) -> tuple[int, float]:
@@ -108,18 +109,18 @@ class IncidentBoard:
                 return tuple(incident_kinds(incident))
         return ()
 
-    def ranked(self, claims: Claims) -> list[Incident]:
+    def ranked(self, principal: Principal) -> list[Incident]:
         """The open incidents the holder sees, highest priority and latest first, each with its
         first SNAPSHOT_ITEMS items (and their first signal id): a snapshot stays well under a
         client's 1 MB message limit; the next version of an incident brings all of it."""
-        seen = [i for i in self.open.values() if sees_incident(claims, i)]
+        seen = [i for i in self.open.values() if sees_incident(principal, i)]
         return [_brief(i) for i in sorted(seen, key=rank)[:SNAPSHOT_INCIDENTS]]
 
-    def recent_escalations(self, claims: Claims) -> list[Escalation]:
+    def recent_escalations(self, principal: Principal) -> list[Escalation]:
         """The holder's escalations of the last hours, newest first."""
         since = utc_now() - RECENT_ESCALATIONS
         found = [e for e in reversed(self.escalations)
-                 if e.fired_at >= since and sees_escalation(claims, e, self.escalation_kinds(e))]
+                 if e.fired_at >= since and sees_escalation(principal, e, self.escalation_kinds(e))]
         return found[:SNAPSHOT_ESCALATIONS]
 
 

@@ -23,7 +23,8 @@ from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
 
 
 class AuthRequest(msgspec.Struct, frozen=True, tag="auth", tag_field="type"):
-    """The first message of every connection: the token and, when reconnecting, the last seq seen."""
+    """The first message of every connection: the credential (`pk_…`) and, when reconnecting, the
+    last seq seen."""
 
     token: str
     resume_after: int | None = None
@@ -66,7 +67,7 @@ class Welcome(msgspec.Struct, frozen=True, tag="welcome", tag_field="type"):
     seq: int
     name: str
     role: str
-    expires_at: datetime
+    expires_at: datetime | None  # None: a credential that lasts until revoked
     regions: list[str]
     kinds: list[str]
     min_severity: str

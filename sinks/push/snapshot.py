@@ -10,11 +10,11 @@ import msgspec
 
 from posko.settings import Settings
 from schemas.events import Acknowledgement, Alert, Kind, Point, Severity, Urgency
+from schemas.identity import SEVERITY_RANK, Principal
 from schemas.regions import Region
 from sinks.clickhouse.client import run_sql
 from sinks.clickhouse.tables import TABLES
 from sinks.push.protocol import Counts, Snapshot
-from sinks.push.tokens import SEVERITY_RANK, Claims
 
 # ISO 8601 with a Z, so msgspec reads the times as UTC.
 _ISO = "SETTINGS date_time_output_format = 'iso'"
@@ -50,16 +50,17 @@ def _quoted(values: list[str]) -> str:
     return ", ".join(f"'{value}'" for value in values)  # enum values only: nothing to escape
 
 
-def scope_filter(claims: Claims) -> str:
-    """The SQL condition on `posko.alerts` that keeps what the token may see."""
-    if claims.sees_everything:
+def scope_filter(principal: Principal) -> str:
+    """The SQL condition on `posko.alerts` that keeps what the credential may see."""
+    if principal.sees_everything:
         return "1"
+    scope = principal.scope
     terms = []
-    if claims.regions:
-        terms.append(f"region IN ({_quoted([str(r) for r in claims.regions])})")
-    if claims.kinds:
-        terms.append(f"event_kind IN ({_quoted([str(k) for k in claims.kinds])})")
-    allowed = [str(s) for s, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[claims.min_severity]]
+    if scope.regions:
+        terms.append(f"region IN ({_quoted([str(r) for r in scope.regions])})")
+    if scope.kinds:
+        terms.append(f"event_kind IN ({_quoted([str(k) for k in scope.kinds])})")
+    allowed = [str(s) for s, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[scope.min_severity]]
     terms.append(f"severity IN ({_quoted(allowed)})")
     return " AND ".join(terms)
 
