@@ -194,10 +194,14 @@ class CredentialStore:
         rows = db.execute(f"SELECT {_COLUMNS} FROM credentials ORDER BY created_at").fetchall()
         return [_credential(row) for row in rows]
 
-    def digests(self) -> dict[str, tuple[str, Credential]]:
-        """Every credential by id, with its secret's SHA-256."""
+    def digests(self, credential_id: str | None = None) -> dict[str, tuple[str, Credential]]:
+        """Every credential (or the one with that id) by id, with its secret's SHA-256."""
+        sql = f"SELECT {_COLUMNS}, secret_sha256 FROM credentials"
+        args: tuple[str, ...] = ()
+        if credential_id is not None:
+            sql, args = sql + " WHERE id = ?", (credential_id,)
         with self._connect() as db:
-            rows = db.execute(f"SELECT {_COLUMNS}, secret_sha256 FROM credentials").fetchall()
+            rows = db.execute(sql, args).fetchall()
         return {row[0]: (row[-1], _credential(row[:-1])) for row in rows}
 
 
@@ -234,9 +238,16 @@ class CredentialRing:
         """Who holds a presented `pk_<id>_<secret>` string, or why it is refused."""
         self.refresh()
         parts = presented.strip().split("_", 2)
-        if len(parts) != 3 or parts[0] + "_" != PREFIX or parts[1] not in self._credentials:
+        if len(parts) != 3 or parts[0] + "_" != PREFIX:
             return Checked(None, UNKNOWN)
-        digest, credential = self._credentials[parts[1]]
+        found = self._credentials.get(parts[1])
+        if found is None:  # issued since the last read: a page opened at once must not be refused
+            assert self._store is not None
+            found = self._store.digests(parts[1]).get(parts[1])
+            if found is None:
+                return Checked(None, UNKNOWN)
+            self._credentials = {**self._credentials, parts[1]: found}
+        digest, credential = found
         if not hmac.compare_digest(digest, _digest(parts[2])):
             return Checked(None, UNKNOWN)
         problem = self.problem(credential.principal())

@@ -16,13 +16,14 @@ import msgspec
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from posko.credentials import CredentialStore
 from posko.net import free_port
 from posko.services import Service
 from schemas.events import Alert, Kind, Point, Severity, Urgency, new_event_id, utc_now
+from schemas.identity import Role, Scope
 from schemas.regions import Region
 from schemas.topics import ALERTS
 from sinks.push.protocol import ServerMessage
-from sinks.push.tokens import TokenRole, issue_token
 from tests.conftest import Stack, own_broker, produce, running_stack, wait_for
 
 # Small, so that a client that stops reading is skipped and dropped after a modest burst.
@@ -46,19 +47,19 @@ class Health(msgspec.Struct):
 class GatewayStack:
     """Worker, sink and gateway processes on the session broker, with one chdb store."""
 
-    def __init__(self, stack: Stack, gateway: Service, port: int, secret: str) -> None:
+    def __init__(self, stack: Stack, gateway: Service, port: int) -> None:
         self.stack = stack
         self.gateway = gateway
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}/ws"
-        self.secret = secret.encode()
+        self.credentials = CredentialStore(Path(stack.settings.home))
 
-    def token(self, role: TokenRole = TokenRole.WALL, name: str = "Dinding Uji", hours: float = 1.0,
+    def token(self, role: Role = Role.WALL, name: str = "Dinding Uji", hours: float | None = None,
               regions: list[Region] | None = None, kinds: list[Kind] | None = None,
-              min_severity: Severity = Severity.UNKNOWN) -> str:
-        """A token signed with the gateway's key."""
-        return issue_token(self.secret, name, role, hours, regions=regions, kinds=kinds,
-                           min_severity=min_severity)
+              min_severity: Severity = Severity.UNKNOWN, **scope: str) -> str:
+        """A credential issued in the stack's store, which the gateway reads (`pk_…`)."""
+        return self.credentials.issue(name, role, hours=hours, scope=Scope(
+            regions=regions or [], kinds=kinds or [], min_severity=min_severity, **scope))[1]
 
     def health(self) -> Health | None:
         """The gateway's /healthz, or None while it does not answer."""
@@ -100,14 +101,13 @@ def own_gateway_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gate
 def running_gateway(kafka_env: dict[str, str], path: Path) -> Iterator[GatewayStack]:
     """A gateway in front of a worker and a sink on the broker `kafka_env` names."""
     port = free_port()
-    secret = f"test-{uuid.uuid4().hex}"
-    env = {**kafka_env, "POSKO_GATEWAY_PORT": str(port), "POSKO_GATEWAY_SECRET": secret,
+    env = {**kafka_env, "POSKO_GATEWAY_PORT": str(port),
            "POSKO_GATEWAY_CLIENT_QUEUE": str(CLIENT_QUEUE), "POSKO_GATEWAY_COUNTS_MS": "500"}
     with running_stack(env, path) as stack:
         gateway = Service("gateway", path, stack.env)
         stack.services["gateway"] = gateway
         gateway.start()
-        running = GatewayStack(stack, gateway, port, secret)
+        running = GatewayStack(stack, gateway, port)
         wait_for(lambda: (h := running.health()) is not None and h.kafka, 60,
                  lambda: f"the gateway to answer with Kafka ready\n{gateway.tail()}")
         yield running

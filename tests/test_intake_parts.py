@@ -1,4 +1,5 @@
-"""The intake's parts without a broker: tracking numbers, rate limits, API keys, unexpected failures."""
+"""The intake's parts without a broker: tracking numbers, rate limits, unexpected failures (credentials:
+tests/test_credentials.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ from litestar import get
 from litestar.testing import TestClient
 
 from connectors.intake.app import create_app
-from connectors.intake.keys import KeyRing, KeyRole, KeyStore, KeyStoreError
 from connectors.intake.rate_limit import RateLimiter
 from connectors.intake.tracking import PATTERN, new_tracking_number, normalise_tracking_number
 from posko.settings import load_settings
-from schemas.events import Channel
 
 
 def test_tracking_numbers_carry_the_wib_month_and_are_not_reused() -> None:
@@ -38,22 +37,6 @@ def test_rate_limit_allows_a_minutes_worth_then_says_when_to_retry() -> None:
     assert 0 < limits.admit("k", 3) <= 20
     assert limits.admit("other", 3) == 0.0
     assert all(limits.admit("free", 0) == 0.0 for _ in range(100))
-
-
-def test_keys_are_stored_hashed_checked_and_revoked(tmp_path: Path) -> None:
-    store = KeyStore(tmp_path)
-    key, secret = store.add("sms-gateway", KeyRole.CHANNEL, Channel.SMS, 60)
-    assert secret.encode() not in store.path.read_bytes()
-    ring = KeyRing(tmp_path)
-    assert ring.check(secret).key == key
-    assert ring.check(secret[:-1] + ("x" if secret[-1] != "x" else "y")).problem.startswith("unknown API key")
-    with pytest.raises(KeyStoreError, match="exists already"):
-        store.add("sms-gateway", KeyRole.CHANNEL, Channel.SMS, 60)
-    with pytest.raises(KeyStoreError, match="needs --channel"):
-        store.add("web", KeyRole.CHANNEL, None, 60)
-    store.revoke("sms-gateway")
-    assert KeyRing(tmp_path).check(secret).problem.startswith("API key 'sms-gateway' was revoked")
-    assert [k.revoked_at is not None for k in store.keys()] == [True]
 
 
 def test_unexpected_failure_is_logged_once_and_answered_in_the_api_shape(
