@@ -56,10 +56,12 @@ class GatewayStack:
 
     def token(self, role: Role = Role.WALL, name: str = "Dinding Uji", hours: float | None = None,
               regions: list[Region] | None = None, kinds: list[Kind] | None = None,
-              min_severity: Severity = Severity.UNKNOWN, **scope: str) -> str:
+              min_severity: Severity = Severity.UNKNOWN, team: str | None = None,
+              agency: str | None = None) -> str:
         """A credential issued in the stack's store, which the gateway reads (`pk_…`)."""
         return self.credentials.issue(name, role, hours=hours, scope=Scope(
-            regions=regions or [], kinds=kinds or [], min_severity=min_severity, **scope))[1]
+            regions=regions or [], kinds=kinds or [], min_severity=min_severity, team=team,
+            agency=agency))[1]
 
     def health(self) -> Health | None:
         """The gateway's /healthz, or None while it does not answer."""

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import Close
 from websockets.typing import Origin
 
-from schemas.events import Acknowledgement, Kind, Severity
+from posko.net import free_port
+from posko.services import Service
+from schemas.events import Acknowledgement, Severity, utc_now
+from schemas.identity import Role
 from schemas.regions import Region
 from schemas.topics import ACKS
 from sinks.push.protocol import (
@@ -31,7 +38,6 @@ from sinks.push.protocol import (
     Snapshot,
     Welcome,
 )
-from sinks.push.tokens import TokenRole, verify_token
 from tests.conftest import read_topic, wait_for
 from tests.gateway_stack import (
     GatewayStack,
@@ -71,38 +77,68 @@ async def _refusal(stack: GatewayStack, token: str) -> tuple[int, str]:
     return closed.value.rcvd.code, closed.value.rcvd.reason
 
 
-async def test_bad_token_is_refused_with_1008_and_a_reason(gateway_stack: GatewayStack) -> None:
-    code, reason = await _refusal(gateway_stack, "not-a-token")
-    assert code == 1008 and "invalid token" in reason
+async def _closed_within(ws: ClientConnection, timeout_s: float) -> Close:
+    """Read until the gateway closes the connection; fail the test at the deadline."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                await ws.recv()
+    except ConnectionClosed as closed:
+        assert closed.rcvd is not None
+        return closed.rcvd
+    except TimeoutError:
+        pass
+    pytest.fail(f"the gateway did not close the connection within {timeout_s:.0f} s")
 
 
-async def test_token_signed_with_another_key_is_refused(gateway_stack: GatewayStack) -> None:
-    from sinks.push.tokens import issue_token
+async def test_unknown_credential_is_refused_with_1008_and_a_reason(gateway_stack: GatewayStack) -> None:
+    code, reason = await _refusal(gateway_stack, "not-a-credential")
+    assert code == 1008 and "unknown credential" in reason
 
-    forged = issue_token(b"someone-elses-key-of-32-bytes-or-more", "Penyusup", TokenRole.OFFICER, 1)
+
+async def test_credential_with_a_wrong_secret_is_refused(gateway_stack: GatewayStack) -> None:
+    real = gateway_stack.token(Role.OFFICER, "Petugas Asli")
+    forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
     code, reason = await _refusal(gateway_stack, forged)
-    assert code == 1008 and "Signature verification failed" in reason
+    assert code == 1008 and "unknown credential" in reason
 
 
-async def test_expired_token_is_refused(gateway_stack: GatewayStack) -> None:
-    import jwt
-
-    now = int(time.time())
-    claims = {"sub": "Dinding", "role": "wall", "iat": now - 7200, "exp": now - 60, "iss": "posko"}
-    expired = jwt.encode(claims, gateway_stack.secret, algorithm="HS256")
+async def test_expired_credential_is_refused(gateway_stack: GatewayStack) -> None:
+    issued, expired = gateway_stack.credentials.issue("Petugas Kemarin", Role.OFFICER, hours=0.5 / 3600)
+    expires_at = issued.expires_at
+    assert expires_at is not None
+    wait_for(lambda: utc_now() >= expires_at, 10, "the credential to expire")
     code, reason = await _refusal(gateway_stack, expired)
-    assert code == 1008 and "token expired" in reason
+    assert code == 1008 and "credential expired" in reason
 
 
-async def test_token_expiring_while_connected_closes_the_connection(gateway_stack: GatewayStack) -> None:
-    ws = await open_client(gateway_stack, gateway_stack.token(hours=10 / 3600))
+async def test_credential_expiring_while_connected_closes_the_connection(gateway_stack: GatewayStack) -> None:
+    ws = await open_client(gateway_stack, gateway_stack.token(hours=6 / 3600))
     await receive_until(ws, _has(Snapshot))
-    # Checked for every message: the next ping after the expiry closes it (pings come every 15 s).
-    with pytest.raises(ConnectionClosed) as closed:
-        while True:
-            await asyncio.wait_for(ws.recv(), 60)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
-    assert "token expired" in closed.value.rcvd.reason
+    # The gateway looks at its credentials every 2 s: closed within seconds of the expiry.
+    closed = await _closed_within(ws, 20)
+    assert closed.code == 1008 and "credential expired" in closed.reason
+
+
+async def test_revoked_credential_closes_its_open_connection_and_is_refused(
+        gateway_stack: GatewayStack) -> None:
+    name = f"TRC Dicabut {uuid.uuid4().hex[:6]}"
+    secret = gateway_stack.token(Role.RESPONDER, name, regions=[Region.KOTA_JAMBI])
+    ws = await open_client(gateway_stack, secret)
+    await receive_until(ws, _has(Snapshot))
+    gateway_stack.credentials.revoke(name)
+    closed = await _closed_within(ws, 10)
+    assert closed.code == 1008 and "credential revoked" in closed.reason
+    code, reason = await _refusal(gateway_stack, secret)
+    assert code == 1008 and "credential revoked" in reason
+
+
+async def test_channel_credential_cannot_open_the_websocket(gateway_stack: GatewayStack) -> None:
+    from schemas.events import Channel
+
+    _, channel = gateway_stack.credentials.issue("Formulir Web Uji", Role.CHANNEL, channel=Channel.WEB)
+    code, reason = await _refusal(gateway_stack, channel)
+    assert code == 1008 and "a channel credential is for the intake API" in reason
 
 
 async def test_first_message_must_be_auth(gateway_stack: GatewayStack) -> None:
@@ -126,7 +162,7 @@ async def test_foreign_origin_is_refused_and_own_origin_accepted(gateway_stack: 
 
 
 async def test_oversized_message_closes_the_connection(gateway_stack: GatewayStack) -> None:
-    ws = await open_client(gateway_stack, gateway_stack.token(TokenRole.OFFICER))
+    ws = await open_client(gateway_stack, gateway_stack.token(Role.OFFICER))
     await receive_until(ws, _has(Snapshot))
     await ws.send('{"type":"ack","alert_id":"x","note":"' + "a" * 100_000 + '"}')
     with pytest.raises(ConnectionClosed) as closed:
@@ -151,7 +187,7 @@ async def test_alert_on_kafka_reaches_the_wall_with_increasing_seq(gateway_stack
 
 
 async def test_responder_gets_only_alerts_in_scope(gateway_stack: GatewayStack, marker: str) -> None:
-    token = gateway_stack.token(TokenRole.RESPONDER, "TRC Kota Jambi", regions=[Region.KOTA_JAMBI],
+    token = gateway_stack.token(Role.RESPONDER, "TRC Kota Jambi", regions=[Region.KOTA_JAMBI],
                                 min_severity=Severity.SEVERE)
     ws = await open_client(gateway_stack, token)
     welcome = (await receive_until(ws, _has(Snapshot)))[0]
@@ -239,7 +275,7 @@ async def test_acknowledgement_goes_to_kafka_clickhouse_and_every_wall(gateway_s
     for wall in walls:
         await receive_until(wall, _has(Snapshot))
     responder = await open_client(gateway_stack, gateway_stack.token(
-        TokenRole.RESPONDER, "Regu TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]))
+        Role.RESPONDER, "Regu TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]))
     await receive_until(responder, _has(Snapshot))
     alert = make_alert(marker)
     await publish_alerts(gateway_stack, [alert])
@@ -275,8 +311,8 @@ async def test_wall_cannot_acknowledge_and_responder_not_outside_scope(gateway_s
     await receive_until(wall, _has_alerts([alert.id]))
     await wall.send(msgspec.json.encode({"type": "ack", "alert_id": alert.id}).decode())
     got = await receive_until(wall, _has(Error))
-    assert "a wall token cannot acknowledge" in next(m.message for m in got if isinstance(m, Error))
-    token = gateway_stack.token(TokenRole.RESPONDER, regions=[Region.KOTA_JAMBI])
+    assert "a wall credential cannot acknowledge" in next(m.message for m in got if isinstance(m, Error))
+    token = gateway_stack.token(Role.RESPONDER, regions=[Region.KOTA_JAMBI])
     responder = await open_client(gateway_stack, token)
     await receive_until(responder, _has(Snapshot))
     await responder.send(msgspec.json.encode({"type": "ack", "alert_id": alert.id}).decode())
@@ -324,7 +360,7 @@ async def test_client_flooding_messages_is_closed_with_4429_and_the_others_keep_
     # No size cap here: after the burst test above, a snapshot of 200 long alerts exceeds 1 MiB.
     wall = await open_client(gateway_stack, gateway_stack.token(name="Dinding Tetap"), max_size=None)
     await receive_until(wall, _has(Snapshot))
-    token = gateway_stack.token(TokenRole.OFFICER, name=f"Petugas Pembanjir {marker}")
+    token = gateway_stack.token(Role.OFFICER, name=f"Petugas Pembanjir {marker}")
     flooder = await open_client(gateway_stack, token, max_size=None)
     await receive_until(flooder, _has(Snapshot))
     before = gateway_stack.health()
@@ -348,7 +384,7 @@ async def test_client_flooding_messages_is_closed_with_4429_and_the_others_keep_
     alert = make_alert(marker)
     await publish_alerts(gateway_stack, [alert])
     await receive_until(wall, _has_alerts([alert.id]))
-    # Reconnecting at once with the same token is refused the same way, before any snapshot.
+    # Reconnecting at once with the same credential is refused the same way, before any snapshot.
     assert (await _refusal(gateway_stack, token))[0] == 4429
     after = gateway_stack.health()
     assert after is not None and after.flooded == before.flooded + 1
@@ -358,7 +394,7 @@ async def test_client_flooding_messages_is_closed_with_4429_and_the_others_keep_
 
 
 async def test_unknown_alert_acknowledged_again_is_not_looked_up_again(gateway_stack: GatewayStack) -> None:
-    officer = await open_client(gateway_stack, gateway_stack.token(TokenRole.OFFICER, name="Petugas Ulang"),
+    officer = await open_client(gateway_stack, gateway_stack.token(Role.OFFICER, name="Petugas Ulang"),
                                 max_size=None)
     await receive_until(officer, _has(Snapshot))
     before = gateway_stack.health()
@@ -384,22 +420,50 @@ def test_http_serves_the_pages_and_says_where_they_are(gateway_stack: GatewaySta
     assert status == 404 and b"/wall" in body
 
 
-def test_token_issue_prints_a_responder_token_with_its_scope(gateway_stack: GatewayStack) -> None:
-    env = {**os.environ, **gateway_stack.stack.env}
-    done = subprocess.run([sys.executable, "-m", "posko.cli", "token", "issue", "--role", "responder",
-                           "--region", "15.71", "--hours", "12"], env=env, capture_output=True, text=True,
-                          timeout=60)
+def _posko(stack: GatewayStack, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "posko.cli", *args], env={**os.environ, **stack.stack.env},
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    claims = verify_token(gateway_stack.secret, done.stdout.strip())
-    assert claims.role == TokenRole.RESPONDER and claims.regions == [Region.KOTA_JAMBI]
-    assert 11.9 * 3600 < claims.exp - claims.iat <= 12 * 3600 and claims.kinds == []
-    refused = subprocess.run([sys.executable, "-m", "posko.cli", "token", "issue", "--role", "responder"],
-                             env=env, capture_output=True, text=True, timeout=60)
-    assert refused.returncode == 1 and "--region" in refused.stderr
+    return done.stdout.strip()
 
 
-def test_kind_scope_filters_by_event_kind(gateway_stack: GatewayStack) -> None:
-    claims = verify_token(gateway_stack.secret, gateway_stack.token(
-        TokenRole.RESPONDER, regions=[Region.TEBO], kinds=[Kind.CITIZEN_REPORT]))
-    assert claims.covers(Region.TEBO, Kind.CITIZEN_REPORT, Severity.MINOR)
-    assert not claims.covers(Region.TEBO, Kind.DISASTER_ALERT, Severity.EXTREME)
+@contextlib.contextmanager
+def _running_intake(stack: GatewayStack, path: Path) -> Iterator[Callable[[str], httpx.Response]]:
+    """`posko intake` on the gateway's POSKO_HOME; yields GET of a report's status with a credential."""
+    port = free_port()
+    intake = Service("intake", path, {**stack.stack.env, "POSKO_INTAKE_PORT": str(port)})
+    intake.start()
+    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+
+    def answers() -> bool:
+        intake.keep_running()
+        try:
+            return http.get("/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(answers, 90, lambda: f"the intake to answer /healthz\n{intake.tail()}")
+        yield lambda secret: http.get("/v1/reports/JMB-2611-7Q4KM",
+                                      headers={"Authorization": f"Bearer {secret}"})
+    finally:
+        http.close()
+        intake.stop()
+
+
+async def test_one_credential_works_at_the_intake_and_the_gateway_until_revoked(
+        gateway_stack: GatewayStack, tmp_path: Path) -> None:
+    with _running_intake(gateway_stack, tmp_path) as report_status:
+        name = f"Petugas Piket {uuid.uuid4().hex[:6]}"
+        secret = _posko(gateway_stack, "credential", "issue", "--role", "officer", "--name", name)
+        ws = await open_client(gateway_stack, secret)
+        welcome = (await receive_until(ws, _has(Snapshot)))[0]
+        assert isinstance(welcome, Welcome) and (welcome.name, welcome.role) == (name, "officer")
+        assert welcome.expires_at is not None and welcome.regions == []
+        assert report_status(secret).status_code == 404  # checked and let in: there is no such report
+        _posko(gateway_stack, "credential", "revoke", name)
+        revoked_at = time.monotonic()
+        assert "credential revoked" in (await _closed_within(ws, 10)).reason
+        wait_for(lambda: report_status(secret).status_code == 401, 10 - (time.monotonic() - revoked_at),
+                 "the intake to refuse the revoked credential within 10 s as well")
+        assert "credential revoked" in report_status(secret).json()["message"]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
+from schemas.identity import Role
 from schemas.incidents import Hazard, Incident, IncidentAck, IncidentStatus, Priority, RoomInput
 from schemas.regions import Region
 from schemas.topics import SIGNALS
@@ -24,7 +25,6 @@ from sinks.push.protocol import (
     Snapshot,
     Welcome,
 )
-from sinks.push.tokens import TokenRole
 from tests.conftest import read_topic, wait_for
 from tests.gateway_stack import GatewayStack, open_client, own_gateway_stack, receive_until
 from tests.incident_samples import (
@@ -185,7 +185,7 @@ async def test_incident_changes_are_pushed_and_resume_replays_exactly_the_missed
 
 async def test_responder_gets_only_incidents_and_escalations_in_scope(gateway_stack: GatewayStack,
                                                                      marker: str) -> None:
-    token = gateway_stack.token(TokenRole.RESPONDER, "TRC BPBD Kerinci", regions=[Region.KERINCI])
+    token = gateway_stack.token(Role.RESPONDER, "TRC BPBD Kerinci", regions=[Region.KERINCI])
     responder = await open_client(gateway_stack, token)
     await receive_until(responder, _snapshot)
     flood = flood_incident(marker)  # Batang Hari and Muaro Jambi
@@ -213,13 +213,13 @@ async def test_incident_ack_goes_on_posko_signals_and_back_to_every_wall(gateway
     await receive_until(wall, _snapshot)
     await publish_incidents(gateway_stack.stack.settings, [flood])
     await receive_until(wall, _has_versions([flood]))
-    officer = await open_client(gateway_stack, gateway_stack.token(TokenRole.OFFICER, "Petugas Piket Andi"))
+    officer = await open_client(gateway_stack, gateway_stack.token(Role.OFFICER, "Petugas Piket Andi"))
     await receive_until(officer, _snapshot)
     await wall.send(msgspec.json.encode({"type": "incident_ack", "incident_id": flood.id}).decode())
     refused = await receive_until(wall, _has(Error))
-    assert "a wall token cannot acknowledge" in next(m.message for m in refused if isinstance(m, Error))
+    assert "a wall credential cannot acknowledge" in next(m.message for m in refused if isinstance(m, Error))
     outsider = await open_client(gateway_stack,
-                                 gateway_stack.token(TokenRole.RESPONDER, regions=[Region.TEBO]))
+                                 gateway_stack.token(Role.RESPONDER, regions=[Region.TEBO]))
     await receive_until(outsider, _snapshot)
     await outsider.send(msgspec.json.encode({"type": "incident_ack", "incident_id": flood.id}).decode())
     refused = await receive_until(outsider, _has(Error))

@@ -14,33 +14,35 @@ import httpx
 import msgspec
 import pytest
 
-from connectors.intake.keys import REFRESH_S, KeyRole, KeyStore
 from connectors.intake.openapi import COMMITTED
+from posko.credentials import REFRESH_S, CredentialStore
 from posko.net import free_port
 from posko.services import Service
 from posko.settings import load_settings
 from schemas.events import Channel, CitizenReportEvent, Kind
+from schemas.identity import Role
 from schemas.topics import raw_topic
 from tests.conftest import Stack, read_topic, running_stack, wait_for
 
 
 class RunningIntake:
-    """`posko intake` as a process beside a worker and a sink, with a channel and an officer key."""
+    """`posko intake` as a process beside a worker and a sink, with a channel's and an officer's
+    credential."""
 
     def __init__(self, stack: Stack, service: Service, url: str, env: dict[str, str]) -> None:
         self.stack = stack
         self.service = service
         self.url = url
         self.env = env
-        self.keys = KeyStore(load_settings(env).intake_dir)
+        self.keys = CredentialStore(Path(load_settings(env).home))
         self.name = f"web-{uuid.uuid4().hex[:8]}"
-        self.channel_key = self.add_key(self.name, KeyRole.CHANNEL, Channel.WEB)
-        self.officer_key = self.add_key(f"officer-{uuid.uuid4().hex[:8]}", KeyRole.OFFICER, None)
+        self.channel_key = self.add_key(self.name, Role.CHANNEL, Channel.WEB)
+        self.officer_key = self.add_key(f"officer-{uuid.uuid4().hex[:8]}", Role.OFFICER, None)
         self.http = httpx.Client(base_url=url, timeout=60)
 
-    def add_key(self, name: str, role: KeyRole, channel: Channel | None, rate: int = 0) -> str:
-        """A new key (the service sees it within REFRESH_S)."""
-        return self.keys.add(name, role, channel, rate)[1]
+    def add_key(self, name: str, role: Role, channel: Channel | None, rate: int = 0) -> str:
+        """A new credential (the service knows it at once)."""
+        return self.keys.issue(name, role, channel=channel, rate_per_minute=rate)[1]
 
     def post(self, body: Any, key: str | None = None, **headers: str) -> httpx.Response:
         """POST /v1/reports as a channel would."""
@@ -140,7 +142,7 @@ def test_status_moves_along_the_workflow_and_every_change_is_stored(intake: Runn
 
     assert intake.http.get(f"/v1/reports/{tracking.lower()}", headers=officer).json()["status"] == "diterima"
     refused = move("diverifikasi", {"Authorization": f"Bearer {intake.channel_key}"})
-    assert refused.status_code == 403 and "only officer keys" in refused.json()["message"]
+    assert refused.status_code == 403 and "only officers, supervisors and admins" in refused.json()["message"]
     assert move("diverifikasi").status_code == 200
     backwards = move("diterima")
     assert backwards.status_code == 409
@@ -266,7 +268,7 @@ def test_bad_request_gets_its_status_and_says_what_to_do(intake: RunningIntake, 
 
 def test_bad_requests_store_nothing(intake: RunningIntake) -> None:
     name = f"sms-{uuid.uuid4().hex[:8]}"
-    key = intake.add_key(name, KeyRole.CHANNEL, Channel.SMS)
+    key = intake.add_key(name, Role.CHANNEL, Channel.SMS)
     wait_for(lambda: intake.post(report("x", channel="sms", region="15.99"), key=key).status_code == 400,
              REFRESH_S * 10, "the new key to be known")
     for request, *_ in BAD_REQUESTS.values():
@@ -278,7 +280,7 @@ def test_bad_requests_store_nothing(intake: RunningIntake) -> None:
 
 
 def test_channel_over_its_rate_gets_429_with_retry_after(intake: RunningIntake) -> None:
-    key = intake.add_key(f"wa-{uuid.uuid4().hex[:8]}", KeyRole.CHANNEL, Channel.WHATSAPP, rate=2)
+    key = intake.add_key(f"wa-{uuid.uuid4().hex[:8]}", Role.CHANNEL, Channel.WHATSAPP, rate=2)
     body = report("Air PDAM keruh", channel="whatsapp", category="kesehatan")
     wait_for(lambda: intake.post({}, key=key).status_code == 400, REFRESH_S * 10, "the new key to be known")
     assert intake.post(body, key=key).status_code == 202
@@ -288,15 +290,15 @@ def test_channel_over_its_rate_gets_429_with_retry_after(intake: RunningIntake) 
     assert "may send 2 reports per minute" in limited.json()["message"]
 
 
-def test_revoked_key_is_refused(intake: RunningIntake) -> None:
+def test_revoked_credential_is_refused(intake: RunningIntake) -> None:
     name = f"lapor-{uuid.uuid4().hex[:8]}"
-    key = intake.add_key(name, KeyRole.CHANNEL, Channel.LAPOR)
+    key = intake.add_key(name, Role.CHANNEL, Channel.LAPOR)
     body = report("Pungli di kantor desa", channel="lapor", category="lainnya")
     wait_for(lambda: intake.post(body, key=key).status_code == 202, REFRESH_S * 10, "the new key to work")
     intake.keys.revoke(name)
     wait_for(lambda: intake.post(body, key=key).status_code == 401, REFRESH_S * 10,
              "the revoked key to be refused")
-    assert "was revoked" in intake.post(body, key=key).json()["message"]
+    assert "credential revoked" in intake.post(body, key=key).json()["message"]
 
 
 def test_served_openapi_document_is_the_committed_one(intake: RunningIntake) -> None:

@@ -6,15 +6,17 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from connectors.intake.keys import KeyRole, KeyStore
+from posko.credentials import CredentialStore
 from posko.net import free_port
 from posko.services import Service
 from posko.settings import load_settings
 from schemas.events import Channel
+from schemas.identity import Role
 from tests.conftest import wait_for
 
 HEADER_TIMEOUT_S = 3.0
@@ -47,7 +49,7 @@ def guarded(kafka_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
            "POSKO_INTAKE_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
            "POSKO_INTAKE_MAX_CONNECTIONS": str(MAX_CONNECTIONS)}
     settings = load_settings(env)
-    key = KeyStore(settings.intake_dir).add(f"web-{path.name}", KeyRole.CHANNEL, Channel.WEB, 0)[1]
+    key = CredentialStore(Path(settings.home)).issue(f"web-{path.name}", Role.CHANNEL, channel=Channel.WEB)[1]
     service = Service("intake", path, env)
     service.start()
     running = GuardedIntake(settings.intake_port, key)

@@ -10,12 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.intake.keys import KeyRole, KeyStore
+from posko.credentials import CredentialStore
 from posko.kafka import broker
 from posko.net import free_port
 from posko.services import Service
 from posko.settings import Settings
 from schemas.events import Channel, Kind
+from schemas.identity import Role
 from schemas.topics import REPORT_STATUS, raw_topic
 from tests.conftest import own_broker, read_topic, running_stack, settle, wait_for
 from tests.test_intake import report
@@ -38,7 +39,7 @@ def _records_with(settings: Settings, topic: str, marker: str,
 def test_kafka_down_answers_503_and_nothing_is_half_written(
         own_broker: tuple[Settings, dict[str, str]], tmp_path: Path) -> None:
     settings, env = own_broker
-    key = KeyStore(settings.intake_dir).add("web", KeyRole.CHANNEL, Channel.WEB, 0)[1]
+    key = CredentialStore(Path(settings.home)).issue("web", Role.CHANNEL, channel=Channel.WEB)[1]
     service = Service("intake", tmp_path / "logs", env)
     service.start()
     http = httpx.Client(base_url=f"http://127.0.0.1:{settings.intake_port}", timeout=60,

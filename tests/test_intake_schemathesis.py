@@ -4,7 +4,7 @@
 and a fixed seed, against `posko intake` as a process on the session broker. Nothing is excluded.
 What Schemathesis is told (tests/schemathesis_hooks.py), and why:
 
-- keys: a channel key for POST and GET, an officer key for PATCH;
+- credentials: a channel's for POST and GET, an officer's for PATCH;
 - the tracking number of GET and PATCH is one real report's: random ones are all 404s, which
   would leave those operations untested past the lookup;
 - for cases generated as valid only, the rules of a valid report that JSON Schema cannot say:
@@ -27,11 +27,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.intake.keys import KeyRole, KeyStore
+from posko.credentials import CredentialStore
 from posko.net import free_port
 from posko.services import Service
 from posko.settings import load_settings
 from schemas.events import Channel
+from schemas.identity import Role
 from tests.conftest import wait_for
 from tests.test_intake import report
 
@@ -50,9 +51,9 @@ def _healthy(url: str) -> bool:
 def test_schemathesis_finds_nothing_with_every_check(kafka_env: dict[str, str], tmp_path: Path) -> None:
     env = {**kafka_env, "POSKO_INTAKE_PORT": str(free_port())}
     settings = load_settings(env)
-    keys = KeyStore(settings.intake_dir)
-    channel_key = keys.add(f"web-st-{uuid.uuid4().hex[:8]}", KeyRole.CHANNEL, Channel.WEB, 0)[1]
-    officer_key = keys.add(f"officer-st-{uuid.uuid4().hex[:8]}", KeyRole.OFFICER, None, 0)[1]
+    keys = CredentialStore(Path(settings.home))
+    channel_key = keys.issue(f"web-st-{uuid.uuid4().hex[:8]}", Role.CHANNEL, channel=Channel.WEB)[1]
+    officer_key = keys.issue(f"officer-st-{uuid.uuid4().hex[:8]}", Role.OFFICER)[1]
     url = f"http://127.0.0.1:{settings.intake_port}"
     service = Service("intake", tmp_path, env)
     service.start()

@@ -27,6 +27,7 @@ from schemas.events import (
     new_event_id,
     utc_now,
 )
+from schemas.identity import Role
 from schemas.incidents import (
     Escalation,
     EscalationSubject,
@@ -38,7 +39,6 @@ from schemas.incidents import (
 )
 from schemas.regions import Region
 from schemas.topics import raw_topic
-from sinks.push.tokens import TokenRole
 from tests.conftest import produce
 from tests.gateway_stack import GatewayStack, make_alert, own_gateway_stack, publish_alerts, screenshot_dir
 from tests.incident_samples import (
@@ -107,9 +107,9 @@ async def test_alert_reaches_wall_and_responder_in_scope_not_out_of_scope(
         browser: Browser, gateway_stack: GatewayStack, marker: str) -> None:
     wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
     jambi = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
-        TokenRole.RESPONDER, "TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]), PHONE)
+        Role.RESPONDER, "TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]), PHONE)
     kerinci = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
-        TokenRole.RESPONDER, "TRC BPBD Kerinci", regions=[Region.KERINCI]), PHONE)
+        Role.RESPONDER, "TRC BPBD Kerinci", regions=[Region.KERINCI]), PHONE)
     event = official_alert(marker, Region.KOTA_JAMBI, Severity.EXTREME,
                            f"Banjir bandang Kelurahan Legok ({marker})", Point(-1.5862, 103.5740))
     # Through the whole pipeline: raw topic → stream worker → posko.alerts → gateway → browsers.
@@ -155,7 +155,7 @@ async def test_responder_acknowledges_and_the_wall_shows_who_and_when(
     await publish_alerts(gateway_stack, board)
     wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
     responder = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
-        TokenRole.RESPONDER, "Regu TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]), PHONE)
+        Role.RESPONDER, "Regu TRC BPBD Kota Jambi", regions=[Region.KOTA_JAMBI]), PHONE)
     alert = make_alert(marker, Region.KOTA_JAMBI, Severity.SEVERE, Kind.DISASTER_ALERT,
                        "Tanggul Sungai Batanghari rembes di Pasar Angso Duo", Point(-1.5930, 103.6150),
                        description="Air merembes di tiga titik tanggul. Warga bantaran bersiap mengungsi.")
@@ -210,7 +210,7 @@ async def test_bad_token_is_refused_with_a_reason(browser: Browser, gateway_stac
     await page.goto(f"{gateway_stack.url}/wall#token=bukan-token-yang-sah")
     await expect(page.locator("#link-state")).to_have_attribute("data-state", "refused", timeout=WAIT_MS)
     await expect(page.locator("#token-reason")).to_contain_text("Token ditolak")
-    await expect(page.locator("#token-reason")).to_contain_text("invalid token")
+    await expect(page.locator("#token-reason")).to_contain_text("unknown credential")
     await expect(page.locator("#token-box")).to_be_visible()
     await page.screenshot(path=screenshot_dir() / "wall-refused.png")
     await page.close()
@@ -227,7 +227,7 @@ async def test_page_closed_for_too_many_messages_says_so_and_does_not_reconnect_
           constructor(...args) { super(...args); window.poskoSockets.push(this); }
         };
     """)
-    token = gateway_stack.token(TokenRole.RESPONDER, "Regu Pembanjir", regions=[Region.KOTA_JAMBI])
+    token = gateway_stack.token(Role.RESPONDER, "Regu Pembanjir", regions=[Region.KOTA_JAMBI])
     await page.goto(f"{gateway_stack.url}/responder#token={token}")
     await expect(page.locator("#link-state")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
     await page.evaluate("""() => {
@@ -344,7 +344,7 @@ async def test_responder_acknowledges_an_incident_in_scope_and_the_wall_shows_wh
     wall = await open_page(browser, gateway_stack, "wall", gateway_stack.token(), WALL)
     await close_open_incidents(wall, gateway_stack.stack.settings)
     responder = await open_page(browser, gateway_stack, "responder", gateway_stack.token(
-        TokenRole.RESPONDER, "TRC BPBD Batang Hari", regions=[Region.BATANG_HARI]), PHONE)
+        Role.RESPONDER, "TRC BPBD Batang Hari", regions=[Region.BATANG_HARI]), PHONE)
     await publish_incidents(gateway_stack.stack.settings, [flood, elsewhere])
     await publish_escalations(gateway_stack.stack.settings, [escalation_of(flood, role="kepala BPBD")])
     card = _row(responder, flood.id)
