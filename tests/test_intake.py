@@ -212,9 +212,9 @@ BAD_REQUESTS: dict[str, tuple[Case, int, str, str | None, str]] = {
     "no key": (lambda i: i.http.post("/v1/reports", json=report("x")),
                401, "missing_api_key", None, "Authorization: Bearer"),
     "unknown key": (lambda i: i.post(report("x"), key="pk_00000000_nope"),
-                    401, "invalid_api_key", None, "unknown API key"),
+                    401, "invalid_api_key", None, "unknown credential"),
     "officer key": (lambda i: i.post(report("x"), key=i.officer_key),
-                    403, "wrong_role", None, "submitted with a channel key"),
+                    403, "wrong_role", None, "submitted with a channel credential"),
     "not JSON": (lambda i: i.http.post("/v1/reports", content=b"title=x", headers=_auth(
         i.channel_key, {"Content-Type": "application/x-www-form-urlencoded"})),
                  415, "unsupported_media_type", None, "Content-Type: application/json"),

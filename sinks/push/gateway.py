@@ -31,7 +31,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from posko.credentials import REFRESH_S, CredentialRing
+from posko.credentials import CredentialRing
 from posko.settings import Settings
 from schemas.events import Acknowledgement, Alert, Kind, new_event_id, utc_now
 from schemas.identity import Principal, Role
@@ -64,6 +64,7 @@ from sinks.push.protocol import (
     Welcome,
 )
 from sinks.push.rate import TokenBucket
+from sinks.push.signin import watch_credentials
 from sinks.push.snapshot import fit_snapshot, read_alert, read_alerts, read_counts, scope_filter
 
 log = logging.getLogger("posko.gateway")
@@ -509,18 +510,6 @@ class Gateway:
             for client in list(self.clients):
                 client.send(seq, data)
 
-    async def watch_credentials(self, stop: asyncio.Event) -> None:
-        """Re-read the credentials every REFRESH_S; close the connections of revoked or expired ones."""
-        while not await _wait(stop, REFRESH_S):
-            try:
-                await asyncio.to_thread(self.credentials.refresh, True)
-            except Exception as exc:  # a locked or missing store: keep the last picture, say so
-                log.warning("credentials not re-read (%s); retrying", exc)
-                continue
-            for client in list(self.clients):
-                if problem := self.credentials.problem(client.principal):
-                    client.close(POLICY_VIOLATION, problem)
-
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
     """Wait `seconds` or until stop; True when stopped."""
@@ -564,7 +553,8 @@ async def serve_gateway(settings: Settings, stop: asyncio.Event,
                                         enable_idempotence=True, linger_ms=0)
     await gateway.producer.start()
     tasks = [asyncio.create_task(gateway.consume(stop)), asyncio.create_task(gateway.refresh_counts(stop)),
-             asyncio.create_task(gateway.ping(stop)), asyncio.create_task(gateway.watch_credentials(stop))]
+             asyncio.create_task(gateway.ping(stop)),
+             asyncio.create_task(watch_credentials(gateway.credentials, gateway.clients, stop))]
     try:
         async with serve(gateway.handle, settings.gateway_host, settings.gateway_port,
                          process_request=gateway.process_request,
