@@ -51,6 +51,7 @@ from schemas.incidents import (
     EscalationStep,
     EscalationSubject,
     Incident,
+    IncidentAck,
     IncidentStatus,
     escalation_id,
 )
@@ -443,6 +444,25 @@ class Desk:
             origin=command.origin, issued_at=command.issued_at, decided_at=now, accepted=refusal is None,
             status=200 if refusal is None else refusal.status, reason=refusal.reason if refusal else "",
             before=before, after=after, drill=drill, command=_json.encode(command).decode())
+
+
+def acknowledgement_entry(ack: IncidentAck, before: Incident | None, changed: list[Incident],
+                          now: datetime) -> AuditEntry:
+    """The audit entry of an acknowledgement of an incident (read from posko.signals): applied when
+    it changed the incident, else refused (unknown, closed, or already taken on so)."""
+    after = next((i for i in changed if i.id == ack.incident_id), None)
+    role = Role(ack.role) if ack.role in set(Role) else Role.RESPONDER
+    refused = "insiden tidak dikenal, sudah ditutup, atau sudah ditanggapi begitu / unknown, closed or " \
+              "already taken on so"
+    return AuditEntry(
+        id=uuid.uuid5(_NAMESPACE, f"ack|{ack.incident_id}|{ack.acked_by}|{ack.acked_at.isoformat()}"),
+        action="acknowledge_incident", target=str(ack.incident_id), incident_id=ack.incident_id,
+        actor=ack.acked_by, role=role, credential="", origin="gateway", issued_at=ack.acked_at,
+        decided_at=now, accepted=after is not None, status=200 if after is not None else 409,
+        reason="" if after is not None else refused,
+        before=_json.encode(before).decode() if before is not None else "",
+        after=_json.encode(after).decode() if after is not None else "",
+        drill=bool(before and before.drill), command=_json.encode(ack).decode())
 
 
 def _sensible(at: datetime, issued_at: datetime, what: str) -> None:

@@ -29,11 +29,11 @@ from faust.streams import Stream
 from posko.settings import Settings
 from schemas.commands import AuditEntry, Command, DeskRecord, desk_key
 from schemas.events import utc_now
-from schemas.incidents import Escalation, EscalationSubject, Incident, RoomInput
+from schemas.incidents import Escalation, EscalationSubject, Incident, IncidentAck, RoomInput
 from schemas.topics import AUDIT, COMMANDS, DESK, ESCALATIONS, INCIDENTS, SIGNALS
 from streams.commits import RawCommits
 from streams.correlate import Room, thresholds
-from streams.desk import Desk
+from streams.desk import Desk, acknowledgement_entry
 from streams.escalation_log import FiredSteps
 from streams.faust_workarounds import set_without_changelog, unacked_topic
 from streams.publish import publish
@@ -76,17 +76,26 @@ class Correlation:
                 now = utc_now()
                 changed: dict[uuid.UUID, Incident] = {}
                 letters: list[Outgoing] = []
+                entries: list[AuditEntry] = []
                 for event in batch:
                     message = event.message
                     try:
                         value = _input.decode(message.value or b"")
-                        for incident in self.room.take(value, now):
+                        before = self.room.incidents.get(value.incident_id) if isinstance(
+                            value, IncidentAck) else None
+                        taken_in = self.room.take(value, now)
+                        for incident in taken_in:
                             changed[incident.id] = incident
+                        if isinstance(value, IncidentAck):
+                            entries.append(acknowledgement_entry(value, before, taken_in, now))
                     except Exception as exc:  # one bad record never stops correlation
                         letters.append(dead_letter(f"not a signal nor an incident acknowledgement: {exc}",
                                                    message.topic, message.partition, message.offset,
                                                    message.key, message.value))
                 await self._write([], list(changed.values()), letters)
+                if entries:
+                    await publish(self.app, [Outgoing(AUDIT, str(e.id).encode(), _encoder.encode(e))
+                                             for e in entries])
             self.commits.done(processed)
 
     async def decide(self, stream: Stream[Any]) -> None:
