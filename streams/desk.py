@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from posko.errors import PoskoError
 from schemas.commands import (
     PERMISSIONS,
     PROGRESS,
@@ -65,8 +66,8 @@ _NAMESPACE = uuid.UUID("0b4e2a9c-5f7d-4c1e-8a36-2d9f6b1c7e40")
 _json = msgspec.json.Encoder()
 
 
-class Refused(Exception):
-    """A command the desk does not apply: the status and why."""
+class Refused(PoskoError):
+    """A command the desk does not apply: the status and why (caught in `decide`)."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
