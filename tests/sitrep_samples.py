@@ -41,8 +41,8 @@ MERANGIN = Region("15.02")
 
 # What the timeline must show, in this order (each unique in the document's timeline).
 IN_ORDER = ["Sungai Batang Merangin meluap", "Air masuk rumah warga di Bangko", "Insiden dibuka",
-            "Siaga darurat di Kabupaten Merangin", "Evakuasi warga RT 03", "Tim menuju lokasi",
-            "Eskalasi tugas", "12 warga dievakuasi", "40 KK mengungsi di Masjid Agung Bangko",
+            "Siaga darurat di Kabupaten Merangin", "Evakuasi warga RT 03", "Berangkat (Tim menuju",
+            "Eskalasi tugas", "Selesai (12 warga", "40 KK mengungsi di Masjid Agung Bangko",
             "Insiden ditutup"]
 
 
