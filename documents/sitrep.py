@@ -29,7 +29,8 @@ TASK_STATUSES = {"baru": "Baru", "diterima": "Diterima", "berangkat": "Berangkat
 EMERGENCIES = {"normal": "Normal (status darurat dicabut)", "siaga_darurat": "Siaga darurat",
                "tanggap_darurat": "Tanggap darurat",
                "transisi_darurat": "Transisi darurat ke pemulihan"}
-ACTIONS = {"open_incident": "Insiden dibuka", "merge_incidents": "Insiden digabung",
+ACTIONS = {"open_incident": "Insiden dibuka", "acknowledge_incident": "Insiden diterima",
+           "merge_incidents": "Insiden digabung",
            "split_incident": "Insiden dipecah", "close_incident": "Insiden ditutup",
            "mark_drill": "Tanda latihan diubah", "set_emergency_status": "Status darurat ditetapkan",
            "create_task": "Tugas diberikan", "reassign_task": "Tugas dialihkan",
