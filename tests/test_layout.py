@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "satudata", "documents", "bench",
             "tests")
 # The bottom of the layers, below every stage: errors, settings, event loop and port helpers,
-# the low-level Kafka helpers.
-BOTTOM = ("posko.errors", "posko.loop", "posko.net", "posko.settings", "posko.kafka")
+# the low-level Kafka helpers, and the credential store the intake and the gateway both check.
+BOTTOM = ("posko.errors", "posko.loop", "posko.net", "posko.settings", "posko.kafka", "posko.credentials")
 # The top: the command line and what runs the services as processes.
 TOP = ("posko.cli", "posko.demo", "posko.services")
 STAGES = ("connectors", "streams", "sinks", "grafana", "satudata", "documents", "bench")
