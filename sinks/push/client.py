@@ -15,6 +15,7 @@ from websockets.asyncio.server import ServerConnection
 
 from schemas.events import Acknowledgement, Alert
 from schemas.incidents import Escalation, Incident
+from sinks.push.desk import DeskItem, principal_of, sees_desk_item
 from sinks.push.incidents import ScopedAck, sees_escalation, sees_incident
 from sinks.push.journal import Entry
 from sinks.push.rate import TokenBucket
@@ -42,6 +43,7 @@ class Client:
         self.ws = ws
         self.tally = tally
         self.claims = claims
+        self.principal = principal_of(claims)  # for the desk's scope (sinks/push/desk.py)
         self.limit = limit
         self.bucket = bucket  # what the client may send
         self.queue: deque[QueuedMessage] = deque()
@@ -62,6 +64,8 @@ class Client:
             return sees_incident(self.claims, item)
         if isinstance(item, Escalation):
             return sees_escalation(self.claims, item, entry.kinds)
+        if isinstance(item, DeskItem):
+            return sees_desk_item(self.principal, item)
         assert isinstance(item, ScopedAck)
         return self.claims.covers_area(item.regions, item.kinds)
 
