@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench kafka-jars chromium setup clean
+.PHONY: demo test lint typecheck unit bench kafka-jars system-packages setup clean
 
 $(STAMP): pyproject.toml
 	@command -v java >/dev/null || { echo "Java 17+ is needed for the local Kafka broker: apt-get install openjdk-17-jre-headless"; exit 1; }
@@ -15,13 +15,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) kafka-jars chromium
+setup: $(STAMP) kafka-jars system-packages
 
-# The browser tests drive Debian's chromium through Playwright (never `playwright install`).
-chromium:
-	@[ -x /usr/bin/chromium ] || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
-	  else sudo apt-get install -y chromium || { sudo apt-get update && sudo apt-get install -y chromium; }; fi; }
+# Debian packages the tests use: chromium for the browser tests (driven through Playwright, never
+# `playwright install`), poppler-utils (pdftotext, pdftoppm) to read the sitrep PDFs back.
+system-packages:
+	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
+	  command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi; \
+	    $$sudo apt-get install -y $$missing || { $$sudo apt-get update && $$sudo apt-get install -y $$missing; }; \
+	  fi
 
 kafka-jars: $(STAMP)
 	$(BIN)/python -c "from posko.kafka.broker import ensure_jars; print('Kafka jars in', ensure_jars())"

@@ -55,6 +55,22 @@ def _region_variable() -> dash.CustomVariable:
     )
 
 
+def _drill_variable() -> dash.CustomVariable:
+    # Drills stay off the room's screens unless asked for: tanpa latihan is the default.
+    options = [model.VariableOption(selected=value == "tanpa", text=text, value=value)
+               for value, text in queries.DRILL_CHOICES.items()]
+    return (
+        dash.CustomVariable(queries.DRILL_VARIABLE)
+        .label("Latihan")
+        .values(", ".join(f"{text} : {value}" for value, text in queries.DRILL_CHOICES.items()))
+        .multi(False)
+        .include_all(False)
+        .allow_custom_value(False)
+        .current(model.VariableOption(selected=True, text="Tanpa latihan", value="tanpa"))
+        .options(options)
+    )
+
+
 def _unit(indicator: Indicator) -> str:
     return "percent" if indicator.unit == "%" else f"suffix: {indicator.unit}"
 
@@ -101,7 +117,7 @@ def _series(title: str, sql: str, *, unit: str = "none", width: int = 12,
 
 
 def _dashboard(uid: str, title: str, tags: list[str], panels: list[Panel], time_from: str,
-               description: str) -> model.Dashboard:
+               description: str, *, drills: bool = False) -> model.Dashboard:
     board = (
         dash.Dashboard(title).uid(uid).description(description).tags(FOLDER_TAGS + tags)
         .timezone(TIMEZONE).week_start("monday").time(time_from, "now").refresh("1m")
@@ -109,6 +125,8 @@ def _dashboard(uid: str, title: str, tags: list[str], panels: list[Panel], time_
         .link(dash.DashboardLink("Sektor lain").type(model.DashboardLinkType.DASHBOARDS)
               .tags(FOLDER_TAGS).as_dropdown(True).include_vars(True).keep_time(True))
     )
+    if drills:  # the dashboard shows incidents or escalations
+        board.with_variable(_drill_variable())
     ids = count(1)
     for panel in panels:
         board.with_panel(panel.id(next(ids)))  # type: ignore[attr-defined]
@@ -220,9 +238,11 @@ def overview_dashboard() -> model.Dashboard:
               width=5),
         _table("Insiden terbuka menurut prioritas", queries.open_incidents_by_priority(), width=6, height=10,
                description="Insiden (sinyal menurut bahaya, tempat dan waktu) yang belum selesai"),
-        _table("Insiden terbuka", queries.open_incidents(), width=18, height=10),
+        _table("Insiden terbuka", queries.open_incidents(), width=18, height=10,
+               description="Latihan ditandai LATIHAN; variabel Latihan memilih tanpa, hanya atau semua"),
         _table("Eskalasi terakhir", queries.latest_escalations(), height=8,
-               description="Insiden tak diterima tepat waktu dan laporan lewat SLA, terbaru dahulu"),
+               description="Insiden tak diterima tepat waktu, laporan lewat SLA dan tugas lewat tenggat, "
+                           "terbaru dahulu"),
         _table("Peringatan sekarang", queries.alerts_now(), height=10),
         _table("Ringkasan per kabupaten/kota", queries.region_summary(key), height=13),
         _table("Indikator kunci di luar rentang normal", queries.out_of_range(key), width=14, height=10),
@@ -233,7 +253,8 @@ def overview_dashboard() -> model.Dashboard:
         _series("Peringatan per tingkat", queries.alerts_by_severity(), width=24),
     ]
     return _dashboard(OVERVIEW_UID, "Posko Jambi · Ringkasan", ["ringkasan"], panels, "now-24h",
-                      "Layar utama ruang komando: peringatan, laporan dan izin lewat SLA, indikator kunci")
+                      "Layar utama ruang komando: peringatan, laporan dan izin lewat SLA, indikator kunci",
+                      drills=True)
 
 
 def all_dashboards() -> Iterator[tuple[str, model.Dashboard]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from grafana.queries import REGION_VARIABLE
+from grafana.queries import DRILL_CHOICES, DRILL_VARIABLE, REGION_VARIABLE
 from posko.errors import PoskoError
 from schemas.regions import Region
 
@@ -23,10 +23,15 @@ class UnknownMacro(PoskoError, ValueError):
     """The SQL uses a macro this expansion does not know."""
 
 
-def expand(sql: str, start: datetime, end: datetime, regions: list[Region] | None = None) -> str:
-    """The SQL for the range [start, end] with the `wilayah` variable set (default: all)."""
+def expand(sql: str, start: datetime, end: datetime, regions: list[Region] | None = None,
+           drills: str = "tanpa") -> str:
+    """The SQL for the range [start, end] with the `wilayah` variable set (default: all) and
+    `latihan` (default: tanpa, no drills)."""
+    if drills not in DRILL_CHOICES:
+        raise ValueError(f"latihan must be one of {', '.join(DRILL_CHOICES)}, not {drills!r}")
     chosen = regions if regions is not None else list(Region)
     sql = sql.replace(f"${{{REGION_VARIABLE}:singlequote}}", ",".join(f"'{r}'" for r in chosen))
+    sql = sql.replace(f"${{{DRILL_VARIABLE}}}", drills)
     interval = max(1, int((end - start).total_seconds() / MAX_DATA_POINTS))
     frm, to = int(start.timestamp()), int(end.timestamp())
 

@@ -376,12 +376,19 @@ def abnormal_count(key_codes: list[str]) -> str:
 _PRIORITY_RANK = "indexOf(['segera', 'tinggi', 'sedang', 'rendah'], priority)"
 _PRIORITY_LABEL = ("transform(priority, ['segera', 'tinggi', 'sedang', 'rendah'], "
                    "['Segera', 'Tinggi', 'Sedang', 'Rendah'], priority)")
+# Drills (latihan) in the incident panels: the `latihan` variable says tanpa (none, the default),
+# hanya (drills only) or semua (both); every incident and escalation row carries `drill`.
+DRILL_VARIABLE = "latihan"
+DRILL_CHOICES = {"tanpa": "Tanpa latihan", "hanya": "Hanya latihan", "semua": "Semua"}
+DRILL_FILTER = (f"multiIf('${{{DRILL_VARIABLE}}}' = 'hanya', drill = 1, '${{{DRILL_VARIABLE}}}' = 'semua', "
+                "1, drill = 0)")
+_DRILL_MARK = "if(drill = 1, 'LATIHAN', '') AS `Latihan`"
 IN_INCIDENT_REGIONS = f"(hasAny(regions, [${{{REGION_VARIABLE}:singlequote}}]) OR empty(regions))"
 _REGION_LABELS = (f"arrayStringConcat(arrayMap(r -> transform(r, {_quoted([str(r) for r in Region])}, "
                   f"{_quoted([_short(r) for r in Region])}, r), regions), ', ')")
 # Incidents open at the end of the range: the newest version of each (FINAL), not closed.
 _OPEN_INCIDENTS = (f"FROM {DB}.incidents FINAL WHERE status != 'selesai' AND opened_at <= $__toTime "
-                   f"AND {IN_INCIDENT_REGIONS}")
+                   f"AND {IN_INCIDENT_REGIONS} AND {DRILL_FILTER}")
 
 
 def open_incidents_by_priority() -> str:
@@ -394,7 +401,7 @@ ORDER BY {_PRIORITY_RANK}"""
 
 def open_incidents() -> str:
     """Table: incidents open now, by priority then the latest signal."""
-    return f"""SELECT {_PRIORITY_LABEL} AS `Prioritas`, hazard AS `Bahaya`, title AS `Insiden`,
+    return f"""SELECT {_DRILL_MARK}, {_PRIORITY_LABEL} AS `Prioritas`, hazard AS `Bahaya`, title AS `Insiden`,
        {_REGION_LABELS} AS `Kabupaten/Kota`, signal_count AS `Sinyal`, report_count AS `Laporan`,
        if(victims = 1, 'ya', '') AS `Korban`, status AS `Status`, acked_by AS `Diterima oleh`,
        last_at AS `Sinyal terakhir`
@@ -405,9 +412,9 @@ LIMIT 100"""
 
 def latest_escalations() -> str:
     """Table: the latest escalation steps up to the end of the range."""
-    return f"""SELECT fired_at AS `Waktu`, role AS `Kepada`, headline AS `Perihal`, reason AS `Alasan`,
-       level AS `Tingkat`, {_REGION_LABELS} AS `Kabupaten/Kota`
+    return f"""SELECT {_DRILL_MARK}, fired_at AS `Waktu`, role AS `Kepada`, headline AS `Perihal`,
+       reason AS `Alasan`, level AS `Tingkat`, {_REGION_LABELS} AS `Kabupaten/Kota`
 FROM {DB}.escalations FINAL
-WHERE fired_at <= $__toTime AND {IN_INCIDENT_REGIONS}
+WHERE fired_at <= $__toTime AND {IN_INCIDENT_REGIONS} AND {DRILL_FILTER}
 ORDER BY fired_at DESC
 LIMIT 20"""

@@ -23,7 +23,18 @@ from posko.services import Service, ServiceFailing
 from posko.settings import Settings
 from schemas.events import Kind
 from schemas.regions import REGION_NAMES, Region
-from schemas.topics import ACKS, ALERTS, DLQ, ESCALATIONS, INCIDENTS, SIGNALS, events_topic, raw_topic
+from schemas.topics import (
+    ACKS,
+    ALERTS,
+    AUDIT,
+    DESK,
+    DLQ,
+    ESCALATIONS,
+    INCIDENTS,
+    SIGNALS,
+    events_topic,
+    raw_topic,
+)
 from sinks.clickhouse.client import run_sql
 from sinks.clickhouse.store import StoreError
 from sinks.clickhouse.tables import TABLES
@@ -93,7 +104,8 @@ async def consumer_lag(settings: Settings) -> dict[str, int]:
     """Messages not yet committed by the stream worker and by the sink."""
     positions = await group_positions(settings, {
         STREAM_GROUP: [raw_topic(k) for k in Kind] + [SIGNALS],
-        SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ, ACKS, INCIDENTS, ESCALATIONS],
+        SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ, ACKS, INCIDENTS, ESCALATIONS, AUDIT,
+                                                       DESK],
     })
     return {group: sum(p.lag for p in tps.values()) for group, tps in positions.items()}
 

@@ -132,7 +132,7 @@ def _insiden(dataset: Dataset, db: str, min_count: int) -> str:
     first_at AS mulai, last_at AS berakhir, toUInt64(signal_count) AS jumlah_sinyal,
     {suppressed('report_count', min_count, keep_zero=True)} AS jumlah_laporan,
     {suppressed('victims', min_count, keep_zero=True)} AS korban
-FROM {db}.incidents FINAL WHERE status = 'selesai'"""
+FROM {db}.incidents FINAL WHERE status = 'selesai' AND drill = 0"""
 
 
 _BUILDERS = {"indikator": _indikator, "peringatan": _peringatan, "laporan": _laporan,

@@ -286,6 +286,8 @@ class RegionEmergency(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
     note: str = ""
     updated_at: UtcTime
     drill: bool = False
+    # The latest commands applied to it (at most 50): a command read again after a crash is known.
+    commands: list[uuid.UUID] = []
 
 
 class IncidentNote(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="note"):

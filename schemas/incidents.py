@@ -169,6 +169,8 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     manual: bool = False  # opened by hand in the console
     closed_by: str = ""
     closed_reason: str = ""  # why it was closed (by hand), or what it was merged into
+    # The latest commands applied to it (at most 50): a command read again after a crash is known.
+    commands: list[uuid.UUID] = []
 
 
 class EscalationSubject(enum.StrEnum):

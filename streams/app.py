@@ -18,7 +18,7 @@ from faust.types import EventT
 from posko.kafka.watchdog import CommitWatchdog
 from posko.settings import Settings
 from schemas.events import Event, Kind, utc_now
-from schemas.topics import SIGNALS, raw_topic
+from schemas.topics import COMMANDS, SIGNALS, raw_topic
 from streams.commits import RawCommits
 from streams.faust_workarounds import changelog_partition_of, unacked_topic
 from streams.publish import publish
@@ -143,8 +143,9 @@ def _route_batch(
 
 
 def committed_topics() -> list[str]:
-    """The topics whose offsets the worker commits itself: the raw topics and posko.signals."""
-    return [raw_topic(kind) for kind in Kind] + [SIGNALS]
+    """The topics whose offsets the worker commits itself: the raw topics, posko.signals and
+    posko.commands."""
+    return [raw_topic(kind) for kind in Kind] + [SIGNALS, COMMANDS]
 
 
 def run_worker(settings: Settings, loglevel: str = "warn") -> None:

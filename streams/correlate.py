@@ -204,10 +204,8 @@ class Room:
         target, others = near[0], near[1:]
         changed = []
         for other in others:  # one happening seen as two so far: fold them into one
-            changed.append(self._close(other, now, merged_into=target.id))
-            for item in other.items:
-                target = self._add_item(target, item)
-            self._recent(target.id).extend(self._signals.pop(other.id, ()))
+            target, closed = self.merge(target, other, now)
+            changed.append(closed)
         target = self._add_signal(target, signal)
         changed.append(self._store(target, now))
         return changed
@@ -247,6 +245,35 @@ class Room:
         if changed == msgspec.structs.replace(incident, raised=False):
             return []
         return [self._store(changed, now, bump=True)]
+
+    # --- what people do (decided in streams/desk.py) -----------------------------------------
+
+    def put(self, incident: Incident, now: datetime) -> Incident:
+        """Store a new incident, or a new version of one, as a command made it (priority as given)."""
+        self._recent(incident.id)
+        return self._store(incident, now, bump=True)
+
+    def merge(self, target: Incident, other: Incident, now: datetime) -> tuple[Incident, Incident]:
+        """Fold `other` into `target`: the target with the other's items, and the other closed."""
+        closed = self._close(other, now, merged_into=target.id)
+        for item in other.items:
+            target = self._add_item(target, item)
+        self._recent(target.id).extend(self._signals.pop(other.id, ()))
+        return self._store(target, now), closed
+
+    def split(self, incident: Incident, item_ids: set[uuid.UUID], new: Incident,
+              now: datetime) -> tuple[Incident, Incident]:
+        """Move the items `item_ids` of an incident to `new` (an incident without items yet)."""
+        moving = [i for i in incident.items if i.id in item_ids]
+        moved = {s for item in moving for s in item.signal_ids}
+        kept = self._store(_summarise(msgspec.structs.replace(
+            incident, items=[i for i in incident.items if i.id not in item_ids])), now)
+        recent = self._signals.pop(incident.id, deque())
+        self._signals[incident.id] = deque((s for s in recent if s.id not in moved), maxlen=RECENT_SIGNALS)
+        self._signals[new.id] = deque((s for s in recent if s.id in moved), maxlen=RECENT_SIGNALS)
+        for signal_id in moved:
+            self.member[signal_id] = new.id
+        return kept, self._store(_summarise(msgspec.structs.replace(new, items=moving)), now)
 
     # --- escalation and closing -------------------------------------------------------------
 
@@ -401,6 +428,8 @@ class Room:
         before = self.incidents.get(incident.id)
         if not bump:
             ranked = rank(incident.items)
+            if incident.manual and incident.priority.rank < ranked.priority.rank:  # as the room set it
+                ranked = msgspec.structs.replace(ranked, priority=incident.priority)
             raised = before is None or ranked.priority.rank < before.priority.rank
             urgent = ranked.priority in (Priority.SEGERA, Priority.TINGGI)
             incident = msgspec.structs.replace(

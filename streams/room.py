@@ -1,4 +1,5 @@
-"""The worker's correlation stage: posko.signals in, incidents and escalations out, kill-safe.
+"""The worker's correlation stage and desk: posko.signals and posko.commands in, incidents, the
+desk's state, audit entries and escalations out, kill-safe.
 
 The incident table is a Faust table whose changelog is posko.incidents itself: the worker writes
 each changed incident there (awaited, before the signals' offsets are committed) and Faust
@@ -6,6 +7,11 @@ rebuilds the table from it after a restart. Signals already in an incident are r
 they come again, so a crash between output and commit changes nothing. An escalation step is
 written to posko.escalations before the incident that records it; at start the worker reads that
 topic back, so a step that reached it is never fired again, and one that did not is fired.
+
+Commands (streams/desk.py) are decided under the same lock as signals. The desk's table has
+posko.desk as its changelog, written the same way; the changed state is written before the
+audit entries and every changed record names the commands it took, so a command read again after
+a crash (its offset not yet committed) is answered as it was and applied once.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ import msgspec
 from faust.streams import Stream
 
 from posko.settings import Settings
+from schemas.commands import AuditEntry, Command, DeskRecord, desk_key
 from schemas.events import utc_now
-from schemas.incidents import Escalation, EscalationSubject, Incident, RoomInput
-from schemas.topics import ESCALATIONS, INCIDENTS, SIGNALS
+from schemas.incidents import Escalation, EscalationSubject, Incident, IncidentAck, RoomInput
+from schemas.topics import AUDIT, COMMANDS, DESK, ESCALATIONS, INCIDENTS, SIGNALS
 from streams.commits import RawCommits
 from streams.correlate import Room, thresholds
+from streams.desk import Desk, acknowledgement_entry
 from streams.escalation_log import FiredSteps
 from streams.faust_workarounds import set_without_changelog, unacked_topic
 from streams.publish import publish
@@ -35,6 +43,8 @@ log = logging.getLogger("posko.stream")
 
 _input = msgspec.json.Decoder(RoomInput)
 _incident = msgspec.json.Decoder(Incident)
+_command = msgspec.json.Decoder(Command)
+_desk_record = msgspec.json.Decoder(DeskRecord)
 _encoder = msgspec.json.Encoder()
 READ_BACK_S = 30.0
 
@@ -45,18 +55,16 @@ class Correlation:
     def __init__(self, app: faust.App, settings: Settings, commits: RawCommits) -> None:
         self.app, self.settings, self.commits = app, settings, commits
         self.room = Room(thresholds(settings))
+        self.desk = Desk(self.room)
         self.loaded = False
         self._lock = asyncio.Lock()
-        self.table = app.Table(
-            "incidents", partitions=1,
-            changelog_topic=app.topic(INCIDENTS, partitions=1, compacting=True, deleting=False,
-                                      key_serializer="raw", value_serializer="raw"),
-            schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw",
-                                value_serializer="raw"),
-        )
+        self.table = _changelogged(app, "incidents", INCIDENTS)
+        self.desk_table = _changelogged(app, "desk", DESK)
         topic = unacked_topic(app, SIGNALS, key_serializer="raw", value_serializer="raw", partitions=1)
         # Faust types an agent by StreamT, which lacks take_events (its Stream has it).
         app.agent(topic, name="correlate")(cast(Any, self.correlate))
+        commands = unacked_topic(app, COMMANDS, key_serializer="raw", value_serializer="raw", partitions=1)
+        app.agent(commands, name="decide")(cast(Any, self.decide))
         app.timer(settings.escalation_check_s)(self.escalate)
 
     async def correlate(self, stream: Stream[Any]) -> None:
@@ -68,17 +76,55 @@ class Correlation:
                 now = utc_now()
                 changed: dict[uuid.UUID, Incident] = {}
                 letters: list[Outgoing] = []
+                entries: list[AuditEntry] = []
                 for event in batch:
                     message = event.message
                     try:
                         value = _input.decode(message.value or b"")
-                        for incident in self.room.take(value, now):
+                        before = self.room.incidents.get(value.incident_id) if isinstance(
+                            value, IncidentAck) else None
+                        taken_in = self.room.take(value, now)
+                        for incident in taken_in:
                             changed[incident.id] = incident
+                        if isinstance(value, IncidentAck):
+                            entries.append(acknowledgement_entry(value, before, taken_in, now))
                     except Exception as exc:  # one bad record never stops correlation
                         letters.append(dead_letter(f"not a signal nor an incident acknowledgement: {exc}",
                                                    message.topic, message.partition, message.offset,
                                                    message.key, message.value))
                 await self._write([], list(changed.values()), letters)
+                if entries:
+                    await publish(self.app, [Outgoing(AUDIT, str(e.id).encode(), _encoder.encode(e))
+                                             for e in entries])
+            self.commits.done(processed)
+
+    async def decide(self, stream: Stream[Any]) -> None:
+        """Commands decided in their order: the state they change, then their audit entries."""
+        async for taken in stream.take_events(self.settings.stream_batch, within=0.01):
+            batch, processed = await self.commits.in_order(taken)
+            async with self._lock:
+                await self._load()
+                now = utc_now()
+                incidents: dict[uuid.UUID, Incident] = {}
+                records: dict[bytes, DeskRecord] = {}
+                entries: list[AuditEntry] = []
+                letters: list[Outgoing] = []
+                for event in batch:
+                    message = event.message
+                    try:
+                        command = _command.decode(message.value or b"")
+                    except Exception as exc:  # a record that is no command never stops the desk
+                        letters.append(dead_letter(f"not a command: {exc}", message.topic, message.partition,
+                                                   message.offset, message.key, message.value))
+                        continue
+                    decision = self.desk.decide(command, now)
+                    incidents |= {i.id: i for i in decision.incidents}
+                    records |= {desk_key(r): r for r in decision.records}
+                    entries.append(decision.entry)
+                await self._write([], list(incidents.values()), letters, list(records.values()))
+                if entries:  # last: an issuer told "applied" finds the state already there
+                    await publish(self.app, [Outgoing(AUDIT, str(e.id).encode(), _encoder.encode(e))
+                                             for e in entries])
             self.commits.done(processed)
 
     async def escalate(self) -> None:
@@ -95,19 +141,25 @@ class Correlation:
             due = self.room.due(now)
             latest = {incident.id: incident for _, incident in due}
             latest |= {incident.id: incident for incident in self.room.expired(now)}
-            if latest:
-                await self._write([e for e, _ in due], list(latest.values()), [])
+            overdue = self.desk.overdue(now)
+            tasks = {task.id: task for _, task in overdue}
+            if latest or tasks:
+                await self._write([e for e, _ in due] + [e for e, _ in overdue], list(latest.values()), [],
+                                  list(tasks.values()))
 
     async def _write(self, escalations: Sequence[Escalation], incidents: Sequence[Incident],
-                     letters: list[Outgoing]) -> None:
+                     letters: list[Outgoing], desk: Sequence[DeskRecord] = ()) -> None:
         if escalations:  # first: the record that they fired
             await publish(self.app, [Outgoing(ESCALATIONS, e.subject_id.encode(), _encoder.encode(e))
                                      for e in escalations])
         records = [Outgoing(INCIDENTS, str(i.id).encode(), _encoder.encode(i)) for i in incidents]
-        if records or letters:
-            await publish(self.app, records + letters)
+        state = [Outgoing(DESK, desk_key(r), _encoder.encode(r)) for r in desk]
+        if records or state or letters:
+            await publish(self.app, records + state + letters)
         for record in records:
             set_without_changelog(self.table, record.key, record.value)
+        for record in state:
+            set_without_changelog(self.desk_table, record.key, record.value)
 
     async def _load(self) -> None:
         """Take the incident table (recovered by Faust) and the fired escalations into the room."""
@@ -117,13 +169,29 @@ class Correlation:
         for value in self.table.values():
             if value:
                 self.room.restore(_incident.decode(value), now)
-        steps = FiredSteps(self.settings, EscalationSubject.INCIDENT)
-        await steps.start()
-        try:
-            await steps.catch_up(within_s=READ_BACK_S)
-        finally:
-            await steps.stop()
-        for fired in steps.ids:
-            self.room.fired(fired)
+        for value in self.desk_table.values():
+            if value:
+                self.desk.restore(_desk_record.decode(value))
+        for subject, fired in ((EscalationSubject.INCIDENT, self.room.fired),
+                               (EscalationSubject.TASK, self.desk.fired)):
+            steps = FiredSteps(self.settings, subject)
+            await steps.start()
+            try:
+                await steps.catch_up(within_s=READ_BACK_S)
+            finally:
+                await steps.stop()
+            for step in steps.ids:
+                fired(step)
         self.loaded = True
-        log.info("correlation: %d incidents restored", len(self.room.incidents))
+        log.info("correlation: %d incidents, %d tasks restored", len(self.room.incidents),
+                 len(self.desk.tasks))
+
+
+def _changelogged(app: faust.App, name: str, changelog: str) -> Any:
+    """A one-partition table of raw bytes whose changelog is the compacted topic `changelog`."""
+    return app.Table(
+        name, partitions=1,
+        changelog_topic=app.topic(changelog, partitions=1, compacting=True, deleting=False,
+                                  key_serializer="raw", value_serializer="raw"),
+        schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
+    )

@@ -22,9 +22,19 @@ from grafana.dashboards import DASHBOARDS_DIR, TIMEZONE, all_dashboards, parse, 
 from grafana.macros import expand
 from grafana.sample import load_history
 from schemas.events import Channel, ReportCategory, ReportStatus, ReportStatusChange, StatusStep
+from schemas.incidents import (
+    Escalation,
+    EscalationSubject,
+    Hazard,
+    Incident,
+    IncidentStatus,
+    Priority,
+    escalation_id,
+)
 from schemas.regions import Region
 from schemas.sectors import Sector
 from schemas.workdays import WorkingCalendar
+from sinks.clickhouse.incident_rows import escalation_row, incident_rows
 from sinks.clickhouse.store import ChdbStore
 from sinks.clickhouse.tables import report_status_row
 
@@ -112,7 +122,9 @@ def test_json_reads_back_through_the_sdk_types_unchanged() -> None:
         assert board.schema_version == 41  # Grafana 12's dashboard schema
         assert board.timezone == TIMEZONE
         assert board.templating.list_val is not None
-        assert [v.name for v in board.templating.list_val] == ["wilayah"]
+        # Only the overview shows incidents and escalations: only it has the drill filter.
+        drills = ["latihan"] if path.name == "00-ringkasan.json" else []
+        assert [v.name for v in board.templating.list_val] == ["wilayah", *drills]
         for panel in board.panels or []:
             assert isinstance(panel, Panel), "no rows: every panel is on the grid"
             for target in panel.targets or []:
@@ -219,3 +231,53 @@ def test_overdue_reports_count_working_days_over_a_weekend_and_independence_day(
     assert thursday["SLA-TEST-C"]["Tahap"] == "Tindak lanjut (5 hari kerja)"
     assert thursday["SLA-TEST-A"]["Terlambat (jam)"] == 6 * 24
     assert counted(datetime(2026, 8, 26, 17, 0, tzinfo=UTC)) == 2
+
+
+def _drill_incident(title: str, drill: bool) -> tuple[Incident, Escalation]:
+    """An open incident in Kerinci and its escalation, as the worker would write them."""
+    at = NOW - timedelta(minutes=30)
+    incident = Incident(
+        id=uuid.uuid4(), version=1, hazard=Hazard.BANJIR, title=title, priority=Priority.SEGERA,
+        status=IncidentStatus.BARU, regions=[Region("15.01")], first_at=at, last_at=at, items=[],
+        signal_count=0, opened_at=at, updated_at=at, drill=drill, manual=True)
+    escalation = Escalation(
+        id=escalation_id(str(incident.id), 1), subject=EscalationSubject.INCIDENT,
+        subject_id=str(incident.id), level=1, role="supervisor", regions=[Region("15.01")],
+        headline=title, reason="belum diterima", due_at=at, fired_at=at + timedelta(minutes=10),
+        drill=drill)
+    return incident, escalation
+
+
+def test_drills_are_left_out_unless_the_latihan_variable_asks_for_them(store: ChdbStore) -> None:
+    real, real_step = _drill_incident("DRILL-TEST banjir sungguhan", drill=False)
+    drill, drill_step = _drill_incident("DRILL-TEST banjir latihan", drill=True)
+    for incident, step in ((real, real_step), (drill, drill_step)):
+        for table, row in incident_rows(incident):
+            store.insert_newer(table, msgspec.json.encode(row))
+        store.insert_new("escalations", msgspec.json.encode(escalation_row(step)))
+    board = _committed()["00-ringkasan.json"]
+    [variable] = [v for v in board["templating"]["list"] if v["name"] == "latihan"]
+    assert variable["current"]["value"] == "tanpa", "drills are off the screens by default"
+    tables = {"Insiden terbuka": "Insiden", "Eskalasi terakhir": "Perihal"}
+
+    def shown(title: str, drills: str) -> dict[str, str]:
+        panel = next(p for p in board["panels"] if p["title"] == title)
+        sql = expand(panel["targets"][0]["rawSql"], NOW - timedelta(hours=1), NOW,
+                     regions=[Region("15.01")], drills=drills)
+        rows = json.loads(store.execute(sql, "JSON"))["data"]
+        return {row[tables[title]]: row["Latihan"] for row in rows
+                if row[tables[title]].startswith("DRILL-TEST")}
+
+    for title in tables:
+        assert shown(title, "tanpa") == {real.title: ""}, title
+        assert shown(title, "hanya") == {drill.title: "LATIHAN"}, title
+        assert shown(title, "semua") == {real.title: "", drill.title: "LATIHAN"}, title
+    counts = next(p for p in board["panels"] if p["title"] == "Insiden terbuka menurut prioritas")
+
+    def segera(drills: str) -> int:
+        sql = expand(counts["targets"][0]["rawSql"], NOW - timedelta(hours=1), NOW,
+                     regions=[Region("15.01")], drills=drills)
+        rows = json.loads(store.execute(sql, "JSON"))["data"]
+        return sum(int(row["Insiden"]) for row in rows if row["Prioritas"] == "Segera")
+
+    assert segera("semua") == segera("tanpa") + 1 == segera("hanya") + segera("tanpa")

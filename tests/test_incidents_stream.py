@@ -13,6 +13,7 @@ import pytest
 
 from connectors.simulator.run import play_scenario
 from connectors.simulator.scenarios import Truth
+from schemas.commands import AuditEntry
 from schemas.events import (
     AlertArea,
     AlertCategory,
@@ -27,11 +28,12 @@ from schemas.events import (
 )
 from schemas.incidents import Escalation, Incident, IncidentAck, Priority, incident_id
 from schemas.regions import Region
-from schemas.topics import ESCALATIONS, INCIDENTS, SIGNALS, raw_topic
+from schemas.topics import AUDIT, ESCALATIONS, INCIDENTS, SIGNALS, raw_topic
 from tests.conftest import Stack, own_broker, produce, read_topic, running_stack, wait_for
 
 _incident = msgspec.json.Decoder(Incident)
 _escalation = msgspec.json.Decoder(Escalation)
+_audit = msgspec.json.Decoder(AuditEntry)
 STEPS = "4:petugas piket,12:supervisor,20:kepala BPBD"
 
 
@@ -162,3 +164,7 @@ def test_an_acknowledged_incident_stops_escalating(escalating: Stack) -> None:
     wait_for(lambda: escalations_of(stack, ignored_id), 60, "the other incident's first step")
     assert escalations_of(stack, acked_id) == []
     assert incidents(stack)[acked_id].status.value == "dipantau"
+    entries = [_audit.decode(v) for _, v in asyncio.run(read_topic(stack.settings, AUDIT)) if v]
+    [entry] = [e for e in entries if e.target == str(acked_id)]
+    assert (entry.action, entry.actor, entry.accepted) == ("acknowledge_incident", "Rina (piket)", True)
+    assert _incident.decode(entry.after.encode()).status.value == "dipantau"

@@ -9,13 +9,14 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "satudata", "bench", "tests")
+PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "satudata", "documents", "bench",
+            "tests")
 # The bottom of the layers, below every stage: errors, settings, event loop and port helpers,
 # the low-level Kafka helpers.
 BOTTOM = ("posko.errors", "posko.loop", "posko.net", "posko.settings", "posko.kafka")
 # The top: the command line and what runs the services as processes.
 TOP = ("posko.cli", "posko.demo", "posko.services")
-STAGES = ("connectors", "streams", "sinks", "grafana", "satudata", "bench")
+STAGES = ("connectors", "streams", "sinks", "grafana", "satudata", "documents", "bench")
 # What a stage may take from the top anyway, and why.
 TOP_ALLOWED = {
     # The benchmarks start the real worker, sink, gateway and intake as child processes, as
@@ -24,8 +25,8 @@ TOP_ALLOWED = {
 }
 
 MAX_LINES = 600
-LINE_RULED = ("connectors", "sinks", "posko", "satudata")
-LINE_RULED_SUFFIXES = (".py", ".js", ".html", ".css", ".json")
+LINE_RULED = ("connectors", "sinks", "posko", "satudata", "documents")
+LINE_RULED_SUFFIXES = (".py", ".js", ".html", ".css", ".json", ".typ")
 # Files allowed past MAX_LINES (fnmatch patterns, relative to the repository), and why.
 LONG_FILES = {
     "connectors/simulator/data/*": "the simulator's data files: names, places and phrasings, not code",

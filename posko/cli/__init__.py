@@ -18,6 +18,7 @@ from posko.cli.kafka import kafka, topics
 from posko.cli.satudata import satudata
 from posko.cli.services import gateway, sink, worker
 from posko.cli.simulate import simulate
+from posko.cli.sitrep import sitrep
 from posko.cli.store import migrate, sql
 from posko.cli.token import token
 
@@ -28,7 +29,7 @@ def main() -> None:
 
 
 for command in (kafka, topics, migrate, sql, worker, sink, gateway, simulate, demo, intake, replay,
-                connectors, token, dashboards, bench, satudata):
+                connectors, token, dashboards, bench, satudata, sitrep):
     main.add_command(command)
 
 __all__ = ["main"]

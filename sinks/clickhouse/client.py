@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from posko.settings import Settings
 from sinks.clickhouse.sql_server import query_socket
-from sinks.clickhouse.store import open_store, socket_path
+from sinks.clickhouse.store import DEFAULT_DATABASE, open_store, socket_path
 
 
 def run_sql(
@@ -30,3 +32,10 @@ def run_sql(
         return store.execute(sql, fmt)
     finally:
         store.close()
+
+
+def store_database(url: str) -> str:
+    """The database Posko's tables are in at `url` (a server URL's path; chdb: posko)."""
+    parts = urlsplit(url)
+    return (parts.path.strip("/") or DEFAULT_DATABASE) if parts.scheme.startswith("clickhouse") \
+        else DEFAULT_DATABASE

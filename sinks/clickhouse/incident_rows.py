@@ -41,6 +41,10 @@ class IncidentRow(_Row, kw_only=True):
     merged_into: uuid.UUID | None
     opened_at: datetime
     escalation_level: int
+    drill: int
+    manual: int
+    closed_by: str
+    closed_reason: str
 
 
 class IncidentSignalRow(msgspec.Struct, kw_only=True):
@@ -80,6 +84,7 @@ class EscalationRow(_Row, kw_only=True):
     due_at: datetime
     fired_at: datetime
     late_s: float
+    drill: int
 
 
 def incident_rows(incident: Incident) -> list[tuple[str, msgspec.Struct]]:
@@ -96,6 +101,8 @@ def incident_rows(incident: Incident) -> list[tuple[str, msgspec.Struct]]:
         surge=int(incident.surge), why=incident.why, acked_by=incident.acked_by,
         acked_at=incident.acked_at, merged_into=incident.merged_into, opened_at=incident.opened_at,
         escalation_level=max((step.level for step in incident.escalations), default=0),
+        drill=int(incident.drill), manual=int(incident.manual), closed_by=incident.closed_by,
+        closed_reason=incident.closed_reason,
     ))]
     if incident.merged_into is not None:  # its signals now belong to the incident it merged into
         return rows
@@ -120,5 +127,5 @@ def escalation_row(escalation: Escalation) -> EscalationRow:
         level=escalation.level, role=escalation.role,
         regions=[str(region) for region in escalation.regions], priority=escalation.priority,
         headline=escalation.headline, reason=escalation.reason, due_at=escalation.due_at,
-        fired_at=escalation.fired_at, late_s=escalation.late_s,
+        fired_at=escalation.fired_at, late_s=escalation.late_s, drill=int(escalation.drill),
     )

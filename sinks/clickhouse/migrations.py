@@ -260,9 +260,110 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
 ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(fired_at) ORDER BY id""",
     ]),
+    # The room's commands and the desk's state (schemas/commands.py). The audit log is append-only:
+    # one row per command decided, its id the command's, deduplicated on insert like events.
+    # Tasks are versions of one task like incidents (VERSIONED); their history, regions'
+    # emergency statuses and notes are rows of their own, each once (ids derived where a record
+    # has none: schemas' uuid5 of what the row is about, sinks/clickhouse/desk_rows.py).
+    (9, "audit log, tasks and their progress, emergency statuses, incident notes; drills", [
+        """CREATE TABLE IF NOT EXISTS {db}.audit_log (
+    id UUID,
+    action LowCardinality(String),
+    target String,
+    incident_id Nullable(UUID),
+    actor String,
+    role LowCardinality(String),
+    credential String,
+    origin String,
+    issued_at DateTime64(3, 'UTC'),
+    decided_at DateTime64(3, 'UTC'),
+    accepted UInt8,
+    status UInt16,
+    reason String,
+    before String,
+    after String,
+    command String,
+    drill UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX incident incident_id TYPE bloom_filter GRANULARITY 1
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(decided_at) ORDER BY id""",
+        """CREATE TABLE IF NOT EXISTS {db}.tasks (
+    id UUID,
+    version UInt64,
+    title String,
+    assignee_kind LowCardinality(String),
+    assignee String,
+    priority LowCardinality(String),
+    due_at DateTime64(3, 'UTC'),
+    status LowCardinality(String),
+    incident_id Nullable(UUID),
+    report Nullable(String),
+    details String,
+    region LowCardinality(Nullable(String)),
+    lat Nullable(Float64),
+    lon Nullable(Float64),
+    created_by String,
+    created_at DateTime64(3, 'UTC'),
+    updated_at DateTime64(3, 'UTC'),
+    drill UInt8,
+    escalation_level UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(version) ORDER BY id""",
+        """CREATE TABLE IF NOT EXISTS {db}.task_progress (
+    id UUID,
+    task_id UUID,
+    incident_id Nullable(UUID),
+    command_id UUID,
+    action LowCardinality(String),
+    status LowCardinality(String),
+    by String,
+    role LowCardinality(String),
+    at DateTime64(3, 'UTC'),
+    note String,
+    reason String,
+    lat Nullable(Float64),
+    lon Nullable(Float64),
+    assignee String,
+    drill UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX task task_id TYPE bloom_filter GRANULARITY 1
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(at) ORDER BY id""",
+        """CREATE TABLE IF NOT EXISTS {db}.emergency_status (
+    id UUID,
+    region LowCardinality(String),
+    version UInt64,
+    status LowCardinality(String),
+    decided_at DateTime64(3, 'UTC'),
+    decree Nullable(String),
+    decided_by String,
+    incident_id Nullable(UUID),
+    note String,
+    updated_at DateTime64(3, 'UTC'),
+    drill UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(ingested_at) ORDER BY id""",
+        """CREATE TABLE IF NOT EXISTS {db}.incident_notes (
+    id UUID,
+    incident_id UUID,
+    text String,
+    sitrep UInt8,
+    by String,
+    role LowCardinality(String),
+    at DateTime64(3, 'UTC'),
+    drill UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX incident incident_id TYPE bloom_filter GRANULARITY 1
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(at) ORDER BY id""",
+        "ALTER TABLE {db}.incidents ADD COLUMN IF NOT EXISTS drill UInt8 DEFAULT 0 AFTER escalation_level",
+        "ALTER TABLE {db}.incidents ADD COLUMN IF NOT EXISTS manual UInt8 DEFAULT 0 AFTER drill",
+        "ALTER TABLE {db}.incidents ADD COLUMN IF NOT EXISTS closed_by String DEFAULT '' AFTER manual",
+        "ALTER TABLE {db}.incidents ADD COLUMN IF NOT EXISTS closed_reason String DEFAULT '' "
+        "AFTER closed_by",
+        "ALTER TABLE {db}.escalations ADD COLUMN IF NOT EXISTS drill UInt8 DEFAULT 0 AFTER late_s",
+    ]),
 ]
 
 # Tables whose rows are versions of one thing: the sink keeps the newest row per id.
-VERSIONED = frozenset({"disaster_alerts", "alerts", "incidents", "incident_signals"})
+VERSIONED = frozenset({"disaster_alerts", "alerts", "incidents", "incident_signals", "tasks"})
 # The column that names the thing, where it is not `id`.
 KEYS = {"incident_signals": "signal_id"}

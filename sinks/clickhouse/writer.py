@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from posko.settings import Settings
+from schemas.commands import AuditEntry, DeskRecord
 from schemas.events import (
     Acknowledgement,
     Alert,
@@ -27,8 +28,19 @@ from schemas.events import (
     new_dead_letter,
 )
 from schemas.incidents import Escalation, Incident
-from schemas.topics import ACKS, ALERTS, DLQ, ESCALATIONS, INCIDENTS, REPORT_STATUS, events_topic
+from schemas.topics import (
+    ACKS,
+    ALERTS,
+    AUDIT,
+    DESK,
+    DLQ,
+    ESCALATIONS,
+    INCIDENTS,
+    REPORT_STATUS,
+    events_topic,
+)
 from schemas.workdays import WorkingCalendar
+from sinks.clickhouse.desk_rows import audit_row, desk_rows
 from sinks.clickhouse.incident_rows import escalation_row, incident_rows
 from sinks.clickhouse.migrations import KEYS, VERSIONED
 from sinks.clickhouse.store import Store
@@ -55,6 +67,8 @@ _ack = msgspec.json.Decoder(Acknowledgement)
 _status = msgspec.json.Decoder(ReportStatusChange)
 _incident = msgspec.json.Decoder(Incident)
 _escalation = msgspec.json.Decoder(Escalation)
+_audit = msgspec.json.Decoder(AuditEntry)
+_desk: msgspec.json.Decoder[DeskRecord] = msgspec.json.Decoder(DeskRecord)
 _encoder = msgspec.json.Encoder()
 _NO_CUTI_BERSAMA = WorkingCalendar()
 
@@ -79,7 +93,11 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     REPORT_STATUS: lambda data: _status_rows(data, _NO_CUTI_BERSAMA),
     INCIDENTS: lambda data: incident_rows(_incident.decode(data)),
     ESCALATIONS: lambda data: [("escalations", escalation_row(_escalation.decode(data)))],
+    AUDIT: lambda data: [("audit_log", audit_row(_audit.decode(data)))],
+    DESK: lambda data: desk_rows(_desk.decode(data)),
 }
+# Compacted topics whose tombstones remove a record from Kafka, not its rows from ClickHouse.
+_COMPACTED = frozenset({INCIDENTS, DESK})
 
 
 def _status_rows(data: bytes, calendar: WorkingCalendar) -> Rows:
@@ -89,8 +107,8 @@ def _status_rows(data: bytes, calendar: WorkingCalendar) -> Rows:
 def rows_of(record: ConsumerRecord[bytes, bytes], calendar: WorkingCalendar | None = None) -> Rows:
     """The table rows a record becomes; one that cannot be read becomes a dead letter row.
     Report SLA deadlines count working days of `calendar` (default: without cuti bersama)."""
-    if record.value is None and record.topic == INCIDENTS:
-        return []  # a tombstone: compaction removes the incident, its rows stay as they were
+    if record.value is None and record.topic in _COMPACTED:
+        return []  # a tombstone: compaction removes the record, its rows stay as they were
     try:
         if record.topic == REPORT_STATUS and calendar is not None:
             return _status_rows(record.value or b"", calendar)

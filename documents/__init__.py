@@ -1,0 +1,1 @@
+"""Documents made from the room's record in ClickHouse: the incident timeline and its sitrep."""
