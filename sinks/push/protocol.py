@@ -82,6 +82,8 @@ class Welcome(msgspec.Struct, frozen=True, tag="welcome", tag_field="type"):
     regions: list[str]
     kinds: list[str]
     min_severity: str
+    team: str | None = None  # a responder's team: tasks for it are theirs too
+    agency: str | None = None  # an agency account's agency
 
 
 class Snapshot(msgspec.Struct, frozen=True, tag="snapshot", tag_field="type"):
