@@ -141,6 +141,11 @@ def test_no_command_is_lost_or_applied_twice_across_a_worker_sigkill(stack: Stac
     stack.kill("worker")
     send(stack, *done)
     stack.start("worker")
+    # The sink killed while it stores the audit entries and the tasks.
+    wait_for(lambda: stack.count("SELECT count() FROM posko.task_progress WHERE status = 'selesai'") > 0,
+             120, lambda: f"the sink storing the tasks' progress\n{stack.log_tail()}")
+    stack.kill("sink")
+    stack.start("sink")
     entries = decided(stack, ids, within_s=180)
     refused = [e for e in entries.values() if not e.accepted]
     assert refused == [], f"{len(refused)} refused, e.g. {refused[:1]} (applied twice, then a conflict?)"
@@ -150,3 +155,19 @@ def test_no_command_is_lost_or_applied_twice_across_a_worker_sigkill(stack: Stac
         assert (task.status, task.version) == (TaskStatus.SELESAI, 3)
         repeated = [i for i, n in Counter(e.command_id for e in task.history).items() if n > 1]
         assert repeated == [], f"commands applied twice to {task.id}: {repeated}"
+    # ClickHouse holds every command once, and every task done.
+    listed = ",".join(f"'{i}'" for i in ids)
+    task_ids = ",".join(f"'{c.id}'" for c in creates)
+    expected = {f"SELECT count() FROM posko.audit_log WHERE id IN ({listed})": len(ids),
+                f"SELECT uniqExact(id) FROM posko.audit_log WHERE id IN ({listed}) AND accepted": len(ids),
+                f"SELECT count() FROM posko.tasks FINAL WHERE id IN ({task_ids}) AND status = 'selesai'":
+                    len(creates),
+                f"SELECT count() FROM posko.task_progress WHERE task_id IN ({task_ids})": 3 * len(creates)}
+    for query, count in expected.items():
+        def stored(q: str = query, n: int = count) -> bool:
+            return stack.count(q) == n
+
+        def described(q: str = query, n: int = count) -> str:
+            return f"{q} = {n}, found {stack.count(q)}\n{stack.log_tail()}"
+
+        wait_for(stored, 120, described)
