@@ -233,3 +233,10 @@ async def test_a_restarted_gateway_reads_the_desk_back_from_posko_desk(gateway: 
     assert [(e.region, e.version, e.status) for e in snapshot.emergencies] == [
         (Region.TEBO, 2, EmergencyStatus.TRANSISI_DARURAT)]
     await citra.close()
+
+
+def test_the_console_is_served_beside_the_wall(gateway: GatewayStack) -> None:
+    status, content_type, body = gateway.get("/console")
+    assert status == 200 and content_type.startswith("text/html") and b"console.js" in body
+    status, _, body = gateway.get("/nowhere")
+    assert status == 404 and b"/console" in body
