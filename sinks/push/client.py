@@ -16,6 +16,7 @@ from websockets.asyncio.server import ServerConnection
 from schemas.events import Acknowledgement, Alert, utc_now
 from schemas.identity import Principal
 from schemas.incidents import Escalation, Incident
+from sinks.push.desk import DeskItem, sees_desk_item
 from sinks.push.incidents import ScopedAck, sees_escalation, sees_incident
 from sinks.push.journal import Entry
 from sinks.push.rate import TokenBucket
@@ -63,6 +64,8 @@ class Client:
             return sees_incident(self.principal, item)
         if isinstance(item, Escalation):
             return sees_escalation(self.principal, item, entry.kinds)
+        if isinstance(item, DeskItem):
+            return sees_desk_item(self.principal, item)
         assert isinstance(item, ScopedAck)
         return self.principal.covers_area(item.regions, kinds=item.kinds)
 

@@ -1,5 +1,6 @@
 """The gateway's Kafka feed: alerts, acknowledgements, incidents, escalations and incident acks
-into its journal and incident board."""
+into its journal and incident board; the desk's state (tasks, emergency statuses, notes) into its
+desk board; the desk's decisions (audit entries) to the clients that issued the commands."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from posko.settings import Settings
+from schemas.commands import AuditEntry, DeskRecord
 from schemas.events import Acknowledgement, Alert
 from schemas.incidents import Escalation, Incident, IncidentAck, RoomInput
-from schemas.topics import ACKS, ALERTS, ESCALATIONS, INCIDENTS, SIGNALS
+from schemas.topics import ACKS, ALERTS, AUDIT, DESK, ESCALATIONS, INCIDENTS, SIGNALS
+from sinks.push.commands import CommandPath
+from sinks.push.desk import DeskBoard
 from sinks.push.incidents import RECENT_ESCALATIONS, IncidentBoard
 
 log = logging.getLogger("posko.gateway")
@@ -30,6 +34,10 @@ _ack = msgspec.json.Decoder(Acknowledgement)
 _incident = msgspec.json.Decoder(Incident)
 _escalation = msgspec.json.Decoder(Escalation)
 _room_input = msgspec.json.Decoder(RoomInput)
+_desk = msgspec.json.Decoder(DeskRecord)
+_audit = msgspec.json.Decoder(AuditEntry)
+# Compacted topics read from their start, quietly up to where they ended at start (the current state).
+_STATE = (INCIDENTS, DESK)
 
 
 class Gateway(Protocol):
@@ -37,6 +45,8 @@ class Gateway(Protocol):
 
     settings: Settings
     board: IncidentBoard
+    desk: DeskBoard
+    commands: CommandPath
     kafka_ready: bool
     incidents_loaded: asyncio.Event
 
@@ -45,14 +55,16 @@ class Gateway(Protocol):
     def on_incident(self, incident: Incident) -> None: ...
     def on_escalation(self, escalation: Escalation) -> None: ...
     def on_incident_ack(self, ack: IncidentAck) -> None: ...
+    def on_desk(self, record: DeskRecord) -> None: ...
 
 
 async def consume(gateway: Gateway, stop: asyncio.Event) -> None:
     """Alerts, acknowledgements and incidents from Kafka into the journal.
 
     Alerts and acknowledgements from BACKFILL_S ago, escalations from RECENT_ESCALATIONS ago;
-    posko.incidents (compacted) from its start, quietly up to where it ended at start (the
-    board, not the journal: those are in every snapshot), then each change as a message.
+    posko.incidents and posko.desk (compacted) from their start, quietly up to where they ended
+    at start (the boards, not the journal: those are in every snapshot), then each change as a
+    message; posko.audit from its end (decisions of commands issued from now on).
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=gateway.settings.bootstrap_servers, enable_auto_commit=False,
@@ -60,20 +72,22 @@ async def consume(gateway: Gateway, stop: asyncio.Event) -> None:
     )
     await consumer.start()
     try:
-        tps = await _partitions(gateway.settings, [ALERTS, ACKS, SIGNALS, ESCALATIONS, INCIDENTS])
+        tps = await _partitions(gateway.settings, [ALERTS, ACKS, SIGNALS, ESCALATIONS, *_STATE, AUDIT])
         consumer.assign(tps)
         now = time.time()
         since_ms = {tp: int((now - (RECENT_ESCALATIONS.total_seconds() if tp.topic == ESCALATIONS
-                                    else BACKFILL_S)) * 1000) for tp in tps if tp.topic != INCIDENTS}
+                                    else BACKFILL_S)) * 1000)
+                    for tp in tps if tp.topic not in (*_STATE, AUDIT)}
         found = await consumer.offsets_for_times(since_ms)
         for tp in since_ms:
             if (at := found.get(tp)) is not None:
                 consumer.seek(tp, at.offset)
             else:
                 await consumer.seek_to_end(tp)
-        incident_tps = [tp for tp in tps if tp.topic == INCIDENTS]
-        await consumer.seek_to_beginning(*incident_tps)
-        loading = {tp: end for tp, end in (await consumer.end_offsets(incident_tps)).items() if end > 0}
+        await consumer.seek_to_end(*[tp for tp in tps if tp.topic == AUDIT])
+        state_tps = [tp for tp in tps if tp.topic in _STATE]
+        await consumer.seek_to_beginning(*state_tps)
+        loading = {tp: end for tp, end in (await consumer.end_offsets(state_tps)).items() if end > 0}
         if not loading:
             gateway.incidents_loaded.set()
         gateway.kafka_ready = True
@@ -82,7 +96,7 @@ async def consume(gateway: Gateway, stop: asyncio.Event) -> None:
             for tp, records in batch.items():
                 for record in records:
                     if tp in loading and record.offset < loading[tp]:
-                        _load_incident(gateway, record.value)
+                        _load(gateway, tp.topic, record.value)
                         continue
                     _on_record(gateway, tp.topic, record.value)
                     # Let the clients' pumps send before the next one: a burst from one fetch
@@ -92,21 +106,25 @@ async def consume(gateway: Gateway, stop: asyncio.Event) -> None:
                 for tp in [tp for tp in loading if await consumer.position(tp) >= loading[tp]]:
                     del loading[tp]
                 if not loading:
-                    log.info("incidents read: %d open", len(gateway.board.open))
+                    log.info("incidents and desk read: %d open incidents, %d tasks", len(gateway.board.open),
+                             len(gateway.desk.tasks))
                     gateway.incidents_loaded.set()
     finally:
         gateway.kafka_ready = False
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await consumer.stop()
 
-def _load_incident(gateway: Gateway, value: bytes | None) -> None:
-    """A version of an incident read at start: onto the board, not into the journal."""
+def _load(gateway: Gateway, topic: str, value: bytes | None) -> None:
+    """A version of an incident, task, status or note read at start: onto a board, not into the journal."""
     if value is None:
         return
     try:
-        gateway.board.update(_incident.decode(value))
+        if topic == INCIDENTS:
+            gateway.board.update(_incident.decode(value))
+        else:
+            gateway.desk.update(_desk.decode(value), gateway.board.open)
     except msgspec.DecodeError as exc:
-        log.warning("skipping unreadable record on %s: %s", INCIDENTS, exc)
+        log.warning("skipping unreadable record on %s: %s", topic, exc)
 
 def _on_record(gateway: Gateway, topic: str, value: bytes | None) -> None:
     if value is None:  # a tombstone on the compacted incidents topic
@@ -120,6 +138,10 @@ def _on_record(gateway: Gateway, topic: str, value: bytes | None) -> None:
             gateway.on_incident(_incident.decode(value))
         elif topic == ESCALATIONS:
             gateway.on_escalation(_escalation.decode(value))
+        elif topic == DESK:
+            gateway.on_desk(_desk.decode(value))
+        elif topic == AUDIT:
+            gateway.commands.on_audit(_audit.decode(value))
         elif isinstance(room := _room_input.decode(value), IncidentAck):
             gateway.on_incident_ack(room)
     except msgspec.DecodeError as exc:  # the sink sends it to the DLQ; the wall skips it

@@ -1,11 +1,11 @@
-"""The push gateway: incidents, escalations, alerts, acknowledgements and counters from Kafka to
-walls and responders.
+"""The push gateway: incidents, escalations, alerts, acknowledgements, counters and the desk's tasks,
+statuses and notes from Kafka to walls, consoles and responders, and their commands back to Kafka.
 
-One process serves the websocket protocol (`sinks/push/protocol.py`) on `/ws` and the wall and
-responder pages over plain HTTP on the same port. Fan-out never waits for a slow client: each
-client (`sinks/push/client.py`) has a bounded queue and a task of its own that sends from it; a
-client that falls behind is skipped forward (a `gap` then a fresh snapshot) and dropped if it
-falls behind again.
+One process serves the websocket protocol (`sinks/push/protocol.py`) on `/ws` and the wall, console
+and responder pages (`sinks/push/static.py`) over plain HTTP on the same port. Fan-out never
+waits for a slow client: each client (`sinks/push/client.py`) has a bounded queue and a task of
+its own that sends from it; a client that falls behind is skipped forward (a `gap` then a fresh
+snapshot) and dropped if it falls behind again. Commands go through `sinks/push/commands.py`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -33,12 +32,15 @@ from websockets.http11 import Request, Response
 
 from posko.credentials import CredentialRing
 from posko.settings import Settings
+from schemas.commands import DeskRecord
 from schemas.events import Acknowledgement, Alert, Kind, new_event_id, utc_now
 from schemas.identity import Principal, Role
 from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
 from schemas.regions import REGION_NAMES
 from schemas.topics import ACKS, SIGNALS
 from sinks.push.client import EXPIRED, POLICY_VIOLATION, Client, QueuedMessage
+from sinks.push.commands import CommandPath
+from sinks.push.desk import DeskBoard, desk_message
 from sinks.push.feed import consume
 from sinks.push.incidents import IncidentBoard, sees_incident
 from sinks.push.journal import Entry, Journal, JournalItem
@@ -48,6 +50,7 @@ from sinks.push.protocol import (
     AlertMessage,
     AuthRequest,
     ClientMessage,
+    CommandRequest,
     Counts,
     CountsMessage,
     Error,
@@ -66,6 +69,7 @@ from sinks.push.protocol import (
 from sinks.push.rate import TokenBucket
 from sinks.push.signin import watch_credentials
 from sinks.push.snapshot import fit_snapshot, read_alert, read_alerts, read_counts, scope_filter
+from sinks.push.static import pages
 
 log = logging.getLogger("posko.gateway")
 
@@ -118,14 +122,16 @@ class Gateway:
         # Open incidents (latest version), recent escalations and incidents' acknowledgements.
         self.board = IncidentBoard()
         # Set once posko.incidents has been read up to where it ended when the gateway started.
-        self.incidents_loaded = asyncio.Event()
+        self.incidents_loaded = asyncio.Event()  # and posko.desk, onto self.desk
+        self.desk = DeskBoard()
+        self.commands = CommandPath(self.journal)
         self.producer: AIOKafkaProducer | None = None
         self.kafka_ready = False
         # Clients skipped forward (gap + snapshot) and dropped for falling behind, since start.
         self.tally: Counter[str] = Counter()
         self._stored: dict[str, tuple[float, asyncio.Future[tuple[list[Alert], list[Acknowledgement]]]]] = {}
         self._origins = {o.strip().rstrip("/") for o in settings.gateway_origins.split(",") if o.strip()}
-        self._pages = _pages()
+        self._pages = pages()
 
     # --- The journal -------------------------------------------------------------------------
 
@@ -169,6 +175,11 @@ class Gateway:
         """An acknowledgement of an incident, read back from posko.signals."""
         scoped = self.board.acknowledged(ack)
         self.publish(lambda seq: IncidentAckMessage(seq, ack), scoped)
+
+    def on_desk(self, record: DeskRecord) -> None:
+        """A task, region status or note from posko.desk (one not newer than the one held is skipped)."""
+        if (item := self.desk.update(record, self.board.open)) is not None:
+            self.publish(lambda seq: desk_message(seq, record), item)
 
     def on_counts(self, counts: Counts) -> None:
         """New counters from ClickHouse; published when they changed."""
@@ -221,6 +232,7 @@ class Gateway:
         visible = visible[: self.settings.gateway_snapshot_alerts]
         kept = {a.id for a in visible}
         incidents = self.board.ranked(principal)
+        tasks, emergencies, notes = self.desk.view(principal, incidents)
         snapshot = Snapshot(
             seq=self.journal.last_seq, alerts=visible,
             acks=sorted((a for a in acks.values() if a.alert_id in kept), key=lambda a: a.acked_at),
@@ -228,6 +240,7 @@ class Gateway:
             regions={str(code): name for code, name in REGION_NAMES.items()},
             incidents=incidents, escalations=self.board.recent_escalations(principal),
             incident_acks=[ack for i in incidents if (ack := self.board.acks.get(i.id)) is not None],
+            tasks=tasks, emergencies=emergencies, notes=notes,
         )
         return fit_snapshot(snapshot)
 
@@ -372,6 +385,8 @@ class Gateway:
             await self.acknowledge(client, message)
         elif isinstance(message, IncidentAckRequest):
             await self.acknowledge_incident(client, message)
+        elif isinstance(message, CommandRequest):
+            await self.commands.issue(client, message)
         elif isinstance(message, AuthRequest):
             client.send(seq, _encode(Error(seq, "sudah masuk / already authenticated")))
         else:
@@ -478,8 +493,8 @@ class Gateway:
         page = self._pages.get(path)
         if page is None:
             return _response(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8",
-                             f"no page at {path}: the wall is at /wall, the responder page at /responder\n"
-                             .encode())
+                             f"no page at {path}: the wall is at /wall, the console at /console, "
+                             "the responder page at /responder\n".encode())
         return _response(HTTPStatus.OK, page[0], page[1])
 
     def origin_allowed(self, origin: str, host: str | None) -> bool:
@@ -527,24 +542,6 @@ def _response(status: HTTPStatus, content_type: str, body: bytes) -> Response:
     return Response(status.value, status.phrase, headers, body)
 
 
-_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
-
-
-def _pages() -> dict[str, tuple[str, bytes]]:
-    """The static pages by path: /wall, /responder, /static/<file> and /regions.geojson."""
-    pages: dict[str, tuple[str, bytes]] = {}
-    for file in resources.files("sinks.push").joinpath("pages").iterdir():
-        suffix = "." + file.name.rsplit(".", 1)[-1]
-        if suffix in _TYPES:
-            pages[f"/static/{file.name}"] = (_TYPES[suffix], file.read_bytes())
-    pages["/wall"] = pages["/static/wall.html"]
-    pages["/responder"] = pages["/static/responder.html"]
-    geojson = resources.files("schemas").joinpath("data/jambi_kabkota_15.geojson").read_bytes()
-    pages["/regions.geojson"] = ("application/geo+json", geojson)
-    return pages
-
-
 async def serve_gateway(settings: Settings, stop: asyncio.Event,
                         ready: Callable[[], Awaitable[None]] | None = None) -> None:
     """Run the gateway until `stop` is set."""
@@ -552,6 +549,7 @@ async def serve_gateway(settings: Settings, stop: asyncio.Event,
     gateway.producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
                                         enable_idempotence=True, linger_ms=0)
     await gateway.producer.start()
+    gateway.commands.producer = gateway.producer
     tasks = [asyncio.create_task(gateway.consume(stop)), asyncio.create_task(gateway.refresh_counts(stop)),
              asyncio.create_task(gateway.ping(stop)),
              asyncio.create_task(watch_credentials(gateway.credentials, gateway.clients, stop))]

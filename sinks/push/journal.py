@@ -9,10 +9,11 @@ from typing import NamedTuple
 
 from schemas.events import Acknowledgement, Alert, Kind
 from schemas.incidents import Escalation, Incident
+from sinks.push.desk import DeskItem
 from sinks.push.incidents import ScopedAck
 
 # What a journal entry is about: who may see it follows from it.
-JournalItem = Alert | Acknowledgement | Incident | Escalation | ScopedAck | None
+JournalItem = Alert | Acknowledgement | Incident | Escalation | ScopedAck | DeskItem | None
 
 
 class Entry(NamedTuple):

@@ -1,10 +1,11 @@
 """The push gateway's wire protocol: JSON messages (msgspec) between the gateway and its clients.
 
-Client → gateway: `auth` first, then `ack` of an alert or `incident_ack` of an incident (and
-optionally `pong`). Gateway → client: every message has `seq`. Journal messages (`alert`, `ack`,
-`counts`, `incident`, `escalation`, `incident_ack`) each take the next `seq`, so a wall sees them
-consecutively; `welcome`, `snapshot`, `gap`, `ping`, `receipt`, `incident_receipt` and `error`
-carry the latest `seq` at the time they were sent.
+Client → gateway: `auth` first, then `ack` of an alert, `incident_ack` of an incident, `command`
+(an act of schemas/commands.py) and optionally `pong`. Gateway → client: every message has `seq`.
+Journal messages (`alert`, `ack`, `counts`, `incident`, `escalation`, `incident_ack`, `task`,
+`emergency`, `note`) each take the next `seq`, so a wall sees them consecutively; `welcome`,
+`snapshot`, `gap`, `ping`, `receipt`, `incident_receipt`, `command_sent`, `command_result` and
+`error` carry the latest `seq` at the time they were sent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from schemas.commands import Action, IncidentNote, RegionEmergency, Task
 from schemas.events import Acknowledgement, Alert
 from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
 
@@ -44,11 +46,21 @@ class IncidentAckRequest(msgspec.Struct, frozen=True, tag="incident_ack", tag_fi
     status: IncidentStatus = IncidentStatus.DIPANTAU
 
 
+class CommandRequest(msgspec.Struct, frozen=True, kw_only=True, tag="command", tag_field="type"):
+    """An act of an officer, responder or agency; the gateway wraps it in a `Command` for the desk."""
+
+    ref: Annotated[str, Meta(max_length=64)]  # the client's own id for it, echoed in the answers
+    action: Action
+    # The version of the incident, task or region status the person saw (None: not checked).
+    expected_version: int | None = None
+    page: Annotated[str, Meta(pattern="^[a-z_-]{0,20}$")] = ""  # console, responder, …: for the origin
+
+
 class Pong(msgspec.Struct, frozen=True, tag="pong", tag_field="type"):
     """A client answering a ping (optional)."""
 
 
-ClientMessage = AuthRequest | AckRequest | IncidentAckRequest | Pong
+ClientMessage = AuthRequest | AckRequest | IncidentAckRequest | CommandRequest | Pong
 
 # --- From the gateway ----------------------------------------------------------------------------
 
@@ -71,6 +83,8 @@ class Welcome(msgspec.Struct, frozen=True, tag="welcome", tag_field="type"):
     regions: list[str]
     kinds: list[str]
     min_severity: str
+    team: str | None = None  # a responder's team: tasks for it are theirs too
+    agency: str | None = None  # an agency account's agency
 
 
 class Snapshot(msgspec.Struct, frozen=True, tag="snapshot", tag_field="type"):
@@ -85,6 +99,10 @@ class Snapshot(msgspec.Struct, frozen=True, tag="snapshot", tag_field="type"):
     incidents: list[Incident] = []
     escalations: list[Escalation] = []
     incident_acks: list[IncidentAck] = []
+    # The desk's state in scope: tasks open or done lately, regions not normal, incidents' latest notes.
+    tasks: list[Task] = []
+    emergencies: list[RegionEmergency] = []
+    notes: list[IncidentNote] = []
 
 
 class AlertMessage(msgspec.Struct, frozen=True, tag="alert", tag_field="type"):
@@ -129,6 +147,27 @@ class IncidentAckMessage(msgspec.Struct, frozen=True, tag="incident_ack", tag_fi
     ack: IncidentAck
 
 
+class TaskMessage(msgspec.Struct, frozen=True, tag="task", tag_field="type"):
+    """A task given or changed (a version not for the holder any more: it was reassigned)."""
+
+    seq: int
+    task: Task
+
+
+class EmergencyMessage(msgspec.Struct, frozen=True, tag="emergency", tag_field="type"):
+    """A region's emergency status was set (status `normal`: the region is back to normal)."""
+
+    seq: int
+    emergency: RegionEmergency
+
+
+class NoteMessage(msgspec.Struct, frozen=True, tag="note", tag_field="type"):
+    """A note or sitrep written on an incident."""
+
+    seq: int
+    note: IncidentNote
+
+
 class Gap(msgspec.Struct, frozen=True, tag="gap", tag_field="type"):
     """Messages were skipped (client too slow, or resumed too late); a snapshot follows."""
 
@@ -159,6 +198,25 @@ class IncidentReceipt(msgspec.Struct, frozen=True, tag="incident_receipt", tag_f
     incident_id: uuid.UUID
 
 
+class CommandSent(msgspec.Struct, frozen=True, tag="command_sent", tag_field="type"):
+    """The client's command is on posko.commands; the desk's decision follows as `command_result`."""
+
+    seq: int
+    ref: str
+    command_id: uuid.UUID
+
+
+class CommandResult(msgspec.Struct, frozen=True, tag="command_result", tag_field="type"):
+    """What became of a command: applied (200) or refused (403, 404, 409, 422) and why."""
+
+    seq: int
+    ref: str
+    command_id: uuid.UUID | None  # None: refused by the gateway, never written
+    status: int
+    accepted: bool
+    reason: str = ""
+
+
 class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
     """A client message could not be used; the text says why and what to do."""
 
@@ -167,6 +225,7 @@ class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
 
 
 JournalMessage = (AlertMessage | AckMessage | CountsMessage | IncidentMessage | EscalationMessage
-                  | IncidentAckMessage)
+                  | IncidentAckMessage | TaskMessage | EmergencyMessage | NoteMessage)
 ServerMessage = (Welcome | Snapshot | AlertMessage | AckMessage | CountsMessage | IncidentMessage
-                 | EscalationMessage | IncidentAckMessage | Gap | Ping | Receipt | IncidentReceipt | Error)
+                 | EscalationMessage | IncidentAckMessage | TaskMessage | EmergencyMessage | NoteMessage
+                 | Gap | Ping | Receipt | IncidentReceipt | CommandSent | CommandResult | Error)

@@ -122,14 +122,20 @@ SNAPSHOT_BYTES = 768 * 1024
 
 def fit_snapshot(snapshot: Snapshot) -> Snapshot:
     """The snapshot, made smaller until it fits SNAPSHOT_BYTES: the older half of the alerts
-    first, then the lower half of the incidents (the next message of each brings it back)."""
+    first, then the older half of the notes, the later half of the tasks (done ones and those due
+    last), then the lower half of the incidents (the next message of each brings it back)."""
     while (len(msgspec.json.encode(snapshot)) > SNAPSHOT_BYTES
-           and (snapshot.alerts or len(snapshot.incidents) > 1)):
+           and (snapshot.alerts or snapshot.notes or snapshot.tasks or len(snapshot.incidents) > 1)):
         if snapshot.alerts:
             alerts = snapshot.alerts[: len(snapshot.alerts) // 2]
             kept = {a.id for a in alerts}
             snapshot = msgspec.structs.replace(snapshot, alerts=alerts,
                                                acks=[a for a in snapshot.acks if a.alert_id in kept])
+        elif snapshot.notes:  # oldest first: keep the later half
+            notes = snapshot.notes[(len(snapshot.notes) + 1) // 2:]
+            snapshot = msgspec.structs.replace(snapshot, notes=notes)
+        elif snapshot.tasks:  # most urgent first: keep the first half
+            snapshot = msgspec.structs.replace(snapshot, tasks=snapshot.tasks[: len(snapshot.tasks) // 2])
         else:
             incidents = snapshot.incidents[: len(snapshot.incidents) // 2]
             kept = {i.id for i in incidents}

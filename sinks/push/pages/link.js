@@ -1,6 +1,6 @@
-// The connection to the Posko push gateway, shared by the wall and the responder page:
-// auth first, resume after a reconnect, a watchdog on the gateway's 15 s ping, and the words
-// both pages show in Bahasa Indonesia and English.
+// The connection to the Posko push gateway, shared by the wall, the console and the responder
+// page: auth first, resume after a reconnect, a watchdog on the gateway's 15 s ping, commands and
+// their results, and the words the pages show in Bahasa Indonesia and English.
 "use strict";
 
 const Posko = (() => {
@@ -40,6 +40,19 @@ const Posko = (() => {
       hazard: {banjir: "Banjir", longsor: "Longsor", gempa: "Gempa", karhutla: "Karhutla", cuaca: "Cuaca ekstrem",
                kebakaran: "Kebakaran", lainnya: "Lainnya"},
       signalKind: {peringatan: "Peringatan resmi", laporan: "Laporan warga", indikator: "Indikator"},
+      drill: "LATIHAN", hideDrills: "Sembunyikan latihan", showDrills: "Tampilkan latihan",
+      tasks: "Tugas", yourTasks: "Tugas Anda", noTasks: "Tidak ada tugas", of: "dari", done: "selesai",
+      overdueTasks: "terlambat", due: "tenggat", forWhom: "untuk",
+      taskStatus: {baru: "BARU", diterima: "DITERIMA", berangkat: "BERANGKAT", di_lokasi: "DI LOKASI",
+                   terkendala: "TERKENDALA", selesai: "SELESAI", dibatalkan: "DIBATALKAN"},
+      assigneeKind: {responder: "Responder", team: "Tim", agency: "OPD/Dinas"},
+      emergencies: "Status darurat", noEmergencies: "Tidak ada wilayah berstatus darurat", decree: "SK",
+      emergency: {normal: "Normal", siaga_darurat: "Siaga darurat", tanggap_darurat: "Tanggap darurat",
+                  transisi_darurat: "Transisi darurat ke pemulihan"},
+      sent: "terkirim, menunggu keputusan…", applied: "diterapkan", refusedCmd: "ditolak",
+      statusWord: {200: "BERHASIL", 403: "TIDAK BERHAK", 404: "TIDAK DITEMUKAN", 409: "KONFLIK", 422: "TIDAK SAH",
+                   503: "GAGAL KIRIM"},
+      notSent: "tidak terkirim: sambungan terputus",
     },
     en: {
       title: "POSKO JAMBI", subtitle: "Jambi Province Emergency Command Centre",
@@ -76,10 +89,25 @@ const Posko = (() => {
       hazard: {banjir: "Flood", longsor: "Landslide", gempa: "Earthquake", karhutla: "Forest fire", cuaca: "Severe weather",
                kebakaran: "Fire", lainnya: "Other"},
       signalKind: {peringatan: "Official alert", laporan: "Citizen report", indikator: "Indicator"},
+      drill: "DRILL", hideDrills: "Hide drills", showDrills: "Show drills",
+      tasks: "Tasks", yourTasks: "Your tasks", noTasks: "No tasks", of: "of", done: "done",
+      overdueTasks: "overdue", due: "due", forWhom: "for",
+      taskStatus: {baru: "NEW", diterima: "ACCEPTED", berangkat: "ON THE WAY", di_lokasi: "ON SITE",
+                   terkendala: "HELD UP", selesai: "DONE", dibatalkan: "CANCELLED"},
+      assigneeKind: {responder: "Responder", team: "Team", agency: "Agency"},
+      emergencies: "Emergency status", noEmergencies: "No region under an emergency status", decree: "decree",
+      emergency: {normal: "Normal", siaga_darurat: "Emergency alert (siaga darurat)",
+                  tanggap_darurat: "Emergency response (tanggap darurat)",
+                  transisi_darurat: "Transition to recovery (transisi darurat)"},
+      sent: "sent, waiting for the decision…", applied: "applied", refusedCmd: "refused",
+      statusWord: {200: "DONE", 403: "NOT ALLOWED", 404: "NOT FOUND", 409: "CONFLICT", 422: "NOT VALID",
+                   503: "NOT SENT"},
+      notSent: "not sent: connection lost",
     },
   };
   const SEVERITY_RANK = {Extreme: 4, Severe: 3, Moderate: 2, Minor: 1, Unknown: 0};
-  const JOURNAL = new Set(["alert", "ack", "counts", "incident", "escalation", "incident_ack"]);
+  const JOURNAL = new Set(["alert", "ack", "counts", "incident", "escalation", "incident_ack", "task", "emergency",
+                           "note"]);
   const PRIORITY_RANK = {segera: 0, tinggi: 1, sedang: 2, rendah: 3};
   const REFUSED = 1008;
   // The gateway closes a client sending more than its message limit with 4429 and refuses the
@@ -222,6 +250,34 @@ const Posko = (() => {
       if (this.ws && this.ws.readyState === WebSocket.OPEN) { this.ws.send(JSON.stringify(message)); return true; }
       return false;
     }
+
+    /** Sends a command (an action of schemas/commands.py); its ref, or null when not connected. */
+    command(action, expectedVersion, page) {
+      const ref = `${page}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      const sent = this.send({type: "command", ref, page, action,
+                              expected_version: expectedVersion === undefined ? null : expectedVersion});
+      return sent ? ref : null;
+    }
+  }
+
+  /** A command's answer in words: "KONFLIK: tugas diubah orang lain …" or "BERHASIL: diterapkan". */
+  function resultText(m) {
+    if (m.type === "command_sent") return t("sent");
+    const word = t("statusWord")[m.status] || String(m.status);
+    return `${word}: ${m.accepted ? t("applied") : (m.reason || t("refusedCmd"))}`;
+  }
+
+  /** Tasks of an incident: how many, how many done, how many past due and not over. */
+  function progress(tasks) {
+    const live = tasks.filter((x) => x.status !== "dibatalkan");
+    const done = live.filter((x) => x.status === "selesai").length;
+    const overdue = live.filter((x) => x.status !== "selesai" && new Date(x.due_at) < Date.now()).length;
+    return {total: live.length, done, overdue};
+  }
+
+  function progressText(p) {
+    const late = p.overdue ? `, ${p.overdue} ${t("overdueTasks")}` : "";
+    return `${p.done} ${t("of")} ${p.total} ${t("done")}${late}`;
   }
 
   /** Open incidents highest priority first, then the one with the latest signal. */
@@ -230,5 +286,5 @@ const Posko = (() => {
   }
 
   return {t, setLang, lang: () => lang, wibTime, wibDate, ago, late, el, token, askToken, Link, SEVERITY_RANK,
-          PRIORITY_RANK, byPriority};
+          PRIORITY_RANK, byPriority, resultText, progress, progressText};
 })();

@@ -105,5 +105,13 @@ const PoskoMap = (() => {
     }
   }
 
-  return {draw, shade, place, shadeIncidents, placeIncidents};
+  /** Outline each region under an emergency status (siaga, tanggap, transisi darurat) in its colour. */
+  function markEmergencies(byRegion) {
+    for (const [code, path] of Object.entries(shapes)) {
+      if (byRegion[code]) path.dataset.emergency = byRegion[code];
+      else delete path.dataset.emergency;
+    }
+  }
+
+  return {draw, shade, place, shadeIncidents, placeIncidents, markEmergencies};
 })();

@@ -1,11 +1,12 @@
 // The command-room wall: open incidents by priority (Segera first), each opening into its
 // signals; escalations; the map of the 11 kabupaten/kota with the incidents' extent; and the
-// last-hour counters, from the Posko push gateway. Alerts are kept (window.poskoWall.alerts) but
-// not listed: the room works on incidents.
+// last-hour counters, from the Posko push gateway; each incident's task progress, the regions
+// under an emergency status, drills (LATIHAN) marked and hidden at a toggle. Alerts are kept
+// (window.poskoWall.alerts) but not listed: the room works on incidents.
 "use strict";
 
 (() => {
-  const {t, el, wibTime, ago, late, byPriority} = Posko;
+  const {t, el, wibTime, ago, late, byPriority, progress, progressText} = Posko;
   const SHOWN = 14;
   const FLASH_MS = 9000;
   // The flash and the sound: only for an incident that is new or raised to Segera or Tinggi.
@@ -17,6 +18,7 @@
     incidents: new Map(), incidentAcks: new Map(), escalations: [], opened: null,
     alerts: new Map(), acks: new Map(), counts: null, regions: {}, fresh: new Map(),
     link: "connecting", reason: "", notice: "", noticeUntil: 0, lastMessage: null, flashes: [],
+    tasks: new Map(), emergencies: new Map(), hideDrills: localStorage.getItem("posko.hideDrills") === "yes",
   };
   window.poskoWall = state; // for people and tests inspecting a running wall
   let sound = localStorage.getItem("posko.sound") === "on";
@@ -60,6 +62,14 @@
       m.acks.forEach(addAck);
       state.counts = m.counts;
       state.regions = m.regions;
+      state.tasks = new Map((m.tasks || []).map((x) => [x.id, x]));
+      state.emergencies = new Map((m.emergencies || []).map((e) => [e.region, e]));
+    } else if (m.type === "task") {
+      const known = state.tasks.get(m.task.id);
+      if (!known || known.version < m.task.version) state.tasks.set(m.task.id, m.task);
+    } else if (m.type === "emergency") {
+      if (m.emergency.status === "normal") state.emergencies.delete(m.emergency.region);
+      else state.emergencies.set(m.emergency.region, m.emergency);
     } else if (m.type === "incident") {
       onIncident(m.incident);
     } else if (m.type === "incident_ack") {
@@ -99,7 +109,11 @@
   }
 
   function sorted() {
-    return [...state.incidents.values()].sort(byPriority);
+    return [...state.incidents.values()].filter((i) => !(state.hideDrills && i.drill)).sort(byPriority);
+  }
+
+  function tasksOf(i) {
+    return [...state.tasks.values()].filter((x) => x.incident_id === i.id);
   }
 
   // Who took it on: the correlator's word (acked_by on the incident) or the ack just made.
@@ -141,12 +155,14 @@
     const opened = state.opened === i.id;
     const acked = ackOf(i) !== null;
     const status = (ackOf(i) || {}).status || i.status;
+    const tasks = progress(tasksOf(i));
     const node = el("li", {class: `incident${acked ? " is-acked" : ""}${isNew ? " is-new" : ""}${opened ? " is-open" : ""}`,
                            "data-incident-id": i.id, "data-priority": i.priority},
       el("div", {class: "prio"}, el("span", {text: t("priority")[i.priority] || i.priority}),
         i.victims ? el("span", {class: "victims", text: `⚠ ${t("victims")}`}) : null),
       el("div", {class: "body"},
         el("div", {class: "title-line"},
+          i.drill ? el("span", {class: "drill", text: t("drill")}) : null,
           el("span", {class: "hazard", text: t("hazard")[i.hazard] || i.hazard}),
           el("span", {class: "title", text: i.title})),
         el("div", {class: "meta"},
@@ -156,6 +172,8 @@
           el("span", {class: "when", text: `${t("lastSignal")} ${wibTime(i.last_at)} · ${ago(i.last_at)}`}),
           el("span", {class: "status", "data-status": status, text: t("status")[status] || status})),
         ackLine(i),
+        tasks.total ? el("div", {class: `task-progress${tasks.overdue ? " has-overdue" : ""}`,
+                                 text: `${t("tasks")}: ${progressText(tasks)}`}) : null,
         opened ? el("div", {class: "items-box"},
           el("div", {class: "items-head", text: `${t("signalsOf")} (${i.items.length})`}),
           el("ol", {class: "items"}, ...i.items.slice().sort((a, b) => new Date(b.last_at) - new Date(a.last_at)).map(itemRow)))
@@ -174,6 +192,14 @@
     return el("li", {class: "overdue-report", "data-tracking": e.subject_id},
       el("div", {class: "od-what", text: `${e.subject_id} · ${e.headline}`}),
       el("div", {class: "od-late", text: `${t("lateBy")} ${late(e.due_at)} · ${e.role} · ${t("deadline")} ${wibTime(e.due_at)}`}));
+  }
+
+  function emergencyRow(e) {
+    return el("li", {class: "emergency", "data-region": e.region, "data-emergency": e.status},
+      el("span", {class: "em-region", text: regionName(e.region)}),
+      el("span", {class: "em-status", text: t("emergency")[e.status] || e.status}),
+      e.drill ? el("span", {class: "drill", text: t("drill")}) : null,
+      el("span", {class: "em-decree", text: `${e.decree ? `${t("decree")} ${e.decree} · ` : ""}${wibTime(e.decided_at)}`}));
   }
 
   function render() {
@@ -220,6 +246,12 @@
       }
     }
     PoskoMap.shadeIncidents(byRegion);
+    const emergencies = [...state.emergencies.values()].filter((e) => !(state.hideDrills && e.drill))
+      .sort((a, b) => a.region.localeCompare(b.region));
+    PoskoMap.markEmergencies(Object.fromEntries(emergencies.map((e) => [e.region, e.status])));
+    document.getElementById("emergencies").replaceChildren(...(emergencies.length ? emergencies.map(emergencyRow)
+      : [el("li", {class: "empty", text: t("noEmergencies")})]));
+    document.getElementById("drills").textContent = state.hideDrills ? t("showDrills") : t("hideDrills");
     const newest = new Set([...state.fresh.entries()].filter(([, at]) => now - at < 60000).map(([id]) => id));
     PoskoMap.placeIncidents(all, newest);
     renderLegend();
@@ -298,6 +330,11 @@
     sound = !sound;
     localStorage.setItem("posko.sound", sound ? "on" : "off");
     if (sound) beep(1);
+    render();
+  };
+  document.getElementById("drills").onclick = () => {
+    state.hideDrills = !state.hideDrills;
+    localStorage.setItem("posko.hideDrills", state.hideDrills ? "yes" : "no");
     render();
   };
   document.getElementById("flash").onclick = () => { document.getElementById("flash").hidden = true; };
