@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 from urllib.parse import urlsplit
@@ -92,16 +92,23 @@ def _percentiles(values: list[float]) -> dict[str, float]:
             for q in (50, 90, 99)} | {"max": round(ordered[-1], 1)}
 
 
+def alert_ids(data: bytes) -> list[str]:
+    """The id of the alert a pushed message carries, if it is one."""
+    message = _pushed.decode(data)
+    return [message.alert.id] if message.alert is not None else []
+
+
 class _Listener(asyncio.Protocol):
     """One websocket client on websockets' Sans-I/O protocol: cheap enough to run a thousand here."""
 
     def __init__(self, uri: str, auth: bytes, arrivals: dict[str, float],
-                 opened: asyncio.Future[None]) -> None:
+                 opened: asyncio.Future[None], keys_of: Callable[[bytes], list[str]] = alert_ids) -> None:
         self.protocol = ClientProtocol(parse_uri(uri), max_size=None)
         self.request = self.protocol.connect()
         self.auth = auth
         self.arrivals = arrivals
         self.opened = opened
+        self.keys_of = keys_of
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -111,7 +118,7 @@ class _Listener(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
-        """Note the arrival time of every alert in the data."""
+        """Note the arrival time of everything `keys_of` finds in the data."""
         now = time.time()
         self.protocol.receive_data(data)
         for event in self.protocol.events_received():
@@ -122,9 +129,8 @@ class _Listener(asyncio.Protocol):
                 self.protocol.send_text(self.auth)
                 self.opened.set_result(None)
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                message = _pushed.decode(event.data)
-                if message.alert is not None:
-                    self.arrivals[message.alert.id] = now
+                for key in self.keys_of(bytes(event.data)):
+                    self.arrivals.setdefault(key, now)
         self._flush()
 
     def _flush(self) -> None:
@@ -150,8 +156,9 @@ class Clients:
         self.listeners: list[_Listener] = []
         self.arrivals: list[dict[str, float]] = []
 
-    async def open(self, url: str, token: str, count: int) -> None:
-        """Connect and authenticate `count` clients."""
+    async def open(self, url: str, token: str, count: int,
+                   keys_of: Callable[[bytes], list[str]] = alert_ids) -> None:
+        """Connect and authenticate `count` clients, noting what `keys_of` finds in their messages."""
         auth = msgspec.json.encode({"type": "auth", "token": token})
         loop = asyncio.get_running_loop()
         parts = urlsplit(url)
@@ -160,7 +167,7 @@ class Clients:
         async def one() -> None:
             arrivals: dict[str, float] = {}
             opened: asyncio.Future[None] = loop.create_future()
-            listener = _Listener(url, auth, arrivals, opened)
+            listener = _Listener(url, auth, arrivals, opened, keys_of)
             await loop.create_connection(lambda: listener, host, port)
             await asyncio.wait_for(opened, 60)
             self.listeners.append(listener)

@@ -100,3 +100,17 @@ def bench_correlation(seeds: int, no_live: bool) -> None:
     from bench.correlation import run_correlation_bench
 
     run_correlation_bench(settings(), seeds, live=not no_live)
+
+
+@bench.command("command")
+@click.option("--officers", default=50, show_default=True, help="Officers sending acts, each on a socket.")
+@click.option("--pages", default=1000, show_default=True, help="Pages connected (walls and one responder).")
+@click.option("--rate", default=10.0, show_default=True, help="Acts per second (half commands, half acks).")
+@click.option("--seconds", default=30.0, show_default=True, help="How long to send.")
+def bench_command(officers: int, pages: int, rate: float, seconds: float) -> None:
+    """An officer's command to the wall and the responder's page, beside an acknowledgement's."""
+    from bench.command import run_command_bench
+
+    if min(officers, pages - 1) < 1 or rate <= 0 or seconds <= 0:
+        raise click.BadParameter("--officers, --rate and --seconds must be positive, --pages at least 2")
+    run_command_bench(settings(), officers, pages, rate, seconds)
