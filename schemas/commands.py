@@ -18,7 +18,7 @@ import msgspec
 from msgspec import Meta
 
 from schemas.events import Point, UtcTime
-from schemas.identity import Role, Scope
+from schemas.identity import Principal, Role, Scope
 from schemas.incidents import EscalationStep, Hazard, Priority
 from schemas.regions import Region
 
@@ -304,6 +304,20 @@ class IncidentNote(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
 
 
 DeskRecord = Task | RegionEmergency | IncidentNote
+
+
+def is_for(holder: Principal, task: Task) -> bool:
+    """True when the task is for this responder (by name) or their team, or for this agency."""
+    kind, name, scope = task.assignee.kind, task.assignee.name, holder.scope
+    if holder.role is Role.RESPONDER:
+        return ((kind is AssigneeKind.RESPONDER and name == holder.name)
+                or (kind is AssigneeKind.TEAM and scope.team is not None and name == scope.team))
+    return holder.role is Role.AGENCY and kind is AssigneeKind.AGENCY and name == scope.agency
+
+
+def sees_task(holder: Principal, task: Task) -> bool:
+    """True when the holder may see and act on the task: the room every one, the field its own."""
+    return holder.sees_everything or is_for(holder, task)
 
 
 def desk_key(record: DeskRecord) -> bytes:

@@ -24,7 +24,6 @@ from schemas.commands import (
     Action,
     Actor,
     AddNote,
-    AssigneeKind,
     AuditEntry,
     CancelTask,
     CloseIncident,
@@ -45,8 +44,9 @@ from schemas.commands import (
     TaskEntry,
     TaskStatus,
     action_name,
+    sees_task,
 )
-from schemas.identity import SEES_EVERYTHING, Principal, Role
+from schemas.identity import Principal, Role
 from schemas.incidents import (
     Escalation,
     EscalationStep,
@@ -85,17 +85,6 @@ class Decision(msgspec.Struct):
 def as_principal(actor: Actor) -> Principal:
     """The actor of a command as a holder of a credential, for scope checks."""
     return Principal(id=actor.credential, name=actor.name, role=actor.role, scope=actor.scope)
-
-
-def is_for(actor: Actor, task: Task) -> bool:
-    """True when the task is the actor's to see and act on."""
-    if actor.role in SEES_EVERYTHING:
-        return True
-    kind, name = task.assignee.kind, task.assignee.name
-    if actor.role is Role.RESPONDER:
-        return (kind is AssigneeKind.RESPONDER and name == actor.name) or (
-            kind is AssigneeKind.TEAM and name == actor.scope.team)
-    return actor.role is Role.AGENCY and kind is AssigneeKind.AGENCY and name == actor.scope.agency
 
 
 class Desk:
@@ -284,7 +273,7 @@ class Desk:
 
     def _find_task(self, command: Command, task_id: uuid.UUID) -> Task:
         task = self.tasks.get(task_id)
-        if task is None or not is_for(command.actor, task):
+        if task is None or not sees_task(as_principal(command.actor), task):
             raise Refused(404, f"tugas {task_id} tidak dikenal atau bukan untuk Anda / unknown task or "
                                "not yours")
         self._check_version(command, task.version, "tugas")

@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 import msgspec
 
-from schemas.commands import AssigneeKind, DeskRecord, EmergencyStatus, IncidentNote, RegionEmergency, Task
+from schemas.commands import DeskRecord, EmergencyStatus, IncidentNote, RegionEmergency, Task, sees_task
 from schemas.events import Kind, utc_now
-from schemas.identity import Principal, Role
+from schemas.identity import Principal
 from schemas.incidents import Incident
 from schemas.regions import Region
 from sinks.push.incidents import incident_kinds
@@ -33,22 +33,6 @@ SNAPSHOT_NOTES = 300
 # Notes the gateway keeps of each incident (the latest).
 NOTES_KEPT = 50
 NOTED_INCIDENTS = 2000  # incidents with notes kept before those of closed ones are dropped
-
-
-def task_for(principal: Principal, task: Task) -> bool:
-    """True when the task is for this responder (by name), their team, or this agency."""
-    kind, name, scope = task.assignee.kind, task.assignee.name, principal.scope
-    if principal.role is Role.RESPONDER:
-        return ((kind is AssigneeKind.RESPONDER and name == principal.name)
-                or (kind is AssigneeKind.TEAM and scope.team is not None and name == scope.team))
-    if principal.role is Role.AGENCY:
-        return kind is AssigneeKind.AGENCY and scope.agency is not None and name == scope.agency
-    return False
-
-
-def sees_task(principal: Principal, task: Task) -> bool:
-    """True when the holder may see the task: the room sees every one, the field its own."""
-    return principal.sees_everything or task_for(principal, task)
 
 
 def sees_emergency(principal: Principal, emergency: RegionEmergency) -> bool:
