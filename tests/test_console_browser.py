@@ -17,7 +17,7 @@ from schemas.identity import Role
 from schemas.regions import Region
 from schemas.topics import raw_topic
 from sinks.push.protocol import CommandResult, Snapshot
-from tests.conftest import produce
+from tests.conftest import produce, wait_for
 from tests.gateway_stack import GatewayStack, open_client, own_gateway_stack, receive_until, screenshot_dir
 from tests.test_wall_browser import official_alert
 
@@ -149,3 +149,27 @@ async def test_an_officer_gives_a_task_the_responder_does_it_and_the_wall_shows_
     result = next(m for m in got if isinstance(m, CommandResult))
     assert (result.status, result.accepted) == (404, False) and "bukan untuk Anda" in result.reason
     await ws.close()
+
+    # The audit log in ClickHouse holds every step with the people's names, the refusals too.
+    steps = f"""SELECT actor, action, accepted, status FROM posko.audit_log WHERE target = '{task_id}'
+                ORDER BY decided_at, issued_at FORMAT TabSeparated"""
+    expected = [["Petugas Sari", "create_task", "1", "200"], ["Andi", "report_progress", "1", "200"],
+                ["Andi", "report_progress", "1", "200"], ["Citra", "report_progress", "0", "404"]]
+
+    def audited() -> list[list[str]] | None:
+        found = [row.split("\t") for row in stack.stack.sql(steps).splitlines()]
+        return found if found == expected else None
+
+    def described() -> str:
+        return f"the audit log of {task_id}: {expected}, found {stack.stack.sql(steps)!r}"
+
+    audit_rows = await asyncio.to_thread(wait_for, audited, 60, described)
+    assert audit_rows == expected
+
+    # The sitrep button gives the incident's timeline as a PDF, the task and its progress in it.
+    async with console.expect_download(timeout=WAIT_MS) as download:
+        await console.locator("#detail .sitrep-link").click()
+    pdf = await (await download.value).path()
+    read = await asyncio.create_subprocess_exec("pdftotext", str(pdf), "-", stdout=asyncio.subprocess.PIPE)
+    text = " ".join((await read.communicate())[0].decode().split())  # lines wrap in the table
+    assert title in text and "12 warga dievakuasi ke masjid" in text, text[:2000]

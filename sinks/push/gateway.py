@@ -18,17 +18,13 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 import msgspec
 from aiokafka import AIOKafkaProducer
 from websockets.asyncio.server import ServerConnection, broadcast, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
 
 from posko.credentials import CredentialRing
 from posko.settings import Settings
@@ -42,6 +38,7 @@ from sinks.push.client import EXPIRED, POLICY_VIOLATION, Client, QueuedMessage
 from sinks.push.commands import CommandPath
 from sinks.push.desk import DeskBoard, desk_message
 from sinks.push.feed import consume
+from sinks.push.http import Http
 from sinks.push.incidents import IncidentBoard, sees_incident
 from sinks.push.journal import Entry, Journal, JournalItem
 from sinks.push.protocol import (
@@ -69,7 +66,6 @@ from sinks.push.protocol import (
 from sinks.push.rate import TokenBucket
 from sinks.push.signin import watch_credentials
 from sinks.push.snapshot import fit_snapshot, read_alert, read_alerts, read_counts, scope_filter
-from sinks.push.static import pages
 
 log = logging.getLogger("posko.gateway")
 
@@ -130,8 +126,7 @@ class Gateway:
         # Clients skipped forward (gap + snapshot) and dropped for falling behind, since start.
         self.tally: Counter[str] = Counter()
         self._stored: dict[str, tuple[float, asyncio.Future[tuple[list[Alert], list[Acknowledgement]]]]] = {}
-        self._origins = {o.strip().rstrip("/") for o in settings.gateway_origins.split(",") if o.strip()}
-        self._pages = pages()
+        self.http = Http(settings, self.credentials, self.health)
 
     # --- The journal -------------------------------------------------------------------------
 
@@ -470,37 +465,13 @@ class Gateway:
 
     # --- HTTP ----------------------------------------------------------------------------------
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Check the origin of websocket requests; answer every other path with a page or a 404."""
-        path = urlsplit(request.path).path
-        if path == "/ws":
-            origin = request.headers.get("Origin")
-            if origin is not None and not self.origin_allowed(origin, request.headers.get("Host")):
-                return _response(HTTPStatus.FORBIDDEN, "text/plain; charset=utf-8",
-                                 f"origin {origin} is not allowed: open the wall from this gateway, "
-                                 "or add the origin to POSKO_GATEWAY_ORIGINS\n".encode())
-            return None
-        if path == "/":
-            response = _response(HTTPStatus.FOUND, "text/plain; charset=utf-8", b"see /wall\n")
-            response.headers["Location"] = "/wall"
-            return response
-        if path == "/healthz":
-            health = {"status": "ok", "clients": len(self.clients), "seq": self.journal.last_seq,
-                      "kafka": self.kafka_ready, **self.tally}
-            for name in ("skipped", "dropped", "flooded", "alert_lookups"):
-                health.setdefault(name, 0)
-            return _response(HTTPStatus.OK, "application/json", _encode(health))
-        page = self._pages.get(path)
-        if page is None:
-            return _response(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8",
-                             f"no page at {path}: the wall is at /wall, the console at /console, "
-                             "the responder page at /responder\n".encode())
-        return _response(HTTPStatus.OK, page[0], page[1])
-
-    def origin_allowed(self, origin: str, host: str | None) -> bool:
-        """Same-origin pages and the configured origins may open the websocket."""
-        origin = origin.rstrip("/")
-        return origin in self._origins or (host is not None and urlsplit(origin).netloc == host)
+    def health(self) -> dict[str, object]:
+        """What /healthz answers: clients, the last seq, Kafka, and the tallies since start."""
+        health: dict[str, object] = {"status": "ok", "clients": len(self.clients),
+                                     "seq": self.journal.last_seq, "kafka": self.kafka_ready, **self.tally}
+        for name in ("skipped", "dropped", "flooded", "alert_lookups"):
+            health.setdefault(name, 0)
+        return health
 
     # --- Feeds ---------------------------------------------------------------------------------
 
@@ -533,15 +504,6 @@ async def _wait(stop: asyncio.Event, seconds: float) -> bool:
     return stop.is_set()
 
 
-def _response(status: HTTPStatus, content_type: str, body: bytes) -> Response:
-    headers = Headers()
-    headers["Content-Type"] = content_type
-    headers["Content-Length"] = str(len(body))
-    headers["Cache-Control"] = "no-cache"
-    headers["X-Content-Type-Options"] = "nosniff"
-    return Response(status.value, status.phrase, headers, body)
-
-
 async def serve_gateway(settings: Settings, stop: asyncio.Event,
                         ready: Callable[[], Awaitable[None]] | None = None) -> None:
     """Run the gateway until `stop` is set."""
@@ -555,7 +517,7 @@ async def serve_gateway(settings: Settings, stop: asyncio.Event,
              asyncio.create_task(watch_credentials(gateway.credentials, gateway.clients, stop))]
     try:
         async with serve(gateway.handle, settings.gateway_host, settings.gateway_port,
-                         process_request=gateway.process_request,
+                         process_request=gateway.http.process_request,
                          max_size=settings.gateway_max_message_bytes, compression=None,
                          close_timeout=5, ping_interval=20, ping_timeout=20) as server:
             log.warning("gateway on http://%s:%d/wall (websocket /ws)", settings.gateway_host,

@@ -96,6 +96,23 @@
     schedule();
   }
 
+  /** The incident's sitrep as a PDF, asked for with the console's credential, then saved. */
+  async function sitrep(i) {
+    const line = {ref: null, label: w("sitrep"), about: i.id, text: t("sent"), ok: null};
+    state.results.unshift(line);
+    schedule();
+    try {
+      const response = await fetch(`/sitrep/${i.id}.pdf`, {headers: {Authorization: `Bearer ${Posko.token("console")}`}});
+      if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
+      const url = URL.createObjectURL(await response.blob());
+      el("a", {href: url, download: `sitrep-${i.id}.pdf`}).click();
+      Object.assign(line, {text: `sitrep-${i.id}.pdf`, ok: true});
+    } catch (error) {
+      Object.assign(line, {text: String(error.message || error), ok: false});
+    }
+    schedule();
+  }
+
   function onState(next, reason) {
     state.link = next;
     if (next === "refused") Posko.askToken("console", reason);
@@ -233,7 +250,7 @@
       el("div", {class: "meta", text: `${t("hazard")[i.hazard]} · ${(i.regions || []).map(regionName).join(", ")} · ${i.why || ""}`
         + ` · ${w("version")} ${i.version}`}),
       el("div", {class: "actions"},
-        el("a", {href: `/sitrep/${i.id}.pdf`, target: "_blank", class: "sitrep-link", text: w("sitrep")}),
+        button(w("sitrep"), () => sitrep(i), {class: "sitrep-link"}),
         button(i.drill ? w("unmarkDrill") : w("markDrill"), () => command(w("markDrill"),
           {action: "mark_drill", incident_id: i.id, drill: !i.drill}, i.version, i.id), {class: "mark-drill"}),
         other, button(w("merge"), () => other.value && command(w("merge"),
