@@ -42,6 +42,7 @@ WALL_REFUSED = ("dinding hanya menampilkan, tidak dapat memberi perintah / a wal
 NOT_SENT = "perintah tidak terkirim ke Kafka, coba lagi / the command did not reach Kafka, try again"
 
 _encode = msgspec.json.Encoder().encode
+_NAMESPACE = uuid.UUID("5d0c7f2e-8b1a-4e6f-9c3d-7a2b4e1f0c9d")
 
 
 class Journal(Protocol):
@@ -79,6 +80,15 @@ def actor_of(principal: Principal) -> Actor:
     return Actor(name=principal.name, role=principal.role, credential=principal.id, scope=principal.scope)
 
 
+def command_id(principal: Principal, ref: str) -> uuid.UUID:
+    """The command's id: derived from the credential and the client's ref, so a command sent again
+    with its ref (after a reconnect, unsure whether it got through) is the same command, and the
+    desk applies it once; a new UUIDv7 when the client gives no ref."""
+    if not ref:
+        return new_event_id()
+    return uuid.uuid5(_NAMESPACE, f"{principal.id}|{ref}")
+
+
 class CommandPath:
     """Commands out to posko.commands; their decisions back to the clients that issued them."""
 
@@ -94,9 +104,9 @@ class CommandPath:
         if principal.role is Role.WALL:
             client.send(seq, _encode(CommandResult(seq, request.ref, None, 403, False, WALL_REFUSED)))
             return
-        command = Command(id=new_event_id(), actor=actor_of(principal), issued_at=utc_now(),
-                          origin=origin_of(client, request.page), expected_version=request.expected_version,
-                          action=request.action)
+        command = Command(id=command_id(principal, request.ref), actor=actor_of(principal),
+                          issued_at=utc_now(), origin=origin_of(client, request.page),
+                          expected_version=request.expected_version, action=request.action)
         # Waiting before it is written: the decision may come back before the send returns.
         self.pending[command.id] = (client, request.ref)
         while len(self.pending) > PENDING:

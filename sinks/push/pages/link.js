@@ -200,6 +200,9 @@ const Posko = (() => {
       this.ws = null;
       this.lastHeard = 0;
       this.pingEvery = 15000;
+      // Commands sent but not yet confirmed (command_sent), by ref: sent again with the same ref
+      // after a reconnect; the gateway derives the command's id from it, so the desk applies it once.
+      this.unconfirmed = new Map();
       setInterval(() => this.watch(), 5000);
     }
 
@@ -217,7 +220,12 @@ const Posko = (() => {
       ws.onmessage = (event) => {
         const message = JSON.parse(event.data);
         this.lastHeard = Date.now();
-        if (message.type === "welcome") { this.backoff = 500; this.onState("live"); }
+        if (message.type === "welcome") {
+          this.backoff = 500;
+          this.onState("live");
+          for (const pending of this.unconfirmed.values()) ws.send(JSON.stringify(pending));
+        }
+        if (message.type === "command_sent" || message.type === "command_result") this.unconfirmed.delete(message.ref);
         if (message.type === "snapshot" || JOURNAL.has(message.type)) {
           if (this.lastSeq === null || message.seq > this.lastSeq || message.type === "snapshot") {
             this.lastSeq = message.seq;
@@ -254,8 +262,10 @@ const Posko = (() => {
     /** Sends a command (an action of schemas/commands.py); its ref, or null when not connected. */
     command(action, expectedVersion, page) {
       const ref = `${page}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-      const sent = this.send({type: "command", ref, page, action,
-                              expected_version: expectedVersion === undefined ? null : expectedVersion});
+      const message = {type: "command", ref, page, action,
+                       expected_version: expectedVersion === undefined ? null : expectedVersion};
+      const sent = this.send(message);
+      if (sent) this.unconfirmed.set(ref, message);
       return sent ? ref : null;
     }
   }
