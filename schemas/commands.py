@@ -148,6 +148,7 @@ class CreateTask(msgspec.Struct, frozen=True, kw_only=True, tag="create_task", t
     details: Text = ""
     region: Region | None = None
     location: Point | None = None
+    recommendation_id: uuid.UUID | None = None  # the decision support recommendation it carries out
 
 
 class ReassignTask(msgspec.Struct, frozen=True, kw_only=True, tag="reassign_task", tag_field="action"):
@@ -192,8 +193,17 @@ class AddNote(msgspec.Struct, frozen=True, kw_only=True, tag="add_note", tag_fie
     sitrep: bool = False
 
 
+class DismissRecommendation(msgspec.Struct, frozen=True, kw_only=True, tag="dismiss_recommendation",
+                            tag_field="action"):
+    """Dismiss a decision support recommendation, saying why (it stays dismissed)."""
+
+    recommendation_id: uuid.UUID
+    reason: Reason
+
+
 Action = (OpenIncident | MergeIncidents | SplitIncident | CloseIncident | MarkDrill | SetEmergencyStatus
-          | CreateTask | ReassignTask | CancelTask | AcceptTask | ReportProgress | AddNote)
+          | CreateTask | ReassignTask | CancelTask | AcceptTask | ReportProgress | AddNote
+          | DismissRecommendation)
 
 _ROOM = frozenset({Role.OFFICER, Role.SUPERVISOR, Role.ADMIN})
 _FIELD = frozenset({Role.RESPONDER, Role.AGENCY})
@@ -202,7 +212,7 @@ PERMISSIONS: dict[type, frozenset[Role]] = {
     OpenIncident: _ROOM, MergeIncidents: _ROOM, SplitIncident: _ROOM, CloseIncident: _ROOM,
     MarkDrill: _ROOM, SetEmergencyStatus: _ROOM, CreateTask: _ROOM, ReassignTask: _ROOM,
     CancelTask: _ROOM, AcceptTask: _ROOM | _FIELD, ReportProgress: _ROOM | _FIELD,
-    AddNote: _ROOM | _FIELD,
+    AddNote: _ROOM | _FIELD, DismissRecommendation: _ROOM,
 }
 
 
