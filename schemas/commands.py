@@ -279,6 +279,7 @@ class Task(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="t
     created_at: UtcTime
     updated_at: UtcTime
     drill: bool = False
+    recommendation_id: uuid.UUID | None = None  # the decision support recommendation it carries out
     history: list[TaskEntry] = []
     escalations: list[EscalationStep] = []  # the overdue task's escalation steps
 

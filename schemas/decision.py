@@ -85,6 +85,8 @@ class Recommendation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     dismissed_reason: str = ""
     updated_at: UtcTime
     drill: bool = False
+    # The commands applied to it (a dismissal): one read again after a crash is known.
+    commands: list[uuid.UUID] = []
 
 
 RankingRecord = RegionScore | Recommendation

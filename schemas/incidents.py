@@ -123,6 +123,9 @@ class IncidentItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     severity: Severity = Severity.UNKNOWN
     certainty: Certainty = Certainty.UNKNOWN
     victims: bool = False
+    # An indicator reading's code and value (decision support reads levels and trends from them).
+    indicator: str | None = None
+    value: float | None = None
 
 
 class EscalationStep(msgspec.Struct, frozen=True, kw_only=True):

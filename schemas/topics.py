@@ -29,6 +29,9 @@ COMMANDS = "posko.commands"
 DESK = "posko.desk"
 # Every command as decided (applied or refused), kept: the audit trail.
 AUDIT = "posko.audit"
+# Decision support (schemas/decision.py): each region's score per hazard and each recommendation,
+# latest kept (compacted); the worker rebuilds its dismissals from it after a restart.
+RANKING = "posko.ranking"
 
 
 def raw_topic(kind: Kind) -> str:
@@ -108,5 +111,9 @@ def catalogue(partitions: int = 6) -> list[TopicSpec]:
     topics.append(
         TopicSpec(AUDIT, 1, "command id", -1, "delete",
                   "every command as decided, applied or refused, with the state before and after")
+    )
+    topics.append(
+        TopicSpec(RANKING, 1, "score:<region>|<hazard> or rec:<id>", -1, "compact",
+                  "decision support: regions' scores per hazard with their parts, and recommendations")
     )
     return topics

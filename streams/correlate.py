@@ -474,7 +474,8 @@ def _item(signal: Signal) -> IncidentItem:
         region=signal.region or (signal.regions[0] if signal.regions else None),
         kecamatan=signal.kecamatan, location=signal.location, first_at=signal.occurred_at,
         last_at=signal.occurred_at, signal_ids=[signal.id], urgency=signal.urgency,
-        severity=signal.severity, certainty=signal.certainty, victims=signal.victims)
+        severity=signal.severity, certainty=signal.certainty, victims=signal.victims,
+        indicator=signal.indicator, value=signal.value)
 
 
 def _item_signal(item: IncidentItem, hazard: Hazard) -> Signal:

@@ -309,7 +309,7 @@ class Desk:
             report=action.report, details=action.details, region=region,
             location=action.location or (incident.centre if incident else None),
             created_by=command.actor.name, created_at=now, updated_at=now,
-            drill=incident.drill if incident else False)
+            drill=incident.drill if incident else False, recommendation_id=action.recommendation_id)
         return [], [self._task(task, command, now, TaskStatus.BARU)]
 
     def _reassign(self, command: Command, now: datetime) -> tuple[list[Incident], list[DeskRecord]]:
