@@ -141,6 +141,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     escalation_steps: str = "300:petugas piket,900:supervisor,1800:kepala BPBD"
     escalation_tinggi_factor: float = 2.0
     escalation_check_s: float = 1.0
+    # Decision support: the weight of each part of a region's score (docs/settings.md says why).
+    dss_weights: str = "risiko:0.15,bahaya:0.45,dampak:0.25,kapasitas:0.15"
     # Citizen report SLAs count working days: these collective leave days (cuti bersama, ISO
     # dates, comma-separated) are off as well as weekends and national holidays.
     cuti_bersama: str = ""

@@ -9,14 +9,14 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "satudata", "documents", "bench",
-            "tests")
+PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "satudata", "documents", "decision",
+            "bench", "tests")
 # The bottom of the layers, below every stage: errors, settings, event loop and port helpers,
 # the low-level Kafka helpers, and the credential store the intake and the gateway both check.
 BOTTOM = ("posko.errors", "posko.loop", "posko.net", "posko.settings", "posko.kafka", "posko.credentials")
 # The top: the command line and what runs the services as processes.
 TOP = ("posko.cli", "posko.demo", "posko.services")
-STAGES = ("connectors", "streams", "sinks", "grafana", "satudata", "documents", "bench")
+STAGES = ("connectors", "streams", "sinks", "grafana", "satudata", "documents", "decision", "bench")
 # What a stage may take from the top anyway, and why.
 TOP_ALLOWED = {
     # The benchmarks start the real worker, sink, gateway and intake as child processes, as
@@ -25,7 +25,7 @@ TOP_ALLOWED = {
 }
 
 MAX_LINES = 600
-LINE_RULED = ("connectors", "sinks", "posko", "satudata", "documents")
+LINE_RULED = ("connectors", "sinks", "posko", "satudata", "documents", "decision")
 LINE_RULED_SUFFIXES = (".py", ".js", ".html", ".css", ".json", ".typ")
 # Files allowed past MAX_LINES (fnmatch patterns, relative to the repository), and why.
 LONG_FILES = {
