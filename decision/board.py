@@ -2,7 +2,7 @@
 
 `update` recomputes the regions a batch touched (or all, after a restart) from the room's state and
 returns the records to write to posko.ranking: scores whose parts or rank changed, recommendations
-that are new or changed. `dismiss` records an officer's dismissal. Pure: no I/O, no clock.
+that are new or changed. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from decision.ranking import Situation, Weights, open_pairs, ranked, scores_for
 from decision.recommend import recommend
 from decision.reference import Reference
 from schemas.commands import IncidentNote, RegionEmergency, Task
-from schemas.decision import RankingRecord, Recommendation, RecommendationStatus, RegionScore
+from schemas.decision import RankingRecord, Recommendation, RegionScore
 from schemas.incidents import Hazard, Incident
 from schemas.regions import Region
 
@@ -70,15 +70,6 @@ class Board:
                 self.recommendations[rec.id] = rec
                 out.append(rec)
         return out
-
-    def dismiss(self, rec: Recommendation, by: str, reason: str, command: uuid.UUID,
-                now: datetime) -> Recommendation:
-        """The recommendation dismissed (the desk checked it may be)."""
-        dismissed = msgspec.structs.replace(
-            rec, status=RecommendationStatus.DIABAIKAN, dismissed_by=by, dismissed_reason=reason,
-            updated_at=now, commands=[*rec.commands, command][-50:])
-        self.recommendations[rec.id] = dismissed
-        return dismissed
 
 
 def _changed(before: RankingRecord | None, after: RankingRecord) -> bool:

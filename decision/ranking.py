@@ -115,8 +115,9 @@ def _risiko(row: RegionReference, reference: Reference) -> Part:
     most_people = max(r.population for r in reference.values())
     densest = max(r.density for r in reference.values())
     exposure = 0.5 * row.population / most_people + 0.5 * row.density / densest
-    people = (f"penduduk {row.population:,} ({row.population_year}), "
-              f"{row.density:,.0f} jiwa/km²").replace(",", ".")
+    # Indonesian digit grouping: 457.238
+    people = (f"penduduk {row.population:,}".replace(",", ".") + f" ({row.population_year}), "
+              + f"{row.density:,.0f} jiwa/km²".replace(",", "."))
     evidence = [Evidence(kind="reference", id=row.code, text=f"{row.name}: {people}")]
     if row.irbi_class is None:
         return exposure, f"{people}; {NO_RISK_INDEX}", evidence

@@ -99,9 +99,11 @@ def _fires(rule: Rule, incident: Incident, region: Region, fired: Mapping[str, F
         return Fired(earlier.at, f"tenggat aturan {rule.after} {_wib(earlier.at)}") if earlier else None
     if rule.trigger is Trigger.WARNING:
         wanted = WARNING_LEVELS.index(rule.level or "Awas")
+        # A BPBD warns its own kabupaten: the region's warnings (or one naming no region).
         for item in items:
             level = _level(item.headline)
-            if item.kind is SignalKind.PERINGATAN and level is not None and level >= wanted:
+            if (item.kind is SignalKind.PERINGATAN and item.region in (region, None) and level is not None
+                    and level >= wanted):
                 return Fired(item.first_at, f"Peringatan {item.headline} ({_wib(item.first_at)})")
         return None
     if rule.trigger is Trigger.INDICATOR:

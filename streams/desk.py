@@ -30,6 +30,7 @@ from schemas.commands import (
     Command,
     CreateTask,
     DeskRecord,
+    DismissRecommendation,
     EmergencyStatus,
     IncidentNote,
     MarkDrill,
@@ -46,6 +47,7 @@ from schemas.commands import (
     action_name,
     sees_task,
 )
+from schemas.decision import Recommendation, RecommendationStatus
 from schemas.identity import Principal, Role
 from schemas.incidents import (
     Escalation,
@@ -80,6 +82,7 @@ class Decision(msgspec.Struct):
     entry: AuditEntry
     incidents: list[Incident] = []
     records: list[DeskRecord] = []
+    ranking: list[Recommendation] = []  # a recommendation dismissed (for posko.ranking)
 
 
 def as_principal(actor: Actor) -> Principal:
@@ -95,6 +98,8 @@ class Desk:
         self.tasks: dict[uuid.UUID, Task] = {}
         self.emergencies: dict[str, RegionEmergency] = {}
         self.notes: dict[uuid.UUID, IncidentNote] = {}
+        # Decision support's recommendations (the worker's board shares this dict).
+        self.recommendations: dict[uuid.UUID, Recommendation] = {}
         self.escalation_steps = room.t.escalation_steps
         self._fired: set[uuid.UUID] = set()
 
@@ -124,15 +129,21 @@ class Desk:
             if command.actor.role not in PERMISSIONS[type(action)]:
                 raise Refused(403, f"peran {command.actor.role} tidak boleh {action_name(action)} / "
                                    f"the {command.actor.role} role may not {action_name(action)}")
-            applied = self._applied(command)
-            if applied is None:
-                applied = self._apply(command, now)
-            incidents, records = applied
+            incidents: list[Incident] = []
+            records: list[DeskRecord] = []
+            ranking: list[Recommendation] = []
+            if isinstance(action, DismissRecommendation):
+                ranking = [self._dismiss(command, action, now)]
+            else:
+                applied = self._applied(command)
+                if applied is None:
+                    applied = self._apply(command, now)
+                incidents, records = applied
         except Refused as refusal:
             return Decision(self._entry(command, now, target, incident, before, "", refusal))
         after = self._state(action)
         return Decision(self._entry(command, now, target, incident, before, after, None),
-                        incidents, records)
+                        incidents, records, ranking)
 
     def _apply(self, command: Command, now: datetime) -> tuple[list[Incident], list[DeskRecord]]:
         handlers: dict[type, Callable[[Command, datetime], tuple[list[Incident], list[DeskRecord]]]] = {
@@ -357,6 +368,26 @@ class Desk:
         self.notes[note.id] = note
         return [], [note]
 
+    # --- recommendations ---------------------------------------------------------------------
+
+    def _dismiss(self, command: Command, action: DismissRecommendation, now: datetime) -> Recommendation:
+        """The recommendation dismissed, with who and why; it stays so (decision/board.py keeps it)."""
+        rec = self.recommendations.get(action.recommendation_id)
+        if rec is None:
+            raise Refused(404, f"rekomendasi {action.recommendation_id} tidak dikenal / unknown "
+                               "recommendation")
+        if command.id in rec.commands:  # read again after a crash: applied already
+            return rec
+        if rec.status is not RecommendationStatus.TERBUKA:
+            raise Refused(409, f"rekomendasi sudah {rec.status} / the recommendation is {rec.status} "
+                               "already")
+        dismissed = msgspec.structs.replace(
+            rec, status=RecommendationStatus.DIABAIKAN, dismissed_by=command.actor.name,
+            dismissed_reason=action.reason, updated_at=now,
+            commands=[*rec.commands, command.id][-REMEMBERED_COMMANDS:])
+        self.recommendations[rec.id] = dismissed
+        return dismissed
+
     # --- overdue tasks -------------------------------------------------------------------------
 
     def overdue(self, now: datetime) -> list[tuple[Escalation, Task]]:
@@ -398,6 +429,9 @@ class Desk:
         """What the action is about (its id as text), and its incident."""
         if isinstance(action, SetEmergencyStatus):
             return str(action.region), action.incident_id
+        if isinstance(action, DismissRecommendation):
+            rec = self.recommendations.get(action.recommendation_id)
+            return str(action.recommendation_id), rec.incident_id if rec else None
         task_id = getattr(action, "task_id", None)
         if task_id is not None:
             task = self.tasks.get(task_id)
@@ -410,6 +444,8 @@ class Desk:
         found: object = None
         if isinstance(action, SetEmergencyStatus):
             found = self.emergencies.get(action.region)
+        elif isinstance(action, DismissRecommendation):
+            found = self.recommendations.get(action.recommendation_id)
         elif (task_id := getattr(action, "task_id", None)) is not None:
             found = self.tasks.get(task_id)
         elif (incident_id := getattr(action, "incident_id", None)) is not None and not isinstance(

@@ -12,6 +12,11 @@ Commands (streams/desk.py) are decided under the same lock as signals. The desk'
 posko.desk as its changelog, written the same way; the changed state is written before the
 audit entries and every changed record names the commands it took, so a command read again after
 a crash (its offset not yet committed) is answered as it was and applied once.
+
+After every batch that changed incidents or the desk, decision support (decision/board.py)
+recomputes the regions touched and the changed scores and recommendations go to posko.ranking,
+with the rest of the batch's state; posko.ranking is the changelog of a third table, so dismissals
+are rebuilt after a restart.
 """
 
 from __future__ import annotations
@@ -19,18 +24,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 import faust
 import msgspec
 from faust.streams import Stream
 
+from decision.board import Board, ranking_key
+from decision.playbooks import load_playbooks
+from decision.ranking import parse_weights
+from decision.reference import load_reference
 from posko.settings import Settings
-from schemas.commands import AuditEntry, Command, DeskRecord, desk_key
+from schemas.commands import AuditEntry, Command, DeskRecord, IncidentNote, RegionEmergency, Task, desk_key
+from schemas.decision import RankingRecord
 from schemas.events import utc_now
 from schemas.incidents import Escalation, EscalationSubject, Incident, IncidentAck, RoomInput
-from schemas.topics import AUDIT, COMMANDS, DESK, ESCALATIONS, INCIDENTS, SIGNALS
+from schemas.regions import Region
+from schemas.topics import AUDIT, COMMANDS, DESK, ESCALATIONS, INCIDENTS, RANKING, SIGNALS
 from streams.commits import RawCommits
 from streams.correlate import Room, thresholds
 from streams.desk import Desk, acknowledgement_entry
@@ -45,6 +57,7 @@ _input = msgspec.json.Decoder(RoomInput)
 _incident = msgspec.json.Decoder(Incident)
 _command = msgspec.json.Decoder(Command)
 _desk_record = msgspec.json.Decoder(DeskRecord)
+_ranking_record = msgspec.json.Decoder(RankingRecord)
 _encoder = msgspec.json.Encoder()
 READ_BACK_S = 30.0
 
@@ -56,10 +69,16 @@ class Correlation:
         self.app, self.settings, self.commits = app, settings, commits
         self.room = Room(thresholds(settings))
         self.desk = Desk(self.room)
+        # Decision support (decision/): the operator's reference data and playbooks, read at start.
+        self.board = Board(load_reference(settings.home), load_playbooks(settings.home),
+                           parse_weights(settings.dss_weights))
+        self.desk.recommendations = self.board.recommendations
+        self._rank_all = True  # after a restart: every region once
         self.loaded = False
         self._lock = asyncio.Lock()
         self.table = _changelogged(app, "incidents", INCIDENTS)
         self.desk_table = _changelogged(app, "desk", DESK)
+        self.ranking_table = _changelogged(app, "ranking", RANKING)
         topic = unacked_topic(app, SIGNALS, key_serializer="raw", value_serializer="raw", partitions=1)
         # Faust types an agent by StreamT, which lacks take_events (its Stream has it).
         app.agent(topic, name="correlate")(cast(Any, self.correlate))
@@ -92,7 +111,8 @@ class Correlation:
                         letters.append(dead_letter(f"not a signal nor an incident acknowledgement: {exc}",
                                                    message.topic, message.partition, message.offset,
                                                    message.key, message.value))
-                await self._write([], list(changed.values()), letters)
+                ranking = self._rank(changed.values(), [], now)
+                await self._write([], list(changed.values()), letters, ranking=ranking)
                 if entries:
                     await publish(self.app, [Outgoing(AUDIT, str(e.id).encode(), _encoder.encode(e))
                                              for e in entries])
@@ -107,6 +127,7 @@ class Correlation:
                 now = utc_now()
                 incidents: dict[uuid.UUID, Incident] = {}
                 records: dict[bytes, DeskRecord] = {}
+                dismissed: dict[bytes, RankingRecord] = {}
                 entries: list[AuditEntry] = []
                 letters: list[Outgoing] = []
                 for event in batch:
@@ -120,8 +141,10 @@ class Correlation:
                     decision = self.desk.decide(command, now)
                     incidents |= {i.id: i for i in decision.incidents}
                     records |= {desk_key(r): r for r in decision.records}
+                    dismissed |= {ranking_key(r): r for r in decision.ranking}
                     entries.append(decision.entry)
-                await self._write([], list(incidents.values()), letters, list(records.values()))
+                ranking = list(dismissed.values()) + self._rank(incidents.values(), records.values(), now)
+                await self._write([], list(incidents.values()), letters, list(records.values()), ranking)
                 if entries:  # last: an issuer told "applied" finds the state already there
                     await publish(self.app, [Outgoing(AUDIT, str(e.id).encode(), _encoder.encode(e))
                                              for e in entries])
@@ -144,22 +167,51 @@ class Correlation:
             overdue = self.desk.overdue(now)
             tasks = {task.id: task for _, task in overdue}
             if latest or tasks:
+                ranking = self._rank(latest.values(), tasks.values(), now)
                 await self._write([e for e, _ in due] + [e for e, _ in overdue], list(latest.values()), [],
-                                  list(tasks.values()))
+                                  list(tasks.values()), ranking)
+
+    def _rank(self, incidents: Iterable[Incident], desk: Iterable[DeskRecord],
+              now: datetime) -> list[RankingRecord]:
+        """Decision support's records that changed with these incidents and desk records: the
+        regions they touch recomputed (every region, the first time after a restart)."""
+        regions: set[Region] = set()
+        for incident in incidents:
+            regions.update(incident.regions)
+        for record in desk:
+            if isinstance(record, RegionEmergency):
+                regions.add(record.region)
+                continue
+            if isinstance(record, Task) and record.region:
+                regions.add(record.region)
+            about = self.room.incidents.get(record.incident_id) if isinstance(
+                record, Task | IncidentNote) and record.incident_id else None
+            if about is not None:
+                regions.update(about.regions)
+        if not regions and not self._rank_all:
+            return []
+        every, self._rank_all = self._rank_all, False
+        return self.board.update(self.room.incidents, self.desk.tasks, self.desk.emergencies, self.desk.notes,
+                                 None if every else regions, now)
 
     async def _write(self, escalations: Sequence[Escalation], incidents: Sequence[Incident],
-                     letters: list[Outgoing], desk: Sequence[DeskRecord] = ()) -> None:
+                     letters: list[Outgoing], desk: Sequence[DeskRecord] = (),
+                     ranking: Sequence[RankingRecord] = ()) -> None:
         if escalations:  # first: the record that they fired
             await publish(self.app, [Outgoing(ESCALATIONS, e.subject_id.encode(), _encoder.encode(e))
                                      for e in escalations])
         records = [Outgoing(INCIDENTS, str(i.id).encode(), _encoder.encode(i)) for i in incidents]
         state = [Outgoing(DESK, desk_key(r), _encoder.encode(r)) for r in desk]
-        if records or state or letters:
-            await publish(self.app, records + state + letters)
+        # Derived from the rest, so written with it: a dismissal is state like a task.
+        board = [Outgoing(RANKING, ranking_key(r), _encoder.encode(r)) for r in ranking]
+        if records or state or letters or board:
+            await publish(self.app, records + state + letters + board)
         for record in records:
             set_without_changelog(self.table, record.key, record.value)
         for record in state:
             set_without_changelog(self.desk_table, record.key, record.value)
+        for record in board:
+            set_without_changelog(self.ranking_table, record.key, record.value)
 
     async def _load(self) -> None:
         """Take the incident table (recovered by Faust) and the fired escalations into the room."""
@@ -172,6 +224,9 @@ class Correlation:
         for value in self.desk_table.values():
             if value:
                 self.desk.restore(_desk_record.decode(value))
+        for value in self.ranking_table.values():
+            if value:
+                self.board.restore(_ranking_record.decode(value))
         for subject, fired in ((EscalationSubject.INCIDENT, self.room.fired),
                                (EscalationSubject.TASK, self.desk.fired)):
             steps = FiredSteps(self.settings, subject)
