@@ -48,10 +48,12 @@ def new_board(home: str = "/nonexistent") -> Board:
                  parse_weights(DEFAULT_WEIGHTS))
 
 
-def replay(name: str, seed: int = 5) -> Replayed:
-    """Play a scenario through validation and correlation, then score it on a fresh board."""
+def replay(name: str, seed: int = 5, until_h: float | None = None) -> Replayed:
+    """Play a scenario (its first `until_h` hours) through validation and correlation, then score it
+    on a fresh board."""
     scenario = load(name)
-    timeline = plan(scenario, seed, START)
+    hours = scenario.hours if until_h is None else until_h
+    timeline = [t for t in plan(scenario, seed, START) if t.at <= timedelta(hours=hours)]
     room = Room()
     counts: Counter[Region] = Counter()
     for timed in timeline:
@@ -62,7 +64,7 @@ def replay(name: str, seed: int = 5) -> Replayed:
                 room.take(_signal.decode(record.value), START + timed.at)
             elif record.topic == ALERTS and timed.event.region:
                 counts[Region(timed.event.region)] += 1
-    end = START + timedelta(hours=scenario.hours)
+    end = START + timedelta(hours=hours)
     board = new_board()
     board.update(room.incidents, {}, {}, {}, None, end)
     affected = {r for h in scenario.happenings for r in h.regions}
