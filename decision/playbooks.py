@@ -103,7 +103,8 @@ def parse_playbook(text: str, where: str) -> Playbook:
         path = str(exc).rsplit(" - at ", 1)[-1] if " - at " in str(exc) else "$"
         unknown = re.search(r"unknown field `([^`]+)`", str(exc))
         line = _line_of(text, path, unknown.group(1) if unknown else None)
-        raise PlaybookError(f"{where}:{line}: {exc} / fix the value at {path}") from None
+        hint = " (durasi seperti 30m, 6h, 1d / a duration like 30m, 6h, 1d)" if path.endswith(".due`") else ""
+        raise PlaybookError(f"{where}:{line}: {exc}{hint} / fix the value at {path}") from None
     seen: set[str] = set()
     for n, rule in enumerate(playbook.rules):
         reason = _semantic_error(rule, seen)

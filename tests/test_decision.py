@@ -9,6 +9,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from click.testing import CliRunner
 
 from bench.dss_replay import START, new_board, open_recommendations, replay, top_regions
 from decision.playbooks import PlaybookError, load_playbooks, packaged_playbooks, parse_playbook
@@ -20,6 +21,7 @@ from decision.reference import (
     packaged_reference,
     parse_reference,
 )
+from posko.cli import main
 from schemas.commands import (
     Actor,
     Assignee,
@@ -285,3 +287,25 @@ def test_a_dismissed_recommendation_stays_dismissed_and_is_refused_twice() -> No
     fresh.update(room.incidents, {}, {}, {}, None, replayed.end + timedelta(hours=2))
     assert fresh.recommendations[rec.id].status is RecommendationStatus.DIABAIKAN
     assert fresh.recommendations[rec.id].dismissed_reason == "Sudah diperiksa PUPR kemarin"
+
+
+def test_the_dss_commands_install_a_good_reference_and_refuse_bad_files_with_the_line(tmp_path: Path) -> None:
+    env = {"POSKO_HOME": str(tmp_path / "home")}
+    runner = CliRunner()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(packaged_reference().replace("457238", "banyak"))
+    refused = runner.invoke(main, ["dss", "reference", str(bad)], env=env)
+    assert refused.exit_code == 1 and "bad.csv:6: kolom population" in refused.output
+    assert not (tmp_path / "home" / "dss").exists()
+    good = tmp_path / "good.csv"
+    good.write_text(packaged_reference())
+    installed = runner.invoke(main, ["dss", "reference", str(good)], env=env)
+    assert installed.exit_code == 0 and "11 kabupaten/kota" in installed.output
+    assert (tmp_path / "home" / "dss" / "kabkota_reference.csv").read_text() == packaged_reference()
+    in_effect = runner.invoke(main, ["dss", "playbooks", "check"], env=env)
+    assert in_effect.exit_code == 0 and in_effect.output.endswith("6 playbook sah / valid\n")
+    folder = tmp_path / "playbooks"
+    folder.mkdir()
+    (folder / "banjir.toml").write_text(GOOD.replace('due = "24h"', 'due = "sehari"', 1))
+    checked = runner.invoke(main, ["dss", "playbooks", "check", str(folder)], env=env)
+    assert checked.exit_code == 1 and "banjir.toml:11:" in checked.output and "30m, 6h, 1d" in checked.output

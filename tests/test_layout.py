@@ -9,8 +9,8 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "satudata", "documents", "decision",
-            "bench", "tests")
+PACKAGES = ("posko", "schemas", "connectors", "streams", "sinks", "grafana", "satudata", "documents",
+            "decision", "bench", "tests")
 # The bottom of the layers, below every stage: errors, settings, event loop and port helpers,
 # the low-level Kafka helpers, and the credential store the intake and the gateway both check.
 BOTTOM = ("posko.errors", "posko.loop", "posko.net", "posko.settings", "posko.kafka", "posko.credentials")

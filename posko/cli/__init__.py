@@ -14,6 +14,7 @@ from posko.cli.connectors import connectors
 from posko.cli.credential import credential
 from posko.cli.dashboards import dashboards
 from posko.cli.demo import demo
+from posko.cli.dss import dss
 from posko.cli.intake import intake, replay
 from posko.cli.kafka import kafka, topics
 from posko.cli.satudata import satudata
@@ -29,7 +30,7 @@ def main() -> None:
 
 
 for command in (kafka, topics, migrate, sql, worker, sink, gateway, simulate, demo, intake, replay,
-                connectors, credential, dashboards, bench, satudata, sitrep):
+                connectors, credential, dashboards, bench, satudata, sitrep, dss):
     main.add_command(command)
 
 __all__ = ["main"]
