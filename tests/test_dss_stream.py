@@ -90,6 +90,12 @@ def entry(stack: Stack, command_id: uuid.UUID) -> AuditEntry | None:
     return next((e for e in found if e.id == command_id), None)
 
 
+def stored(stack: Stack, query: str, at_least: int) -> None:
+    """Wait until the sink's count for `query` reaches `at_least`."""
+    wait_for(lambda: stack.count(query) >= at_least, 60,
+             lambda: f"{query}: {stack.count(query)}\n{stack.log_tail()}")
+
+
 def test_a_flood_ranks_its_regencies_first_and_recommendations_follow_tasks_and_dismissals(
         stack: Stack) -> None:
     asyncio.run(play_scenario(stack.settings, "banjir-batanghari", speed=36_000, seed=11))
@@ -163,3 +169,15 @@ def test_a_flood_ranks_its_regencies_first_and_recommendations_follow_tasks_and_
     refused = wait_for(lambda: entry(stack, again.id), 60,
                        lambda: f"the second dismissal\n{stack.log_tail()}")
     assert refused is not None and (refused.accepted, refused.status) == (False, 409)
+
+    # The sink keeps every version: the ranking's history, and the dismissal with its reason.
+    queries = {
+        "SELECT count() FROM posko.region_ranking WHERE region = '15.05' AND hazard = 'banjir' "
+        "AND bahaya > 0": 2,
+        f"SELECT count() FROM posko.recommendations WHERE recommendation_id = '{korban.id}' "
+        "AND status = 'diabaikan' AND dismissed_reason = 'Sudah ditangani Basarnas'": 1,
+        f"SELECT count() FROM posko.recommendations WHERE recommendation_id = '{kaji.id}' "
+        f"AND status = 'ditugaskan' AND task_id = '{task.id}'": 1,
+    }
+    for query, at_least in queries.items():
+        stored(stack, query, at_least)

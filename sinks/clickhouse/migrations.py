@@ -361,6 +361,45 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "AFTER closed_by",
         "ALTER TABLE {db}.escalations ADD COLUMN IF NOT EXISTS drill UInt8 DEFAULT 0 AFTER late_s",
     ]),
+    (10, "decision support: regions' scores per hazard, and recommendations (every version)", [
+        # One row per version of a region's score: the briefing compares now with then.
+        """CREATE TABLE IF NOT EXISTS {db}.region_ranking (
+    id UUID,
+    region LowCardinality(String),
+    hazard LowCardinality(String),
+    score Float64,
+    rank UInt16,
+    risiko Float64,
+    bahaya Float64,
+    dampak Float64,
+    kapasitas Float64,
+    parts String,
+    computed_at DateTime64(3, 'UTC'),
+    drill UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX place (region, hazard) TYPE bloom_filter GRANULARITY 1
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(computed_at) ORDER BY id""",
+        """CREATE TABLE IF NOT EXISTS {db}.recommendations (
+    id UUID,
+    recommendation_id UUID,
+    incident_id Nullable(UUID),
+    region LowCardinality(String),
+    hazard LowCardinality(String),
+    rule LowCardinality(String),
+    action String,
+    assignee String,
+    why String,
+    due_at DateTime64(3, 'UTC'),
+    status LowCardinality(String),
+    task_id Nullable(UUID),
+    dismissed_by String,
+    dismissed_reason String,
+    updated_at DateTime64(3, 'UTC'),
+    drill UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX recommendation recommendation_id TYPE bloom_filter GRANULARITY 1
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(updated_at) ORDER BY id""",
+    ]),
 ]
 
 # Tables whose rows are versions of one thing: the sink keeps the newest row per id.

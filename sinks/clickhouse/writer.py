@@ -1,4 +1,5 @@
-"""The ClickHouse sink: clean events, alerts and dead letters from Kafka into tables, exactly once."""
+"""The ClickHouse sink: clean events, alerts, the room's state, decision support's ranking and dead
+letters from Kafka into tables, exactly once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from aiokafka.errors import KafkaError
 
 from posko.settings import Settings
 from schemas.commands import AuditEntry, DeskRecord
+from schemas.decision import RankingRecord
 from schemas.events import (
     Acknowledgement,
     Alert,
@@ -36,6 +38,7 @@ from schemas.topics import (
     DLQ,
     ESCALATIONS,
     INCIDENTS,
+    RANKING,
     REPORT_STATUS,
     events_topic,
 )
@@ -43,6 +46,7 @@ from schemas.workdays import WorkingCalendar
 from sinks.clickhouse.desk_rows import audit_row, desk_rows
 from sinks.clickhouse.incident_rows import escalation_row, incident_rows
 from sinks.clickhouse.migrations import KEYS, VERSIONED
+from sinks.clickhouse.ranking_rows import ranking_rows
 from sinks.clickhouse.store import Store
 from sinks.clickhouse.tables import (
     ack_row,
@@ -69,6 +73,7 @@ _incident = msgspec.json.Decoder(Incident)
 _escalation = msgspec.json.Decoder(Escalation)
 _audit = msgspec.json.Decoder(AuditEntry)
 _desk: msgspec.json.Decoder[DeskRecord] = msgspec.json.Decoder(DeskRecord)
+_ranking: msgspec.json.Decoder[RankingRecord] = msgspec.json.Decoder(RankingRecord)
 _encoder = msgspec.json.Encoder()
 _NO_CUTI_BERSAMA = WorkingCalendar()
 
@@ -95,9 +100,10 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     ESCALATIONS: lambda data: [("escalations", escalation_row(_escalation.decode(data)))],
     AUDIT: lambda data: [("audit_log", audit_row(_audit.decode(data)))],
     DESK: lambda data: desk_rows(_desk.decode(data)),
+    RANKING: lambda data: ranking_rows(_ranking.decode(data)),
 }
 # Compacted topics whose tombstones remove a record from Kafka, not its rows from ClickHouse.
-_COMPACTED = frozenset({INCIDENTS, DESK})
+_COMPACTED = frozenset({INCIDENTS, DESK, RANKING})
 
 
 def _status_rows(data: bytes, calendar: WorkingCalendar) -> Rows:
