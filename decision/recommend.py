@@ -49,7 +49,7 @@ def recommend(incidents: Iterable[Incident], playbooks: Sequence[Playbook], task
         if incident.status is IncidentStatus.SELESAI or incident.merged_into is not None:
             continue
         for playbook in playbooks:
-            if playbook.hazard is not incident.hazard or not _names(incident, playbook.words):
+            if not _applies(incident, playbook):
                 continue
             for region in incident.regions:
                 out.extend(_for_region(incident, region, playbook, tasks, emergencies, known, now))
@@ -76,7 +76,7 @@ def _for_region(incident: Incident, region: Region, playbook: Playbook, tasks: S
         if before is not None and before.status is RecommendationStatus.DIABAIKAN:
             status = RecommendationStatus.DIABAIKAN  # an officer dismissed it: it stays so
         out.append(Recommendation(
-            id=rid, incident_id=incident.id, region=region, hazard=incident.hazard, rule=rule_id,
+            id=rid, incident_id=incident.id, region=region, hazard=playbook.hazard, rule=rule_id,
             action=rule.action, assignee=rule.assignee,
             why=f"{found.why} → {rule.action.lower()} dalam {rule.due} ({rule.source})",
             due_at=found.at + rule.delay, status=status, task_id=task.id if task else None,
@@ -139,6 +139,16 @@ def _level(headline: str) -> int | None:
     words = set(re.findall(r"\w+", headline.lower()))
     found = [n for n, level in enumerate(WARNING_LEVELS) if level.lower() in words]
     return max(found) if found else None
+
+
+def _applies(incident: Incident, playbook: Playbook) -> bool:
+    """Whether the playbook is for the incident: of its hazard (naming its words), or holding an
+    official warning of the playbook's hazard (a quake's alert inside the landslides it set off)."""
+    if playbook.hazard is incident.hazard and _names(incident, playbook.words):
+        return True
+    names = playbook.words or [playbook.hazard.value]
+    return any(item.kind is SignalKind.PERINGATAN and any(w.lower() in item.headline.lower() for w in names)
+               for item in incident.items)
 
 
 def _names(incident: Incident, words: list[str]) -> bool:

@@ -114,3 +114,18 @@ def bench_command(officers: int, pages: int, rate: float, seconds: float) -> Non
     if min(officers, pages - 1) < 1 or rate <= 0 or seconds <= 0:
         raise click.BadParameter("--officers, --rate and --seconds must be positive, --pages at least 2")
     run_command_bench(settings(), officers, pages, rate, seconds)
+
+
+@bench.command("dss")
+@click.option("--seeds", type=int, default=3, show_default=True,
+              help="How many seeds of each scenario to score.")
+@click.option("--no-live", is_flag=True,
+              help="Only the ranking and recall figures, without the live latency run.")
+def bench_dss(seeds: int, no_live: bool) -> None:
+    """Decision support: precision at 3 of the ranking beside ranking by alert count, recall of the
+    due playbook actions, and signal → updated ranking latency."""
+    from bench.dss import run_dss_bench
+
+    if seeds < 1:
+        raise click.BadParameter("--seeds must be at least 1")
+    run_dss_bench(settings(), seeds, live=not no_live)
