@@ -6,10 +6,10 @@
    alerts and urgent reports per region, what the wall counted before); and the recall of the due
    playbook actions: the rules that fire when the same playbooks run on the happening's own events
    alone (grouped perfectly, without background), against those recommended from the whole stream.
-2. Latency, on a broker of its own with the real worker: banjir-batanghari played fast; for every
-   region, from the first signal since its last update to the next score of that region on
-   posko.ranking, beside the same signal to its incident on posko.incidents (the ranking's share is
-   the difference).
+2. Latency, on a broker of its own with the real worker: banjir-batanghari played fast; from a
+   signal that changed an incident (the first since its region's last score) to that region's next
+   score on posko.ranking, beside each signal to its incident on posko.incidents (the ranking's
+   share is the difference). Signals that change no incident (ordinary reports) change no score.
 """
 
 from __future__ import annotations
@@ -127,8 +127,9 @@ def score_scenario(name: str, seed: int) -> ScenarioResult:
 
 
 async def _latency(settings: Settings) -> tuple[list[float], list[float]]:
-    """Milliseconds from a region's first signal since its last score to its next score on
-    posko.ranking; and from each signal to its first incident version on posko.incidents."""
+    """Milliseconds from a signal that changed an incident (the first such since its region's last
+    score) to its region's next score on posko.ranking; and from each signal to its first incident
+    version on posko.incidents."""
     played = asyncio.Event()
     sent_at: dict[uuid.UUID, float] = {}
     pending: dict[Region, float] = {}  # region: send time of its first signal not yet scored
@@ -150,9 +151,6 @@ async def _latency(settings: Settings) -> tuple[list[float], list[float]]:
             for record in routed.out:
                 if record.topic == SIGNALS:
                     sent_at[timed.event.id] = now
-                    signal = _signal.decode(record.value)
-                    for region in signal.regions or ([signal.region] if signal.region else []):
-                        pending.setdefault(Region(region), now)
 
     async def play() -> None:
         await play_scenario(settings, LATENCY_SCENARIO, speed=LATENCY_SPEED, seed=1, on_sent=on_sent)
@@ -172,9 +170,15 @@ async def _latency(settings: Settings) -> tuple[list[float], list[float]]:
                         if isinstance(score, RegionScore) and score.region in pending:
                             to_ranking.append((now - pending.pop(score.region)) * 1000)
                     elif tp.topic == INCIDENTS and record.value:
-                        for item in _incident.decode(record.value).items:
+                        incident = _incident.decode(record.value)
+                        for item in incident.items:
                             for signal in item.signal_ids:
-                                on_topic.setdefault(signal, now)
+                                if signal in on_topic or signal not in sent_at:
+                                    continue
+                                on_topic[signal] = now
+                                # A signal that changed an incident changes its regions' scores.
+                                for region in incident.regions:
+                                    pending.setdefault(region, sent_at[signal])
         await player
     finally:
         await consumer.stop()
