@@ -6,10 +6,10 @@
    alerts and urgent reports per region, what the wall counted before); and the recall of the due
    playbook actions: the rules that fire when the same playbooks run on the happening's own events
    alone (grouped perfectly, without background), against those recommended from the whole stream.
-2. Latency, on a broker of its own with the real worker: banjir-batanghari played fast; from a
-   signal that changed an incident (the first since its region's last score) to that region's next
-   score on posko.ranking, beside each signal to its incident on posko.incidents (the ranking's
-   share is the difference). Signals that change no incident (ordinary reports) change no score.
+2. Latency, on a broker of its own with the real worker: banjir-batanghari played fast; from the
+   first signal of a worker batch that changed an incident to the score of its region that batch
+   wrote on posko.ranking, beside each signal to its incident on posko.incidents (the ranking's
+   share is the difference). Batches that change no score (nothing new in its parts) write none.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -127,13 +127,14 @@ def score_scenario(name: str, seed: int) -> ScenarioResult:
 
 
 async def _latency(settings: Settings) -> tuple[list[float], list[float]]:
-    """Milliseconds from a signal that changed an incident (the first such since its region's last
-    score) to its region's next score on posko.ranking; and from each signal to its first incident
+    """Milliseconds from the first signal of a worker batch that changed an incident to the score
+    of its region that batch wrote on posko.ranking (a batch's incidents and scores share the
+    worker's clock: `updated_at` = `computed_at`); and from each signal to its first incident
     version on posko.incidents."""
     played = asyncio.Event()
     sent_at: dict[uuid.UUID, float] = {}
-    pending: dict[Region, float] = {}  # region: send time of its first signal not yet scored
-    to_ranking: list[float] = []
+    first_sent: dict[tuple[Region, datetime], float] = {}  # (region, batch): its first signal sent
+    scored: dict[tuple[Region, datetime], float] = {}  # (region, batch): its score received
     on_topic: dict[uuid.UUID, float] = {}
     partitions = [TopicPartition(RANKING, 0), TopicPartition(INCIDENTS, 0)]
     consumer = reader(settings, isolation_level="read_committed", auto_offset_reset="latest")
@@ -148,9 +149,8 @@ async def _latency(settings: Settings) -> tuple[list[float], list[float]]:
         for timed in batch:
             routed = route(kind_of(timed.event), timed.event, "posko.raw", 0, 0, None, b"",
                            now=START + timedelta(days=2))
-            for record in routed.out:
-                if record.topic == SIGNALS:
-                    sent_at[timed.event.id] = now
+            if any(record.topic == SIGNALS for record in routed.out):
+                sent_at[timed.event.id] = now
 
     async def play() -> None:
         await play_scenario(settings, LATENCY_SCENARIO, speed=LATENCY_SPEED, seed=1, on_sent=on_sent)
@@ -167,21 +167,22 @@ async def _latency(settings: Settings) -> tuple[list[float], list[float]]:
                     quiet_since = now
                     if tp.topic == RANKING and record.value:
                         score = _ranking.decode(record.value)
-                        if isinstance(score, RegionScore) and score.region in pending:
-                            to_ranking.append((now - pending.pop(score.region)) * 1000)
+                        if isinstance(score, RegionScore):
+                            scored.setdefault((score.region, score.computed_at), now)
                     elif tp.topic == INCIDENTS and record.value:
                         incident = _incident.decode(record.value)
+                        fresh = [sent_at[s] for item in incident.items for s in item.signal_ids
+                                 if s in sent_at and s not in on_topic]
                         for item in incident.items:
                             for signal in item.signal_ids:
-                                if signal in on_topic or signal not in sent_at:
-                                    continue
-                                on_topic[signal] = now
-                                # A signal that changed an incident changes its regions' scores.
-                                for region in incident.regions:
-                                    pending.setdefault(region, sent_at[signal])
+                                on_topic.setdefault(signal, now)
+                        for region in incident.regions if fresh else []:
+                            key = (region, incident.updated_at)
+                            first_sent[key] = min(first_sent.get(key, min(fresh)), min(fresh))
         await player
     finally:
         await consumer.stop()
+    to_ranking = [(scored[key] - sent) * 1000 for key, sent in first_sent.items() if key in scored]
     to_incident = [(on_topic[s] - sent_at[s]) * 1000 for s in on_topic if s in sent_at]
     return to_ranking, to_incident
 
