@@ -100,9 +100,12 @@ def test_a_flood_ranks_its_regencies_first_and_recommendations_follow_tasks_and_
         stack: Stack) -> None:
     asyncio.run(play_scenario(stack.settings, "banjir-batanghari", speed=36_000, seed=11))
 
+    def gauged(score: RegionScore) -> bool:
+        return any(e.kind == "indicator" for p in score.parts for e in p.evidence)
+
     def flooded_first() -> list[RegionScore] | None:
         ranked = scores(stack)
-        top = {s.region for s in ranked[:2] if s.hazard is Hazard.BANJIR}
+        top = {s.region for s in ranked[:2] if s.hazard is Hazard.BANJIR and gauged(s)}
         found = recommendation(stack, Region.BATANG_HARI, "banjir.evakuasi")  # the river's peak
         return ranked if top == {Region.BATANG_HARI, Region.MUARO_JAMBI} and found else None
 
