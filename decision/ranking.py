@@ -21,7 +21,7 @@ from posko.errors import PoskoError
 from schemas.commands import IncidentNote, Task
 from schemas.decision import Evidence, Factor, RegionScore, ScorePart
 from schemas.incidents import Hazard, Incident, IncidentItem, IncidentStatus, Priority, SignalKind
-from schemas.regions import REGION_NAMES, Region
+from schemas.regions import Region
 from schemas.sectors import INDICATORS
 
 DEFAULT_WEIGHTS = "risiko:0.15,bahaya:0.45,dampak:0.25,kapasitas:0.15"
@@ -216,11 +216,6 @@ def _kapasitas(incidents: list[Incident], tasks: list[Task], now: datetime) -> P
     why = (f"{len(open_tasks)} tugas terbuka ({'belum ada tugas' if untasked else 'ada tugas'}), "
            f"{len(overdue)} lewat tenggat, {len(unacked)} eskalasi belum ditanggapi")
     return value, why, evidence
-
-
-def region_name(region: Region) -> str:
-    """The region's name, for reasons in words."""
-    return REGION_NAMES[region]
 
 
 def scores_for(pairs: Iterable[tuple[Region, Hazard]], situation: Situation, reference: Reference,
