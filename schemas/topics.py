@@ -29,6 +29,9 @@ COMMANDS = "posko.commands"
 DESK = "posko.desk"
 # Every command as decided (applied or refused), kept: the audit trail.
 AUDIT = "posko.audit"
+# Decision support (schemas/decision.py): each region's score per hazard and each recommendation,
+# latest version kept (compacted); one partition, as the worker computes them in one order.
+RANKING = "posko.ranking"
 
 
 def raw_topic(kind: Kind) -> str:
@@ -108,5 +111,9 @@ def catalogue(partitions: int = 6) -> list[TopicSpec]:
     topics.append(
         TopicSpec(AUDIT, 1, "command id", -1, "delete",
                   "every command as decided, applied or refused, with the state before and after")
+    )
+    topics.append(
+        TopicSpec(RANKING, 1, "score:<region>|<hazard> or rec:<id>", -1, "compact",
+                  "decision support: regions' scores per hazard and recommended actions, latest of each kept")
     )
     return topics
