@@ -29,6 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from posko.credentials import CredentialRing
 from posko.settings import Settings
 from schemas.commands import DeskRecord
+from schemas.decision import RankingRecord, RegionScore
 from schemas.events import Acknowledgement, Alert, Kind, new_event_id, utc_now
 from schemas.identity import Principal, Role
 from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
@@ -59,10 +60,13 @@ from sinks.push.protocol import (
     IncidentReceipt,
     Ping,
     Pong,
+    RankingMessage,
     Receipt,
+    RecommendationMessage,
     Snapshot,
     Welcome,
 )
+from sinks.push.ranking import RankingBoard
 from sinks.push.rate import TokenBucket
 from sinks.push.signin import watch_credentials
 from sinks.push.snapshot import fit_snapshot, read_alert, read_alerts, read_counts, scope_filter
@@ -120,6 +124,7 @@ class Gateway:
         # Set once posko.incidents has been read up to where it ended when the gateway started.
         self.incidents_loaded = asyncio.Event()  # and posko.desk, onto self.desk
         self.desk = DeskBoard()
+        self.ranking = RankingBoard()  # decision support: scores and open recommendations
         self.commands = CommandPath(self.journal)
         self.producer: AIOKafkaProducer | None = None
         self.kafka_ready = False
@@ -176,6 +181,12 @@ class Gateway:
         if (item := self.desk.update(record, self.board.open)) is not None:
             self.publish(lambda seq: desk_message(seq, record), item)
 
+    def on_ranking(self, record: RankingRecord) -> None:
+        """A score or recommendation from posko.ranking (one not newer than the one held is skipped)."""
+        if (item := self.ranking.update(record)) is not None:
+            self.publish(lambda seq: RankingMessage(seq, record) if isinstance(record, RegionScore)
+                         else RecommendationMessage(seq, record), item)
+
     def on_counts(self, counts: Counts) -> None:
         """New counters from ClickHouse; published when they changed."""
         previous = self.counts
@@ -228,6 +239,7 @@ class Gateway:
         kept = {a.id for a in visible}
         incidents = self.board.ranked(principal)
         tasks, emergencies, notes = self.desk.view(principal, incidents)
+        ranking, recommendations = self.ranking.view(principal)
         snapshot = Snapshot(
             seq=self.journal.last_seq, alerts=visible,
             acks=sorted((a for a in acks.values() if a.alert_id in kept), key=lambda a: a.acked_at),
@@ -235,7 +247,8 @@ class Gateway:
             regions={str(code): name for code, name in REGION_NAMES.items()},
             incidents=incidents, escalations=self.board.recent_escalations(principal),
             incident_acks=[ack for i in incidents if (ack := self.board.acks.get(i.id)) is not None],
-            tasks=tasks, emergencies=emergencies, notes=notes,
+            tasks=tasks, emergencies=emergencies, notes=notes, ranking=ranking,
+            recommendations=recommendations,
         )
         return fit_snapshot(snapshot)
 
