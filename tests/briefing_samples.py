@@ -17,14 +17,16 @@ from tests.ranking_samples import recommendation, region_score
 def situation(marker: str) -> Situation:
     """The sample situation, its titles ending with `marker`."""
     now = utc_now()
-    flood = OpenIncident(id=uuid.uuid4(), title=f"Banjir Muara Bulian {marker}", hazard="banjir", priority="segera",
-                         status="ditangani", regions=["15.04"], opened_at=now - timedelta(hours=3),
-                         updated_at=now)
-    slide = OpenIncident(id=uuid.uuid4(), title=f"Longsor Kayu Aro {marker}", hazard="longsor", priority="tinggi",
-                         status="dipantau", regions=["15.01"], opened_at=now - timedelta(days=2), updated_at=now)
-    closed = OpenIncident(id=uuid.uuid4(), title=f"Angin kencang Bungo {marker}", hazard="cuaca", priority="sedang",
-                          status="selesai", regions=["15.08"], opened_at=now - timedelta(days=1),
-                          updated_at=now - timedelta(hours=2))
+    flood = OpenIncident(
+        id=uuid.uuid4(), title=f"Banjir Muara Bulian {marker}", hazard="banjir", priority="segera",
+        status="ditangani", regions=["15.04"], opened_at=now - timedelta(hours=3), updated_at=now)
+    slide = OpenIncident(
+        id=uuid.uuid4(), title=f"Longsor Kayu Aro {marker}", hazard="longsor", priority="tinggi",
+        status="dipantau", regions=["15.01"], opened_at=now - timedelta(days=2), updated_at=now)
+    closed = OpenIncident(
+        id=uuid.uuid4(), title=f"Angin kencang Bungo {marker}", hazard="cuaca", priority="sedang",
+        status="selesai", regions=["15.08"], opened_at=now - timedelta(days=1),
+        updated_at=now - timedelta(hours=2))
     return Situation(
         now=now, since=now - timedelta(hours=24), incidents=[slide, flood], closed=[closed],
         emergencies=[Emergency(region="15.01", status="siaga_darurat", decided_at=now - timedelta(hours=5),

@@ -18,8 +18,9 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 from aiokafka import AIOKafkaProducer
@@ -70,6 +71,9 @@ from sinks.push.ranking import RankingBoard
 from sinks.push.rate import TokenBucket
 from sinks.push.signin import watch_credentials
 from sinks.push.snapshot import fit_snapshot, read_alert, read_alerts, read_counts, scope_filter
+
+if TYPE_CHECKING:
+    from documents.briefing import Situation
 
 log = logging.getLogger("posko.gateway")
 
@@ -131,7 +135,7 @@ class Gateway:
         # Clients skipped forward (gap + snapshot) and dropped for falling behind, since start.
         self.tally: Counter[str] = Counter()
         self._stored: dict[str, tuple[float, asyncio.Future[tuple[list[Alert], list[Acknowledgement]]]]] = {}
-        self.http = Http(settings, self.credentials, self.health)
+        self.http = Http(settings, self.credentials, self.health, self.briefing_facts)
 
     # --- The journal -------------------------------------------------------------------------
 
@@ -485,6 +489,12 @@ class Gateway:
         for name in ("skipped", "dropped", "flooded", "alert_lookups"):
             health.setdefault(name, 0)
         return health
+
+    def briefing_facts(self, since: datetime) -> Situation:
+        """What the briefing tells of what the gateway holds, since the last one at `since`."""
+        from sinks.push.briefing import situation
+
+        return situation(self.board, self.desk, self.ranking, self.counts, since)
 
     # --- Feeds ---------------------------------------------------------------------------------
 
