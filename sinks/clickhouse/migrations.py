@@ -361,6 +361,39 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "AFTER closed_by",
         "ALTER TABLE {db}.escalations ADD COLUMN IF NOT EXISTS drill UInt8 DEFAULT 0 AFTER late_s",
     ]),
+    # Decision support (schemas/decision.py): one row per computation of a region's score (the
+    # latest per region and hazard is read by computed_at), one row per recommendation's version.
+    (10, "decision support: region ranking and recommendations", [
+        """CREATE TABLE IF NOT EXISTS {db}.region_ranking (
+    region LowCardinality(String),
+    hazard LowCardinality(String),
+    score Float64,
+    rank UInt32,
+    parts String,
+    computed_at DateTime64(3, 'UTC'),
+    drill UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(computed_at)
+ORDER BY (region, hazard, computed_at)""",
+        """CREATE TABLE IF NOT EXISTS {db}.recommendations (
+    id UUID,
+    incident_id Nullable(UUID),
+    region LowCardinality(String),
+    hazard LowCardinality(String),
+    rule String,
+    action String,
+    assignee String,
+    why String,
+    due_at DateTime64(3, 'UTC'),
+    status LowCardinality(String),
+    task_id Nullable(UUID),
+    dismissed_by String,
+    dismissed_reason String,
+    updated_at DateTime64(3, 'UTC'),
+    drill UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(updated_at) ORDER BY id""",
+    ]),
 ]
 
 # Tables whose rows are versions of one thing: the sink keeps the newest row per id.
