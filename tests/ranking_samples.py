@@ -8,7 +8,7 @@ risk index columns there are empty (no published figure read yet), so no part he
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -33,7 +33,8 @@ POPULATION = {Region.BATANG_HARI: 307361, Region.KERINCI: 268951}
 
 
 def region_score(region: Region, hazard: Hazard, rank: int, bahaya_why: str, score: float = 0.0,
-                 incident_id: uuid.UUID | None = None) -> RegionScore:
+                 incident_id: uuid.UUID | None = None, at: datetime | None = None,
+                 drill: bool = False) -> RegionScore:
     """A region's score with its four parts, each with a why and its evidence."""
     people = POPULATION.get(region, 0)
     parts = [
@@ -50,7 +51,7 @@ def region_score(region: Region, hazard: Hazard, rank: int, bahaya_why: str, sco
     ]
     total = score or round(sum(p.points for p in parts), 3)
     return RegionScore(region=region, hazard=hazard, score=total, rank=rank, parts=parts,
-                       computed_at=utc_now())
+                       computed_at=at or utc_now(), drill=drill)
 
 
 def recommendation(region: Region, hazard: Hazard, rule: str, action: str, assignee: str, why: str,
@@ -74,3 +75,52 @@ def ranking_key(record: RankingRecord) -> bytes:
 async def publish_ranking(settings: Settings, records: list[RankingRecord]) -> None:
     """Produce records onto posko.ranking as the worker does."""
     await produce(settings, [(RANKING, ranking_key(r), msgspec.json.encode(r)) for r in records])
+
+
+# Rows of the ranking's tables (sinks/clickhouse/migrations.py 10), as the sink would write them
+# from posko.ranking, standing in for the worker's part's sink rows until they land.
+class RankingRow(msgspec.Struct, kw_only=True):
+    """A row of region_ranking: one computation of a region's score for a hazard."""
+
+    region: str
+    hazard: str
+    score: float
+    rank: int
+    parts: str  # the parts as JSON
+    computed_at: datetime
+    drill: int
+
+
+def ranking_row(score: RegionScore) -> RankingRow:
+    """The score as a row of region_ranking."""
+    return RankingRow(region=str(score.region), hazard=str(score.hazard), score=score.score, rank=score.rank,
+                      parts=msgspec.json.encode(score.parts).decode(), computed_at=score.computed_at,
+                      drill=int(score.drill))
+
+
+class RecommendationRow(msgspec.Struct, kw_only=True):
+    """A row of recommendations: one version of a recommendation."""
+
+    id: uuid.UUID
+    incident_id: uuid.UUID | None
+    region: str
+    hazard: str
+    rule: str
+    action: str
+    assignee: str
+    why: str
+    due_at: datetime
+    status: str
+    task_id: uuid.UUID | None
+    dismissed_by: str
+    dismissed_reason: str
+    updated_at: datetime
+    drill: int
+
+
+def recommendation_row(r: Recommendation) -> RecommendationRow:
+    """The recommendation as a row of recommendations."""
+    return RecommendationRow(id=r.id, incident_id=r.incident_id, region=str(r.region), hazard=str(r.hazard),
+                             rule=r.rule, action=r.action, assignee=r.assignee, why=r.why, due_at=r.due_at,
+                             status=str(r.status), task_id=r.task_id, dismissed_by=r.dismissed_by,
+                             dismissed_reason=r.dismissed_reason, updated_at=r.updated_at, drill=int(r.drill))
