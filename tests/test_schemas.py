@@ -163,11 +163,11 @@ def test_topic_catalogue_names_every_stage() -> None:
     names = {spec.name for spec in catalogue(6)}
     assert {"posko.raw.citizen_report", "posko.events.disaster_alert", "posko.alerts",
             "posko.dlq", "posko.signals", "posko.incidents", "posko.escalations", "posko.commands",
-            "posko.desk", "posko.audit"} <= names
+            "posko.desk", "posko.audit", "posko.ranking"} <= names
     # Correlation's and the desk's topics have one partition (incidents cross kabupaten; commands
     # are decided in one order); the rest follow the setting.
     single = {"posko.signals", "posko.incidents", "posko.escalations", "posko.commands", "posko.desk",
-              "posko.audit"}
+              "posko.audit", "posko.ranking"}
     assert all(spec.partitions == (1 if spec.name in single else 6) for spec in catalogue(6))
 
 

@@ -389,3 +389,36 @@ ALTER TABLE posko.escalations ADD COLUMN IF NOT EXISTS drill UInt8 DEFAULT 0 AFT
 
 INSERT INTO posko.schema_migrations (version, description) VALUES (9, 'audit log, tasks and their progress, emergency statuses, incident notes; drills');
 
+CREATE TABLE IF NOT EXISTS posko.region_ranking (
+    region LowCardinality(String),
+    hazard LowCardinality(String),
+    score Float64,
+    rank UInt32,
+    parts String,
+    computed_at DateTime64(3, 'UTC'),
+    drill UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(computed_at)
+ORDER BY (region, hazard, computed_at);
+
+CREATE TABLE IF NOT EXISTS posko.recommendations (
+    id UUID,
+    incident_id Nullable(UUID),
+    region LowCardinality(String),
+    hazard LowCardinality(String),
+    rule String,
+    action String,
+    assignee String,
+    why String,
+    due_at DateTime64(3, 'UTC'),
+    status LowCardinality(String),
+    task_id Nullable(UUID),
+    dismissed_by String,
+    dismissed_reason String,
+    updated_at DateTime64(3, 'UTC'),
+    drill UInt8,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(updated_at) ORDER BY id;
+
+INSERT INTO posko.schema_migrations (version, description) VALUES (10, 'decision support: region ranking and recommendations');
+
