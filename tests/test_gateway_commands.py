@@ -116,7 +116,12 @@ async def test_a_command_goes_to_kafka_with_its_issuer_and_its_decision_back_to_
     key, command = written[sent.command_id]
     assert key == b"15.71" and command.expected_version == 3
     assert command.actor.name == "Petugas Sari" and command.actor.role is Role.OFFICER
-    assert command.origin == "console 127.0.0.1" and command.id.version == 7
+    assert command.origin == "console 127.0.0.1"
+    # Its id is derived from the credential and the ref: sent again, it is the same command.
+    assert command.id.version == 5
+    await officer.send(msgspec.json.encode(_create_task("t-1", "Andi", expected_version=3)).decode())
+    again = next(m for m in await receive_until(officer, _has(CommandSent)) if isinstance(m, CommandSent))
+    assert again.command_id == sent.command_id
     assert abs((utc_now() - command.issued_at).total_seconds()) < 60
 
     # The desk refuses it (stand-in): the issuer learns why; the other officer hears nothing of it.
