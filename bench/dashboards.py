@@ -62,7 +62,7 @@ def _baseline(sql: str) -> str:
     table = re.search(r"FROM posko\.(\w+)", sql)
     name = table.group(1) if table else "sector_indicators"
     columns = {"sector_indicators": "period_end", "report_status_changes": "changed_at",
-               "incidents": "last_at", "escalations": "fired_at"}
+               "incidents": "last_at", "escalations": "fired_at", "region_ranking": "computed_at"}
     column = columns.get(name, "occurred_at")
     return f"SELECT count() FROM posko.{name} WHERE $__timeFilter({column})"
 

@@ -161,41 +161,44 @@ _TASK_HEAD = ["Tugas", "Untuk", "Prioritas", "Status", "Tenggat (WIB)"]
 _REFUSAL_HEAD = ["Waktu (WIB)", "Perintah", "Oleh", "Alasan penolakan"]
 
 
-def _md_cell(text: str) -> str:
+def md_cell(text: str) -> str:
+    """Text as one cell of a Markdown pipe table."""
     # A cell is one line of a pipe table: pipes and line breaks would end it.
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
 
 
-def _md_table(head: list[str], rows: list[Line]) -> list[str]:
+def md_table(head: list[str], rows: list[Line]) -> list[str]:
+    """The lines of a Markdown pipe table."""
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row.cells) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_cell(c) for c in row.cells) + " |" for row in rows]
     return lines
 
 
 def to_markdown(doc: Document) -> str:
     """The sitrep as Markdown (pipe tables; no map)."""
-    out = [f"# Laporan Situasi (Sitrep): {_md_cell(doc.title)}", ""]
+    out = [f"# Laporan Situasi (Sitrep): {md_cell(doc.title)}", ""]
     if doc.drill:
         out += [f"> **{DRILL_BANNER}**", ""]
-    out += [f"- **{label}:** {_md_cell(value)}" for label, value in doc.facts]
-    out += ["", "## Kronologi", "", *_md_table(_TIMELINE_HEAD, doc.timeline)]
+    out += [f"- **{label}:** {md_cell(value)}" for label, value in doc.facts]
+    out += ["", "## Kronologi", "", *md_table(_TIMELINE_HEAD, doc.timeline)]
     if doc.signals_left_out:
         out += ["", f"_{doc.signals_left_out}_"]
     out += ["", "## Tugas", ""]
-    out += _md_table(_TASK_HEAD, doc.tasks) if doc.tasks else ["Belum ada tugas."]
+    out += md_table(_TASK_HEAD, doc.tasks) if doc.tasks else ["Belum ada tugas."]
     if doc.refusals:
-        out += ["", "## Lampiran: perintah yang ditolak", "", *_md_table(_REFUSAL_HEAD, doc.refusals)]
+        out += ["", "## Lampiran: perintah yang ditolak", "", *md_table(_REFUSAL_HEAD, doc.refusals)]
     out += ["", f"Dibuat {doc.generated} oleh Posko Jambi.", ""]
     return "\n".join(out)
 
 
-def _html_table(head: list[str], rows: list[Line]) -> str:
+def html_table(head: list[str], rows: list[Line]) -> str:
+    """An HTML table, every cell escaped."""
     cells = "".join(f"<th>{escape(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row.cells) + "</tr>" for row in rows)
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
-_CSS = """body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}
+CSS = """body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}
 td,th{border:1px solid #bbb;padding:4px 6px;text-align:left;vertical-align:top;font-size:0.9em}
 th{background:#eee}.latihan{background:#ffd400;font-weight:bold;padding:0.5em;border:2px solid #000}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:bold}"""
@@ -205,30 +208,36 @@ def to_html(doc: Document) -> str:
     """The sitrep as one HTML page (everything escaped; the map inline as SVG)."""
     facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in doc.facts)
     parts = ['<!doctype html><html lang="id"><head><meta charset="utf-8">',
-             f"<title>Sitrep: {escape(doc.title)}</title><style>{_CSS}</style></head><body>",
+             f"<title>Sitrep: {escape(doc.title)}</title><style>{CSS}</style></head><body>",
              f"<h1>Laporan Situasi (Sitrep): {escape(doc.title)}</h1>"]
     if doc.drill:
         parts.append(f'<p class="latihan">{escape(DRILL_BANNER)}</p>')
     parts += [f"<dl>{facts}</dl>", doc.map_svg,  # built by regionmap.py, its names escaped there
-              "<h2>Kronologi</h2>", _html_table(_TIMELINE_HEAD, doc.timeline)]
+              "<h2>Kronologi</h2>", html_table(_TIMELINE_HEAD, doc.timeline)]
     if doc.signals_left_out:
         parts.append(f"<p><em>{escape(doc.signals_left_out)}</em></p>")
     parts.append("<h2>Tugas</h2>")
-    parts.append(_html_table(_TASK_HEAD, doc.tasks) if doc.tasks else "<p>Belum ada tugas.</p>")
+    parts.append(html_table(_TASK_HEAD, doc.tasks) if doc.tasks else "<p>Belum ada tugas.</p>")
     if doc.refusals:
-        parts += ["<h2>Lampiran: perintah yang ditolak</h2>", _html_table(_REFUSAL_HEAD, doc.refusals)]
+        parts += ["<h2>Lampiran: perintah yang ditolak</h2>", html_table(_REFUSAL_HEAD, doc.refusals)]
     parts.append(f"<footer><p>Dibuat {escape(doc.generated)} oleh Posko Jambi.</p></footer></body></html>")
     return "".join(parts)
 
 
-def to_pdf(doc: Document) -> bytes:
-    """The sitrep as PDF, typeset by Typst from documents/sitrep.typ (the data goes in as JSON)."""
+def typeset(template_name: str, doc: msgspec.Struct, **inputs: str) -> bytes:
+    """A document as PDF, typeset by Typst from documents/<template_name> (the data goes in as JSON,
+    so text reaches the page as strings, never as markup)."""
     import typst
 
-    template = resources.files("documents").joinpath("sitrep.typ")
+    template = resources.files("documents").joinpath(template_name)
     with resources.as_file(template) as path:
         data = msgspec.json.encode(doc).decode()
-        return bytes(typst.compile(str(path), sys_inputs={"data": data, "map": doc.map_svg}))
+        return bytes(typst.compile(str(path), sys_inputs={"data": data, **inputs}))
+
+
+def to_pdf(doc: Document) -> bytes:
+    """The sitrep as PDF, typeset by Typst from documents/sitrep.typ."""
+    return typeset("sitrep.typ", doc, map=doc.map_svg)
 
 
 def render(timeline: Timeline, fmt: Format) -> bytes:

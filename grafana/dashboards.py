@@ -240,6 +240,9 @@ def overview_dashboard() -> model.Dashboard:
                description="Insiden (sinyal menurut bahaya, tempat dan waktu) yang belum selesai"),
         _table("Insiden terbuka", queries.open_incidents(), width=18, height=10,
                description="Latihan ditandai LATIHAN; variabel Latihan memilih tanpa, hanya atau semua"),
+        _table("Peringkat wilayah", queries.region_ranking(), height=10,
+               description="Kabupaten/kota yang perlu ditangani lebih dahulu, per bahaya: skor dan "
+                           "alasan tiap bagian (risiko dasar, bahaya saat ini, dampak, kapasitas respons)"),
         _table("Eskalasi terakhir", queries.latest_escalations(), height=8,
                description="Insiden tak diterima tepat waktu, laporan lewat SLA dan tugas lewat tenggat, "
                            "terbaru dahulu"),

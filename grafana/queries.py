@@ -418,3 +418,26 @@ FROM {DB}.escalations FINAL
 WHERE fired_at <= $__toTime AND {IN_INCIDENT_REGIONS} AND {DRILL_FILTER}
 ORDER BY fired_at DESC
 LIMIT 20"""
+
+
+# Decision support's ranking (posko.region_ranking, written by the ClickHouse sink from posko.ranking):
+# one row per computation, so the latest of each region and hazard is taken by computed_at, whatever
+# the table's engine merges. `parts` is the score's parts as JSON (schemas/decision.py ScorePart).
+_HAZARDS = {"banjir": "Banjir", "longsor": "Tanah longsor", "gempa": "Gempa bumi", "karhutla": "Karhutla",
+            "cuaca": "Cuaca ekstrem", "kebakaran": "Kebakaran", "lainnya": "Lainnya"}
+_HAZARD_LABEL = f"transform(hazard, {_quoted(list(_HAZARDS))}, {_quoted(list(_HAZARDS.values()))}, hazard)"
+_PARTS_WHY = ("arrayStringConcat(arrayMap(p -> concat(JSONExtractString(p, 'factor'), ' +', "
+              "toString(round(JSONExtractFloat(p, 'points'), 2)), ': ', JSONExtractString(p, 'why')), "
+              "arrayFilter(p -> JSONExtractFloat(p, 'points') > 0, JSONExtractArrayRaw(parts))), '; ')")
+
+
+def region_ranking() -> str:
+    """Table: the kabupaten/kota in ranked order, each with its hazard, score and its parts' why."""
+    return f"""SELECT {_DRILL_MARK}, rank AS `Peringkat`, {REGION_LABEL} AS `Kabupaten/Kota`,
+       {_HAZARD_LABEL} AS `Bahaya`, round(score, 2) AS `Skor`, {_PARTS_WHY} AS `Alasan`,
+       computed_at AS `Dihitung`
+FROM (SELECT * FROM {DB}.region_ranking WHERE computed_at <= $__toTime
+      ORDER BY computed_at DESC LIMIT 1 BY region, hazard)
+WHERE score > 0 AND {IN_REGIONS} AND {DRILL_FILTER}
+ORDER BY rank, score DESC
+LIMIT 30"""

@@ -37,6 +37,7 @@ from schemas.workdays import WorkingCalendar
 from sinks.clickhouse.incident_rows import escalation_row, incident_rows
 from sinks.clickhouse.store import ChdbStore
 from sinks.clickhouse.tables import report_status_row
+from tests.ranking_samples import ranking_row, region_score
 
 NOW = datetime(2026, 8, 12, 4, 0, tzinfo=UTC)  # Wednesday 11:00 WIB in the karhutla season
 RANGES = {"1 jam": timedelta(hours=1), "7 hari": timedelta(days=7)}
@@ -56,7 +57,21 @@ def _panels() -> Iterator[tuple[str, dict[str, Any]]]:
 def store(chdb_store: ChdbStore) -> ChdbStore:
     """The real chdb store with the sink's tables, loaded with simulated data for all 11 sectors."""
     load_history(chdb_store, NOW)
+    _load_ranking(chdb_store)
     return chdb_store
+
+
+def _load_ranking(store: ChdbStore) -> None:
+    """Scores as the worker writes them (tests/ranking_samples.py stands in): Batang Hari computed
+    twice (rank 2, then rank 1), Kerinci rank 2, and a drill's score for Tebo."""
+    then, later = NOW - timedelta(minutes=50), NOW - timedelta(minutes=20)
+    scores = [
+        region_score(Region.BATANG_HARI, Hazard.BANJIR, 2, "RANK-TEST lama", at=then),
+        region_score(Region.BATANG_HARI, Hazard.BANJIR, 1, "RANK-TEST 2 insiden Segera", at=later),
+        region_score(Region.KERINCI, Hazard.LONGSOR, 2, "RANK-TEST 1 insiden Tinggi", at=later),
+        region_score(Region.TEBO, Hazard.KARHUTLA, 3, "RANK-TEST latihan", at=later, drill=True),
+    ]
+    store.insert("region_ranking", b"\n".join(msgspec.json.encode(ranking_row(s)) for s in scores))
 
 
 def test_store_holds_every_sector(store: ChdbStore) -> None:
@@ -281,3 +296,27 @@ def test_drills_are_left_out_unless_the_latihan_variable_asks_for_them(store: Ch
         return sum(int(row["Insiden"]) for row in rows if row["Prioritas"] == "Segera")
 
     assert segera("semua") == segera("tanpa") + 1 == segera("hanya") + segera("tanpa")
+
+
+def test_the_ranking_panel_shows_each_region_and_hazard_once_latest_first_with_its_reasons(
+        store: ChdbStore) -> None:
+    board = _committed()["00-ringkasan.json"]
+    panel = next(p for p in board["panels"] if p["title"] == "Peringkat wilayah")
+
+    def shown(drills: str) -> list[tuple[str, int, str, str]]:
+        sql = expand(panel["targets"][0]["rawSql"], NOW - timedelta(hours=1), NOW, drills=drills)
+        rows = json.loads(store.execute(sql, "JSON"))["data"]
+        return [(row["Kabupaten/Kota"], int(row["Peringkat"]), row["Bahaya"], row["Latihan"]) for row in rows
+                if "RANK-TEST" in row["Alasan"]]
+
+    assert shown("tanpa") == [("Batang Hari", 1, "Banjir", ""), ("Kerinci", 2, "Tanah longsor", "")]
+    assert shown("hanya") == [("Tebo", 3, "Karhutla", "LATIHAN")]
+    sql = expand(panel["targets"][0]["rawSql"], NOW - timedelta(hours=1), NOW)
+    why = json.loads(store.execute(sql, "JSON"))["data"][0]["Alasan"]
+    assert "bahaya +0.36: RANK-TEST 2 insiden Segera" in why and "RANK-TEST lama" not in why
+    assert "indeks risiko BNPB belum tersedia" in why  # no risk index invented
+    # The range's end is the time shown: before the second computation, the first one's rank.
+    earlier = expand(panel["targets"][0]["rawSql"], NOW - timedelta(hours=1), NOW - timedelta(minutes=30))
+    rows = json.loads(store.execute(earlier, "JSON"))["data"]
+    assert [(r["Kabupaten/Kota"], int(r["Peringkat"])) for r in rows if "RANK-TEST lama" in r["Alasan"]] == [
+        ("Batang Hari", 2)]

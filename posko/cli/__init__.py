@@ -10,6 +10,7 @@ import click
 
 from posko.cli.base import PoskoGroup
 from posko.cli.bench import bench
+from posko.cli.briefing import briefing
 from posko.cli.connectors import connectors
 from posko.cli.credential import credential
 from posko.cli.dashboards import dashboards
@@ -30,7 +31,7 @@ def main() -> None:
 
 
 for command in (kafka, topics, migrate, sql, worker, sink, gateway, simulate, demo, intake, replay,
-                connectors, credential, dashboards, bench, satudata, sitrep, dss):
+                connectors, credential, dashboards, bench, satudata, sitrep, dss, briefing):
     main.add_command(command)
 
 __all__ = ["main"]

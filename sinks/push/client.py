@@ -19,6 +19,7 @@ from schemas.incidents import Escalation, Incident
 from sinks.push.desk import DeskItem, sees_desk_item
 from sinks.push.incidents import ScopedAck, sees_escalation, sees_incident
 from sinks.push.journal import Entry
+from sinks.push.ranking import RankingItem, sees_ranking
 from sinks.push.rate import TokenBucket
 
 # A client whose transport holds less than this is written to at once (the broadcast fast path).
@@ -66,6 +67,8 @@ class Client:
             return sees_escalation(self.principal, item, entry.kinds)
         if isinstance(item, DeskItem):
             return sees_desk_item(self.principal, item)
+        if isinstance(item, RankingItem):
+            return sees_ranking(self.principal)
         assert isinstance(item, ScopedAck)
         return self.principal.covers_area(item.regions, kinds=item.kinds)
 

@@ -1,6 +1,7 @@
 """The gateway's Kafka feed: alerts, acknowledgements, incidents, escalations and incident acks
 into its journal and incident board; the desk's state (tasks, emergency statuses, notes) into its
-desk board; the desk's decisions (audit entries) to the clients that issued the commands."""
+desk board; decision support's scores and recommendations into its ranking board; the desk's
+decisions (audit entries) to the clients that issued the commands."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from posko.settings import Settings
 from schemas.commands import AuditEntry, DeskRecord
+from schemas.decision import RankingRecord
 from schemas.events import Acknowledgement, Alert
 from schemas.incidents import Escalation, Incident, IncidentAck, RoomInput
-from schemas.topics import ACKS, ALERTS, AUDIT, DESK, ESCALATIONS, INCIDENTS, SIGNALS
+from schemas.topics import ACKS, ALERTS, AUDIT, DESK, ESCALATIONS, INCIDENTS, RANKING, SIGNALS
 from sinks.push.commands import CommandPath
 from sinks.push.desk import DeskBoard
 from sinks.push.incidents import RECENT_ESCALATIONS, IncidentBoard
+from sinks.push.ranking import RankingBoard
 
 log = logging.getLogger("posko.gateway")
 
@@ -36,8 +39,9 @@ _escalation = msgspec.json.Decoder(Escalation)
 _room_input = msgspec.json.Decoder(RoomInput)
 _desk = msgspec.json.Decoder(DeskRecord)
 _audit = msgspec.json.Decoder(AuditEntry)
+_ranking: msgspec.json.Decoder[RankingRecord] = msgspec.json.Decoder(RankingRecord)
 # Compacted topics read from their start, quietly up to where they ended at start (the current state).
-_STATE = (INCIDENTS, DESK)
+_STATE = (INCIDENTS, DESK, RANKING)
 
 
 class Gateway(Protocol):
@@ -46,6 +50,7 @@ class Gateway(Protocol):
     settings: Settings
     board: IncidentBoard
     desk: DeskBoard
+    ranking: RankingBoard
     commands: CommandPath
     kafka_ready: bool
     incidents_loaded: asyncio.Event
@@ -56,13 +61,14 @@ class Gateway(Protocol):
     def on_escalation(self, escalation: Escalation) -> None: ...
     def on_incident_ack(self, ack: IncidentAck) -> None: ...
     def on_desk(self, record: DeskRecord) -> None: ...
+    def on_ranking(self, record: RankingRecord) -> None: ...
 
 
 async def consume(gateway: Gateway, stop: asyncio.Event) -> None:
     """Alerts, acknowledgements and incidents from Kafka into the journal.
 
     Alerts and acknowledgements from BACKFILL_S ago, escalations from RECENT_ESCALATIONS ago;
-    posko.incidents and posko.desk (compacted) from their start, quietly up to where they ended
+    posko.incidents, posko.desk and posko.ranking (compacted) from their start, quietly up to where they ended
     at start (the boards, not the journal: those are in every snapshot), then each change as a
     message; posko.audit from its end (decisions of commands issued from now on).
     """
@@ -121,6 +127,8 @@ def _load(gateway: Gateway, topic: str, value: bytes | None) -> None:
     try:
         if topic == INCIDENTS:
             gateway.board.update(_incident.decode(value))
+        elif topic == RANKING:
+            gateway.ranking.update(_ranking.decode(value))
         else:
             gateway.desk.update(_desk.decode(value), gateway.board.open)
     except msgspec.DecodeError as exc:
@@ -140,6 +148,8 @@ def _on_record(gateway: Gateway, topic: str, value: bytes | None) -> None:
             gateway.on_escalation(_escalation.decode(value))
         elif topic == DESK:
             gateway.on_desk(_desk.decode(value))
+        elif topic == RANKING:
+            gateway.on_ranking(_ranking.decode(value))
         elif topic == AUDIT:
             gateway.commands.on_audit(_audit.decode(value))
         elif isinstance(room := _room_input.decode(value), IncidentAck):

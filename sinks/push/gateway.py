@@ -18,8 +18,9 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 from aiokafka import AIOKafkaProducer
@@ -29,6 +30,7 @@ from websockets.exceptions import ConnectionClosed
 from posko.credentials import CredentialRing
 from posko.settings import Settings
 from schemas.commands import DeskRecord
+from schemas.decision import RankingRecord, RegionScore
 from schemas.events import Acknowledgement, Alert, Kind, new_event_id, utc_now
 from schemas.identity import Principal, Role
 from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
@@ -59,13 +61,19 @@ from sinks.push.protocol import (
     IncidentReceipt,
     Ping,
     Pong,
+    RankingMessage,
     Receipt,
+    RecommendationMessage,
     Snapshot,
     Welcome,
 )
+from sinks.push.ranking import RankingBoard
 from sinks.push.rate import TokenBucket
 from sinks.push.signin import watch_credentials
 from sinks.push.snapshot import fit_snapshot, read_alert, read_alerts, read_counts, scope_filter
+
+if TYPE_CHECKING:
+    from documents.briefing import Situation
 
 log = logging.getLogger("posko.gateway")
 
@@ -120,13 +128,14 @@ class Gateway:
         # Set once posko.incidents has been read up to where it ended when the gateway started.
         self.incidents_loaded = asyncio.Event()  # and posko.desk, onto self.desk
         self.desk = DeskBoard()
+        self.ranking = RankingBoard()  # decision support: scores and open recommendations
         self.commands = CommandPath(self.journal)
         self.producer: AIOKafkaProducer | None = None
         self.kafka_ready = False
         # Clients skipped forward (gap + snapshot) and dropped for falling behind, since start.
         self.tally: Counter[str] = Counter()
         self._stored: dict[str, tuple[float, asyncio.Future[tuple[list[Alert], list[Acknowledgement]]]]] = {}
-        self.http = Http(settings, self.credentials, self.health)
+        self.http = Http(settings, self.credentials, self.health, self.briefing_facts)
 
     # --- The journal -------------------------------------------------------------------------
 
@@ -175,6 +184,12 @@ class Gateway:
         """A task, region status or note from posko.desk (one not newer than the one held is skipped)."""
         if (item := self.desk.update(record, self.board.open)) is not None:
             self.publish(lambda seq: desk_message(seq, record), item)
+
+    def on_ranking(self, record: RankingRecord) -> None:
+        """A score or recommendation from posko.ranking (one not newer than the one held is skipped)."""
+        if (item := self.ranking.update(record)) is not None:
+            self.publish(lambda seq: RankingMessage(seq, record) if isinstance(record, RegionScore)
+                         else RecommendationMessage(seq, record), item)
 
     def on_counts(self, counts: Counts) -> None:
         """New counters from ClickHouse; published when they changed."""
@@ -228,6 +243,7 @@ class Gateway:
         kept = {a.id for a in visible}
         incidents = self.board.ranked(principal)
         tasks, emergencies, notes = self.desk.view(principal, incidents)
+        ranking, recommendations = self.ranking.view(principal)
         snapshot = Snapshot(
             seq=self.journal.last_seq, alerts=visible,
             acks=sorted((a for a in acks.values() if a.alert_id in kept), key=lambda a: a.acked_at),
@@ -235,7 +251,8 @@ class Gateway:
             regions={str(code): name for code, name in REGION_NAMES.items()},
             incidents=incidents, escalations=self.board.recent_escalations(principal),
             incident_acks=[ack for i in incidents if (ack := self.board.acks.get(i.id)) is not None],
-            tasks=tasks, emergencies=emergencies, notes=notes,
+            tasks=tasks, emergencies=emergencies, notes=notes, ranking=ranking,
+            recommendations=recommendations,
         )
         return fit_snapshot(snapshot)
 
@@ -472,6 +489,12 @@ class Gateway:
         for name in ("skipped", "dropped", "flooded", "alert_lookups"):
             health.setdefault(name, 0)
         return health
+
+    def briefing_facts(self, since: datetime) -> Situation:
+        """What the briefing tells of what the gateway holds, since the last one at `since`."""
+        from sinks.push.briefing import situation
+
+        return situation(self.board, self.desk, self.ranking, self.counts, since)
 
     # --- Feeds ---------------------------------------------------------------------------------
 

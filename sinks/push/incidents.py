@@ -24,6 +24,7 @@ SNAPSHOT_ESCALATIONS = 30
 RECENT_ESCALATIONS = timedelta(hours=6)
 # Ids of closed incidents remembered, so an older version redelivered does not reopen one.
 CLOSED_KEPT = 10_000
+CLOSED_BRIEFED = 500  # closed incidents kept (without items) for the briefing's changes
 
 
 class ScopedAck(NamedTuple):
@@ -66,6 +67,8 @@ class IncidentBoard:
         self.escalations: deque[Escalation] = deque(maxlen=500)
         self._escalation_ids: set[uuid.UUID] = set()
         self.acks: dict[uuid.UUID, IncidentAck] = {}
+        # The latest closed incidents (without their items): what the briefing says changed.
+        self.closed: deque[Incident] = deque(maxlen=CLOSED_BRIEFED)
 
     def update(self, incident: Incident) -> bool:
         """Take a version of an incident; False when it is not newer than the one held."""
@@ -75,6 +78,7 @@ class IncidentBoard:
         if incident.status is IncidentStatus.SELESAI:
             self.open.pop(incident.id, None)
             self.acks.pop(incident.id, None)
+            self.closed.append(msgspec.structs.replace(incident, items=[]))
             while len(self.versions) > len(self.open) + CLOSED_KEPT:
                 oldest = next(i for i in self.versions if i not in self.open)
                 del self.versions[oldest]

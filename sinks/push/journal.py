@@ -11,9 +11,10 @@ from schemas.events import Acknowledgement, Alert, Kind
 from schemas.incidents import Escalation, Incident
 from sinks.push.desk import DeskItem
 from sinks.push.incidents import ScopedAck
+from sinks.push.ranking import RankingItem
 
 # What a journal entry is about: who may see it follows from it.
-JournalItem = Alert | Acknowledgement | Incident | Escalation | ScopedAck | DeskItem | None
+JournalItem = Alert | Acknowledgement | Incident | Escalation | ScopedAck | DeskItem | RankingItem | None
 
 
 class Entry(NamedTuple):

@@ -3,9 +3,9 @@
 Client → gateway: `auth` first, then `ack` of an alert, `incident_ack` of an incident, `command`
 (an act of schemas/commands.py) and optionally `pong`. Gateway → client: every message has `seq`.
 Journal messages (`alert`, `ack`, `counts`, `incident`, `escalation`, `incident_ack`, `task`,
-`emergency`, `note`) each take the next `seq`, so a wall sees them consecutively; `welcome`,
-`snapshot`, `gap`, `ping`, `receipt`, `incident_receipt`, `command_sent`, `command_result` and
-`error` carry the latest `seq` at the time they were sent.
+`emergency`, `note`, `ranking`, `recommendation`) each take the next `seq`, so a wall sees them
+consecutively; `welcome`, `snapshot`, `gap`, `ping`, `receipt`, `incident_receipt`,
+`command_sent`, `command_result` and `error` carry the latest `seq` at the time they were sent.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import msgspec
 from msgspec import Meta
 
 from schemas.commands import Action, IncidentNote, RegionEmergency, Task
+from schemas.decision import Recommendation, RegionScore
 from schemas.events import Acknowledgement, Alert
 from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
 
@@ -103,6 +104,10 @@ class Snapshot(msgspec.Struct, frozen=True, tag="snapshot", tag_field="type"):
     tasks: list[Task] = []
     emergencies: list[RegionEmergency] = []
     notes: list[IncidentNote] = []
+    # Decision support, for the room only: the top regions' scores (rank order) and the open
+    # recommendations (soonest due first).
+    ranking: list[RegionScore] = []
+    recommendations: list[Recommendation] = []
 
 
 class AlertMessage(msgspec.Struct, frozen=True, tag="alert", tag_field="type"):
@@ -168,6 +173,20 @@ class NoteMessage(msgspec.Struct, frozen=True, tag="note", tag_field="type"):
     note: IncidentNote
 
 
+class RankingMessage(msgspec.Struct, frozen=True, tag="ranking", tag_field="type"):
+    """A region's score for a hazard was recomputed (its rank among all may have changed)."""
+
+    seq: int
+    score: RegionScore
+
+
+class RecommendationMessage(msgspec.Struct, frozen=True, tag="recommendation", tag_field="type"):
+    """A recommendation is new or changed (status `ditugaskan` or `diabaikan`: take it off)."""
+
+    seq: int
+    recommendation: Recommendation
+
+
 class Gap(msgspec.Struct, frozen=True, tag="gap", tag_field="type"):
     """Messages were skipped (client too slow, or resumed too late); a snapshot follows."""
 
@@ -225,7 +244,9 @@ class Error(msgspec.Struct, frozen=True, tag="error", tag_field="type"):
 
 
 JournalMessage = (AlertMessage | AckMessage | CountsMessage | IncidentMessage | EscalationMessage
-                  | IncidentAckMessage | TaskMessage | EmergencyMessage | NoteMessage)
+                  | IncidentAckMessage | TaskMessage | EmergencyMessage | NoteMessage | RankingMessage
+                  | RecommendationMessage)
 ServerMessage = (Welcome | Snapshot | AlertMessage | AckMessage | CountsMessage | IncidentMessage
                  | EscalationMessage | IncidentAckMessage | TaskMessage | EmergencyMessage | NoteMessage
-                 | Gap | Ping | Receipt | IncidentReceipt | CommandSent | CommandResult | Error)
+                 | RankingMessage | RecommendationMessage | Gap | Ping | Receipt | IncidentReceipt
+                 | CommandSent | CommandResult | Error)

@@ -123,9 +123,11 @@ SNAPSHOT_BYTES = 768 * 1024
 def fit_snapshot(snapshot: Snapshot) -> Snapshot:
     """The snapshot, made smaller until it fits SNAPSHOT_BYTES: the older half of the alerts
     first, then the older half of the notes, the later half of the tasks (done ones and those due
-    last), then the lower half of the incidents (the next message of each brings it back)."""
+    last), of the recommendations (due last) and of the ranking (the lowest ranked), then the lower
+    half of the incidents (the next message of each brings it back)."""
     while (len(msgspec.json.encode(snapshot)) > SNAPSHOT_BYTES
-           and (snapshot.alerts or snapshot.notes or snapshot.tasks or len(snapshot.incidents) > 1)):
+           and (snapshot.alerts or snapshot.notes or snapshot.tasks or snapshot.recommendations
+                or snapshot.ranking or len(snapshot.incidents) > 1)):
         if snapshot.alerts:
             alerts = snapshot.alerts[: len(snapshot.alerts) // 2]
             kept = {a.id for a in alerts}
@@ -136,6 +138,12 @@ def fit_snapshot(snapshot: Snapshot) -> Snapshot:
             snapshot = msgspec.structs.replace(snapshot, notes=notes)
         elif snapshot.tasks:  # most urgent first: keep the first half
             snapshot = msgspec.structs.replace(snapshot, tasks=snapshot.tasks[: len(snapshot.tasks) // 2])
+        elif snapshot.recommendations:  # soonest due first: keep the first half
+            recommendations = snapshot.recommendations[: len(snapshot.recommendations) // 2]
+            snapshot = msgspec.structs.replace(snapshot, recommendations=recommendations)
+        elif snapshot.ranking:  # rank order: keep the first half
+            ranking = snapshot.ranking[: len(snapshot.ranking) // 2]
+            snapshot = msgspec.structs.replace(snapshot, ranking=ranking)
         else:
             incidents = snapshot.incidents[: len(snapshot.incidents) // 2]
             kept = {i.id for i in incidents}

@@ -1,5 +1,5 @@
-"""The gateway's static pages by path: the wall, the console, the responder page, their files and
-the regions' boundaries."""
+"""The gateway's static pages by path: the wall, the console, the responder page, the briefing,
+their files and the regions' boundaries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from importlib import resources
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 # The pages people open, by path, and their file.
-PAGES = {"/wall": "wall.html", "/console": "console.html", "/responder": "responder.html"}
+PAGES = {"/wall": "wall.html", "/console": "console.html", "/responder": "responder.html",
+         "/briefing": "briefing.html"}
 
 
 def pages() -> dict[str, tuple[str, bytes]]:

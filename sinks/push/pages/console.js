@@ -1,8 +1,10 @@
 // The officer's console: incidents by priority (drills marked LATIHAN, task progress), the
 // selected incident's signals on the map with its items, tasks and notes; commands to open,
 // merge, split, close and mark incidents, set a region's emergency status, give, reassign and
-// cancel tasks, and write notes and sitreps. Each command carries the version the officer saw
-// and shows what became of it (applied, or why it was refused).
+// cancel tasks, and write notes and sitreps; decision support: the selected incident's open
+// recommendations (made a task in one click, or dismissed with a reason) and the region ranking
+// with each part's why. Each command carries the version the officer saw and shows what became
+// of it (applied, or why it was refused).
 "use strict";
 
 (() => {
@@ -18,6 +20,9 @@
       give: "Beri tugas", reassign: "Alihkan", cancel: "Batalkan", cancelReason: "Alasan pembatalan",
       writeNote: "Tulis catatan", asSitrep: "sebagai sitrep", save: "Simpan", details: "Rincian (opsional)",
       lat: "lintang", lon: "bujur", other: "insiden lain…", version: "versi", noNotes: "Belum ada catatan",
+      recs: "Rekomendasi", noRecs: "Tidak ada rekomendasi terbuka", makeTask: "Jadikan tugas", dismiss: "Abaikan",
+      dismissReason: "Alasan diabaikan (wajib)", rule: "aturan", ranking: "Peringkat wilayah", noRanking: "Belum ada peringkat",
+      score: "skor", overdueRec: "lewat tenggat",
     },
     en: {
       console: "Officer console", incidents: "Incidents by priority", openIncident: "Open a new incident", open: "Open",
@@ -29,6 +34,9 @@
       give: "Give task", reassign: "Reassign", cancel: "Cancel", cancelReason: "Why it is cancelled",
       writeNote: "Write a note", asSitrep: "as a sitrep", save: "Save", details: "Details (optional)",
       lat: "lat", lon: "lon", other: "another incident…", version: "version", noNotes: "No notes yet",
+      recs: "Recommendations", noRecs: "No open recommendations", makeTask: "Make it a task", dismiss: "Dismiss",
+      dismissReason: "Why it is dismissed (required)", rule: "rule", ranking: "Region ranking", noRanking: "No ranking yet",
+      score: "score", overdueRec: "overdue",
     },
   };
   const w = (key) => WORDS[Posko.lang()][key];
@@ -38,6 +46,7 @@
   const KINDS = ["responder", "team", "agency"];
   const state = {
     incidents: new Map(), tasks: new Map(), emergencies: new Map(), notes: new Map(), regions: {}, me: null,
+    ranking: new Map(), recommendations: new Map(),
     selected: null, link: "connecting", results: [], refs: new Map(), picked: new Set(),
     hideDrills: localStorage.getItem("posko.hideDrills") === "yes",
   };
@@ -60,6 +69,8 @@
       state.emergencies = new Map((m.emergencies || []).map((e) => [e.region, e]));
       state.notes = new Map();
       (m.notes || []).forEach(addNote);
+      state.ranking = new Map((m.ranking || []).map((x) => [`${x.region}|${x.hazard}`, x]));
+      state.recommendations = new Map((m.recommendations || []).map((r) => [r.id, r]));
       state.regions = m.regions;
       fillChoices();
     } else if (m.type === "incident") {
@@ -73,6 +84,12 @@
       if (m.emergency.status === "normal") state.emergencies.delete(m.emergency.region);
       else state.emergencies.set(m.emergency.region, m.emergency);
     } else if (m.type === "note") addNote(m.note);
+    else if (m.type === "ranking") state.ranking.set(`${m.score.region}|${m.score.hazard}`, m.score);
+    else if (m.type === "recommendation") {
+      // Defaults are left out of the message (omit_defaults): no status is terbuka.
+      if ((m.recommendation.status || "terbuka") === "terbuka") state.recommendations.set(m.recommendation.id, m.recommendation);
+      else state.recommendations.delete(m.recommendation.id);
+    }
     else if (m.type === "command_sent" || m.type === "command_result") onResult(m);
     else if (m.type === "error") state.results.unshift({ref: "", label: "", text: m.message, ok: false});
     schedule();
@@ -212,6 +229,48 @@
     return node;
   }
 
+  // Who a recommendation names is a team when it says so (TRC, Tim, Satgas), else an agency (Dinas, BPBD, …).
+  function assigneeOf(r) { return {kind: /\b(TRC|Tim|Satgas|Regu)\b/i.test(r.assignee || "") ? "team" : "agency", name: r.assignee || "BPBD"}; }
+
+  function recsOf(i) {
+    return [...state.recommendations.values()].filter((r) => r.incident_id === i.id
+      || (!r.incident_id && r.hazard === i.hazard && (i.regions || []).includes(r.region)))
+      .sort((a, b) => new Date(a.due_at) - new Date(b.due_at));
+  }
+
+  function recRow(i, r) {
+    const overdue = new Date(r.due_at) < Date.now();
+    const node = el("li", {class: `rec${overdue ? " is-overdue" : ""}`, "data-recommendation-id": r.id, "data-rule": r.rule},
+      el("div", {}, el("b", {class: "rec-action", text: r.action}), r.drill ? el("span", {class: "drill", text: t("drill")}) : null),
+      el("div", {class: "meta rec-why", text: r.why}),
+      el("div", {class: "meta"}, el("span", {class: "due", text: `${t("due")} ${wibTime(r.due_at)}${overdue ? ` (${w("overdueRec")})` : ""}`}),
+        el("span", {text: ` · ${t("forWhom")} ${r.assignee || "—"} · ${w("rule")} ${r.rule}`})),
+      el("div", {class: "actions"},
+        button(w("makeTask"), () => command(w("makeTask"), {action: "create_task", incident_id: r.incident_id || i.id,
+          title: r.action, assignee: assigneeOf(r), priority: i.priority, due_at: r.due_at, region: r.region,
+          details: r.why, recommendation_id: r.id}, null, r.id), {class: "make-task"}),
+        field({"data-keep": `dr-${r.id}`, placeholder: w("dismissReason"), class: "dismiss-reason", maxlength: "500"}),
+        button(w("dismiss"), () => {
+          const reason = value(node, `dr-${r.id}`);
+          if (reason) command(w("dismiss"), {action: "dismiss_recommendation", recommendation_id: r.id, reason}, null, r.id);
+          else node.querySelector(".dismiss-reason").focus();
+        }, {class: "dismiss danger"})));
+    const result = resultOf(r.id);
+    if (result) node.append(result);
+    return node;
+  }
+
+  function rankingPanel() {
+    const rows = [...state.ranking.values()].filter((x) => x.score > 0 && !(state.hideDrills && x.drill))
+      .sort((a, b) => a.rank - b.rank).slice(0, 10);
+    return rows.length ? rows.map((x) => el("li", {class: "rank", "data-region": x.region, "data-hazard": x.hazard},
+      el("div", {}, el("b", {text: `${x.rank}. ${regionName(x.region)}`}), ` · ${t("hazard")[x.hazard] || x.hazard}`
+        + ` · ${w("score")} ${x.score.toFixed(2)}`, x.drill ? el("span", {class: "drill", text: t("drill")}) : null),
+      el("ul", {class: "parts"}, ...x.parts.filter((p) => p.points > 0).map((p) =>
+        el("li", {class: "meta", "data-factor": p.factor, text: `${p.factor} +${p.points.toFixed(2)}: ${p.why}`})))))
+      : [el("li", {class: "empty", text: w("noRanking")})];
+  }
+
   function taskForm(i) {
     const form = el("form", {class: "task-form", id: "task-form"},
       field({"data-keep": "task-title", placeholder: w("taskTitle"), required: "required", maxlength: "200", name: "title"}),
@@ -290,7 +349,10 @@
       command(w("save"), {action: "add_note", incident_id: i.id, text, sitrep: noteForm.elements.sitrep.checked}, null, `note-${i.id}`);
       noteForm.elements.text.value = "";
     };
-    return [head, el("h3", {text: `${w("items")} (${(i.items || []).length})`}), items, split,
+    const recs = recsOf(i);
+    return [head, el("h3", {text: `${w("recs")} (${recs.length})`}),
+      el("ol", {class: "recs", id: "recs"}, ...(recs.length ? recs.map((r) => recRow(i, r)) : [el("li", {class: "empty", text: w("noRecs")})])),
+      el("h3", {text: `${w("items")} (${(i.items || []).length})`}), items, split,
       el("h3", {text: `${w("tasks")} · ${progressText(progress(tasks))}`}),
       el("ol", {class: "tasks", id: "tasks"}, ...tasks.map(taskRow)), el("h3", {text: w("newTask")}), taskForm(i),
       resultOf(`task-form-${i.id}`),
@@ -342,6 +404,7 @@
         el("b", {text: `${regionName(e.region)}: ${t("emergency")[e.status]}`}), e.drill ? el("span", {class: "drill", text: t("drill")}) : null,
         el("div", {class: "meta", text: `${e.decree ? `${t("decree")} ${e.decree} · ` : ""}${wibTime(e.decided_at)} · ${e.decided_by}`})))
       : [el("li", {class: "empty", text: t("noEmergencies")})]));
+    document.getElementById("ranking").replaceChildren(...rankingPanel());
     document.getElementById("results").replaceChildren(...state.results.map((r) =>
       el("li", {class: r.ok === false ? "bad" : "good", "data-ref": r.ref || "", "data-status": r.status || ""},
         el("b", {text: `${r.label}: `}), el("span", {text: r.text}))));

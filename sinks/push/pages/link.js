@@ -107,7 +107,7 @@ const Posko = (() => {
   };
   const SEVERITY_RANK = {Extreme: 4, Severe: 3, Moderate: 2, Minor: 1, Unknown: 0};
   const JOURNAL = new Set(["alert", "ack", "counts", "incident", "escalation", "incident_ack", "task", "emergency",
-                           "note"]);
+                           "note", "ranking", "recommendation"]);
   const PRIORITY_RANK = {segera: 0, tinggi: 1, sedang: 2, rendah: 3};
   const REFUSED = 1008;
   // The gateway closes a client sending more than its message limit with 4429 and refuses the
