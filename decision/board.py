@@ -18,8 +18,8 @@ from decision.ranking import Situation, Weights, open_pairs, ranked, scores_for
 from decision.recommend import recommend
 from decision.reference import Reference
 from schemas.commands import IncidentNote, RegionEmergency, Task
-from schemas.decision import RankingRecord, Recommendation, RegionScore
-from schemas.incidents import Hazard, Incident
+from schemas.decision import RankingRecord, Recommendation, RecommendationStatus, RegionScore
+from schemas.incidents import Hazard, Incident, IncidentStatus
 from schemas.regions import Region
 
 Pair = tuple[Region, Hazard]
@@ -69,6 +69,19 @@ class Board:
             if _changed(self.recommendations.get(rec.id), rec):
                 self.recommendations[rec.id] = rec
                 out.append(rec)
+        return out + self._withdraw(incidents, now)
+
+    def _withdraw(self, incidents: Mapping[uuid.UUID, Incident], now: datetime) -> list[RankingRecord]:
+        """Open recommendations of incidents closed or merged since: no longer due (selesai)."""
+        out: list[RankingRecord] = []
+        for rec in list(self.recommendations.values()):
+            incident = incidents.get(rec.incident_id) if rec.incident_id else None
+            if rec.status is not RecommendationStatus.TERBUKA or incident is None:
+                continue
+            if incident.status is IncidentStatus.SELESAI or incident.merged_into is not None:
+                done = msgspec.structs.replace(rec, status=RecommendationStatus.SELESAI, updated_at=now)
+                self.recommendations[rec.id] = done
+                out.append(done)
         return out
 
 

@@ -65,6 +65,7 @@ class RecommendationStatus(enum.StrEnum):
     TERBUKA = "terbuka"  # due, not tasked
     DITUGASKAN = "ditugaskan"  # a task covers it now
     DIABAIKAN = "diabaikan"  # dismissed by an officer, with a reason
+    SELESAI = "selesai"  # its incident closed (or was merged) before anyone took it on: no longer due
 
 
 class Recommendation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="recommendation"):

@@ -26,6 +26,7 @@ from schemas.commands import (
     Actor,
     Assignee,
     AssigneeKind,
+    CloseIncident,
     Command,
     CreateTask,
     DismissRecommendation,
@@ -309,3 +310,20 @@ def test_the_dss_commands_install_a_good_reference_and_refuse_bad_files_with_the
     (folder / "banjir.toml").write_text(GOOD.replace('due = "24h"', 'due = "sehari"', 1))
     checked = runner.invoke(main, ["dss", "playbooks", "check", str(folder)], env=env)
     assert checked.exit_code == 1 and "banjir.toml:11:" in checked.output and "30m, 6h, 1d" in checked.output
+
+
+def test_the_open_recommendations_of_a_closed_incident_are_withdrawn() -> None:
+    replayed = replay("banjir-batanghari")
+    room, board = replayed.room, replayed.board
+    desk = Desk(room)
+    kaji = next(r for r in board.recommendations.values()
+                if (r.region, r.rule) == (Region.BATANG_HARI, "banjir.kaji-cepat"))
+    assert kaji.status is RecommendationStatus.TERBUKA and kaji.incident_id is not None
+    closed = desk.decide(command(CloseIncident(incident_id=kaji.incident_id, reason="air sudah surut")),
+                         replayed.end)
+    assert closed.entry.accepted, closed.entry.reason
+    changed = board.update(room.incidents, desk.tasks, desk.emergencies, desk.notes, None, replayed.end)
+    of_it = [r for r in board.recommendations.values() if r.incident_id == kaji.incident_id]
+    assert of_it and all(r.status is not RecommendationStatus.TERBUKA for r in of_it)
+    assert board.recommendations[kaji.id].status is RecommendationStatus.SELESAI
+    assert kaji.id in {r.id for r in changed if not isinstance(r, RegionScore)}
