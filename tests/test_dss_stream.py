@@ -73,8 +73,10 @@ def scores(stack: Stack) -> list[RegionScore]:
 
 
 def recommendation(stack: Stack, region: Region, rule: str) -> Recommendation | None:
+    """The live recommendation of this region and rule (not one of an incident merged away since)."""
     return next((r for r in board(stack).values() if isinstance(r, Recommendation)
-                 and (r.region, r.rule) == (region, rule)), None)
+                 and (r.region, r.rule) == (region, rule) and r.status is not RecommendationStatus.SELESAI),
+                None)
 
 
 def command(action: Action) -> Command:
