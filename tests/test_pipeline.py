@@ -188,8 +188,10 @@ def test_changelog_table_counts_events_per_region_and_kind(delivered: Delivered)
             expected[f"{region}|{kind}"] += 1
     after = asyncio.run(_counts(delivered.stack))
     grown = {key: after.get(key, 0) - delivered.counts_before.get(key, 0) for key in after}
-    # At least once: a record read again after a rebalance or a rewind is counted again.
-    assert {k for k, v in grown.items() if v} == set(expected)
+    # At least once: a record read again after a rebalance or a rewind is counted again. Other
+    # keys may grow too: the session broker carries other tests' events (an intake test's report
+    # relayed late was counted once under 15.72|citizen_report), so only ours are checked.
+    assert {k for k, v in grown.items() if v} >= set(expected)
     assert all(grown[key] >= n for key, n in expected.items()), (grown, expected)
 
 
