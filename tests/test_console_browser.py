@@ -31,6 +31,14 @@ WALL = {"width": 1920, "height": 1080}
 PHONE = {"width": 412, "height": 915}
 # Where the responder's phone says it is: by the Batanghari in Kota Jambi.
 HERE = {"latitude": -1.5862, "longitude": 103.574}
+# Fill the reassign name of the task row titled args[0] and keep that row's button: its handler
+# holds the version the row was drawn at, as a button an officer is about to press does.
+HOLD_REASSIGN = """([title, name]) => {
+  const row = [...document.querySelectorAll("#tasks .task")].find((r) => r.textContent.includes(title));
+  row.querySelector(".reassign-name").value = name;
+  window.heldReassign = row.querySelector(".reassign");
+  return row.dataset.version;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +133,12 @@ async def test_an_officer_gives_a_task_the_responder_does_it_and_the_wall_shows_
     rows = [page.locator("#tasks .task", has_text=second) for page in (console, other_console)]
     for row in rows:
         await expect(row).to_have_attribute("data-version", "1", timeout=WAIT_MS)
-    for row, name in zip(rows, ["Andi", "Budi"], strict=True):
-        await row.locator(".reassign-name").fill(name)
-    await asyncio.gather(*(row.locator(".reassign").click() for row in rows))
+    # Each officer's button is the one drawn at version 1: the first command's result may reach
+    # the other console and redraw its row before its press, and the press must still say v1.
+    for page, name in zip((console, other_console), ["Andi", "Budi"], strict=True):
+        held = await page.evaluate(HOLD_REASSIGN, [second, name])
+        assert held == "1", f"the row of {second!r} was at version {held} before the press"
+    await asyncio.gather(*(page.evaluate("window.heldReassign.click()") for page in (console, other_console)))
     texts = []
     for page in (console, other_console):
         line = page.locator("#results li").first
