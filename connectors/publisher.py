@@ -1,4 +1,5 @@
-"""Writing raw events to Kafka, keyed by region, with acks from all replicas."""
+"""Writing raw events to Kafka, keyed by region, with acks from all replicas; several events of one
+kind and region go as one batched record (schemas/batch.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 from posko.errors import PoskoError
 from posko.kafka.delivery import deliver_all
 from posko.settings import Settings
+from schemas.batch import batches, is_batch, join
 from schemas.events import Envelope, kind_of
 from schemas.raw import RawMessage
 from schemas.regions import PROVINCE_CODE
@@ -52,15 +54,18 @@ class RawPublisher:
         """
         refused: list[RawMessage] = []
 
-        async def send(message: RawMessage) -> asyncio.Future[Any]:
-            return await self._producer.send(raw_topic(message.kind), message.value,
-                                             key=message.key or None)
+        async def send(pack: list[RawMessage]) -> asyncio.Future[Any]:
+            first = pack[0]
+            value = first.value if len(pack) == 1 else join(m.value for m in pack)
+            return await self._producer.send(raw_topic(first.kind), value, key=first.key or None)
 
-        def instead(message: RawMessage, error: Exception) -> list[RawMessage]:
-            refused.append(message)
+        def instead(pack: list[RawMessage], error: Exception) -> list[list[RawMessage]]:
+            if len(pack) > 1:  # which one is too large is not known: each goes alone
+                return [[message] for message in pack]
+            refused.append(pack[0])
             return []
 
-        resent = await deliver_all(send, messages, instead)
+        resent = await deliver_all(send, packed(messages), instead)
         if refused:
             largest = max(len(m.value) for m in refused)
             raise MessageRefused(
@@ -68,6 +73,26 @@ class RawPublisher:
                 f"{raw_topic(refused[0].kind)} (the largest is {largest:,} bytes); shorten or split "
                 "them. The other messages were sent.")
         return resent
+
+
+def packed(messages: Sequence[RawMessage]) -> list[list[RawMessage]]:
+    """The messages in the records to send: one record per batch of a kind and key (in their
+    order). Alone: a deliberately malformed one (the simulator's), as an outside sender's would
+    be, and one written over several lines (a replayed pretty-printed event), which is no line."""
+    groups: dict[tuple[str, bytes], list[RawMessage]] = {}
+    alone: list[list[RawMessage]] = []
+    for message in messages:
+        if message.flaw is not None or is_batch(message.value):
+            alone.append([message])
+        else:
+            groups.setdefault((message.kind, message.key), []).append(message)
+    packs = []
+    for group in groups.values():
+        start = 0
+        for values in batches(m.value for m in group):
+            packs.append(group[start:start + len(values)])
+            start += len(values)
+    return packs + alone
 
 
 def raw_message(event: Envelope) -> RawMessage:

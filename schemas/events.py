@@ -442,6 +442,9 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     # them out, and carry the whole message.
     raw_size: int | None = None
     raw_sha256: str | None = None
+    # The event's line in a batched record (schemas/batch.py), from 1; `raw` is that line alone.
+    # None for a record of one event (or one that could not be split into lines).
+    position: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -461,22 +464,26 @@ DEAD_LETTER_REASON_CHARS = 2000
 DEAD_LETTER_NAMESPACE = uuid.UUID("5f0c2f4e-6d43-4a59-9b8e-3c1d8a0e7b21")
 
 
-def dead_letter_id(topic: str, partition: int, offset: int) -> uuid.UUID:
-    """The same id for the same source message, so a redelivered failure is stored once."""
-    return uuid.uuid5(DEAD_LETTER_NAMESPACE, f"{topic}/{partition}/{offset}")
+def dead_letter_id(topic: str, partition: int, offset: int, position: int | None = None) -> uuid.UUID:
+    """The same id for the same source message (and line of a batch), so a redelivered failure
+    is stored once."""
+    line = "" if position is None else f"/{position}"
+    return uuid.uuid5(DEAD_LETTER_NAMESPACE, f"{topic}/{partition}/{offset}{line}")
 
 
 def new_dead_letter(
     reason: str, topic: str, partition: int, offset: int, key: bytes | None, raw: bytes | None,
-    keep: int = DEAD_LETTER_RAW_BYTES,
+    keep: int = DEAD_LETTER_RAW_BYTES, position: int | None = None,
 ) -> DeadLetter:
-    """The dead letter of a source message, keeping at most `keep` of its bytes (and its size and digest)."""
+    """The dead letter of a source message (or of line `position` of a batched one), keeping at
+    most `keep` of its bytes (and its size and digest)."""
     raw = raw or b""
     if len(reason) > DEAD_LETTER_REASON_CHARS:
         reason = reason[: DEAD_LETTER_REASON_CHARS - 1] + "…"
     return DeadLetter(
-        id=dead_letter_id(topic, partition, offset), reason=reason, topic=topic, partition=partition,
-        offset=offset, key=key[:DEAD_LETTER_KEY_BYTES] if key is not None else None,
+        id=dead_letter_id(topic, partition, offset, position), reason=reason, topic=topic,
+        partition=partition, offset=offset, position=position,
+        key=key[:DEAD_LETTER_KEY_BYTES] if key is not None else None,
         raw=raw[:keep], failed_at=utc_now(), raw_size=len(raw),
         raw_sha256=hashlib.sha256(raw).hexdigest(),
     )

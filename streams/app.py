@@ -17,14 +17,14 @@ from faust.types import EventT
 
 from posko.kafka.watchdog import CommitWatchdog
 from posko.settings import Settings
-from schemas.events import Event, Kind, utc_now
+from schemas.events import Kind, utc_now
 from schemas.topics import COMMANDS, SIGNALS, raw_topic
 from streams.commits import RawCommits
 from streams.faust_workarounds import changelog_partition_of, unacked_topic
 from streams.publish import publish
 from streams.room import Correlation
 from streams.sla import register_sla_clocks
-from streams.validate import Outgoing, Rejected, dead_letter, decode_raw, route
+from streams.validate import Line, Outgoing, Rejected, dead_letter, decode_record, route
 
 log = logging.getLogger("posko.stream")
 
@@ -34,15 +34,16 @@ COMMIT_EVERY_S = 1.0
 
 
 class EventCodec(codecs.Codec):
-    """Faust codec decoding a raw event with msgspec; a bad one decodes to `Rejected`, never raises."""
+    """Faust codec decoding a raw record (one event, or a batch of them one a line) with msgspec;
+    a bad event decodes to `Rejected`, never raises."""
 
-    def _loads(self, s: bytes) -> Event | Rejected:
+    def _loads(self, s: bytes) -> list[Line]:
         # Faust throws a codec's exception into the agent, which ends it (faust/channels.py
         # on_value_decode_error): whatever the bytes, the message must come out as a value.
         try:
-            return decode_raw(s)
+            return decode_record(s)
         except Exception as exc:
-            return Rejected(f"cannot be decoded: {exc!r}")
+            return [Line(None, Rejected(f"cannot be decoded: {exc!r}"), s)]
 
     def _dumps(self, s: Any) -> bytes:
         return msgspec.json.encode(s)
@@ -121,24 +122,27 @@ def _route_batch(
     now = utc_now()  # one clock reading per batch: times are checked to minutes, not microseconds
     for event in batch:
         message = event.message
-        try:
-            # Faust hands a null value (a tombstone) over as None without calling the codec
-            # (faust/serializers/registry.py loads_value): it is an empty message like b"".
-            value = decode_raw(None) if message.value is None else cast(Event | Rejected, event.value)
-            routed = route(kind, value, message.topic, message.partition,
-                           message.offset, message.key, message.value, now)
-        except Exception as exc:  # one bad message never stops the agent
-            log.warning("%s/%s/%s could not be processed (%r): sent to the DLQ", message.topic,
-                        message.partition, message.offset, exc)
-            records.append(dead_letter(f"processing failed: {exc!r}", message.topic,
-                                       message.partition, message.offset, message.key,
-                                       message.value))
-            continue
-        records.extend(routed.out)
-        if routed.counted:
-            _, tally = tallies.setdefault(message.partition, (event, Counter()))
-            tallies[message.partition] = (event, tally)
-            tally[routed.counted] += 1
+        # Faust hands a null value (a tombstone) over as None without calling the codec
+        # (faust/serializers/registry.py loads_value): it is an empty message like b"".
+        value: Any = decode_record(None) if message.value is None else event.value
+        # No codec makes anything but a list of lines: anything else fails below, as processing.
+        lines = cast(list[Line], value if isinstance(value, list) else [Line(None, value, message.value)])
+        for line in lines:
+            try:
+                routed = route(kind, line.value, message.topic, message.partition, message.offset,
+                               message.key, line.raw, now, line.position)
+            except Exception as exc:  # one bad event never stops the agent
+                where = "" if line.position is None else f" line {line.position}"
+                log.warning("%s/%s/%s%s could not be processed (%r): sent to the DLQ", message.topic,
+                            message.partition, message.offset, where, exc)
+                records.append(dead_letter(f"processing failed: {exc!r}", message.topic,
+                                           message.partition, message.offset, message.key,
+                                           line.raw, line.position))
+                continue
+            records.extend(routed.out)
+            if routed.counted:
+                _, tally = tallies.setdefault(message.partition, (event, Counter()))
+                tally[routed.counted] += 1
     return records, tallies
 
 

@@ -1,5 +1,6 @@
 """Producing the worker's output: records in one Kafka batch per run of a topic-partition, each
-batch sent again alone until Kafka acknowledges it."""
+batch sent again alone until Kafka acknowledges it. Clean events go as batched records (one per
+key and batch, schemas/batch.py): the sink then reads a record per batch, not per event."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 
 from posko.kafka.delivery import deliver_all
+from schemas.batch import batches, join
+from schemas.events import Kind
+from schemas.topics import events_topic
 from streams.faust_workarounds import kafka_producer
 from streams.validate import Outgoing, refused
 
 PartitionOf = Callable[[str, bytes], int]
+# The topics whose records carry batches of events; alerts, signals and dead letters stay one a record.
+BATCHED = frozenset(events_topic(kind) for kind in Kind)
 
 
 class Chunk(msgspec.Struct):
@@ -68,18 +74,35 @@ def _chunks(kafka: AIOKafkaProducer, records: Sequence[Outgoing], partition_of: 
     chunks = []
     for (topic, partition), group in groups.items():
         batch, taken = kafka.create_batch(), list[Outgoing]()
-        for record in group:
-            if batch.append(key=record.key, value=record.value, timestamp=None) is None:
+        for part, key, value in _packed(topic, group):
+            if batch.append(key=key, value=value, timestamp=None) is None:
                 chunks.append(Chunk(topic, partition, taken, batch))
                 batch, taken = kafka.create_batch(), []
-                batch.append(key=record.key, value=record.value, timestamp=None)
-            taken.append(record)
+                batch.append(key=key, value=value, timestamp=None)
+            taken.extend(part)
         chunks.append(Chunk(topic, partition, taken, batch))
     return chunks
 
 
+def _packed(topic: str, records: list[Outgoing]) -> list[tuple[list[Outgoing], bytes, bytes]]:
+    """The Kafka records to send for these: on a batched topic one per key and batch (the records
+    of a key keep their order), elsewhere one each."""
+    if topic not in BATCHED:
+        return [([record], record.key, record.value) for record in records]
+    by_key: dict[bytes, list[Outgoing]] = defaultdict(list)
+    for record in records:
+        by_key[record.key].append(record)
+    packed = []
+    for key, group in by_key.items():
+        start = 0
+        for values in batches(record.value for record in group):
+            packed.append((group[start:start + len(values)], key, join(values)))
+            start += len(values)
+    return packed
+
+
 def _batch(kafka: AIOKafkaProducer, records: list[Outgoing]) -> Any:
     batch = kafka.create_batch()
-    for record in records:
-        batch.append(key=record.key, value=record.value, timestamp=None)
+    for _, key, value in _packed(records[0].topic, records):
+        batch.append(key=key, value=value, timestamp=None)
     return batch

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from schemas.batch import is_batch, lines
 from schemas.events import (
     ALERT_ONSET_AHEAD,
     EARLIEST_OCCURRED_AT,
@@ -29,6 +30,7 @@ from streams.signals import signal_of
 from streams.triage import official_alert, report_alert, triage_report
 
 _decoder = msgspec.json.Decoder(Event)
+_batch_decoder = msgspec.json.Decoder(list[Event])
 _letters = msgspec.json.Decoder(DeadLetter)
 _encoder = msgspec.json.Encoder()
 _KINDS = ", ".join(Kind)
@@ -44,12 +46,22 @@ class Rejected(msgspec.Struct, frozen=True):
 
 
 class Origin(msgspec.Struct, frozen=True, array_like=True):
-    """The raw message a record was made from."""
+    """The raw message (or line of a batched one) a record was made from."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
+    raw: bytes | None
+    position: int | None = None
+
+
+class Line(msgspec.Struct, frozen=True, array_like=True):
+    """One event of a raw record, decoded: its line in a batch (None in a record of one), the
+    event or why it is not one, and its bytes."""
+
+    position: int | None
+    value: Event | Rejected
     raw: bytes | None
 
 
@@ -89,12 +101,39 @@ def decode_raw(data: bytes | None) -> Event | Rejected:
                         "this message hundreds or more)")
 
 
+def decode_record(data: bytes | None) -> list[Line]:
+    """The events of a raw record: one, or one a line of a batch (schemas/batch.py), each decoded
+    and validated; a bad line is rejected alone."""
+    if not data or not is_batch(data):
+        return [Line(None, decode_raw(data), data)]
+    found = lines(data)
+    try:  # the usual batch, all valid: one decoder call for all its lines
+        events = _batch_decoder.decode(b"[" + b",".join(line for _, line in found) + b"]")
+        return [Line(n, event, line) for (n, line), event in zip(found, events, strict=True)]
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        pass
+    whole = decode_raw(data)
+    if not isinstance(whole, Rejected) or _one_document(data):
+        return [Line(None, whole, data)]  # one event written over several lines (pretty-printed)
+    return [Line(n, decode_raw(line), line) for n, line in found]
+
+
+def _one_document(data: bytes) -> bool:
+    try:
+        msgspec.json.decode(data)
+    except Exception:  # not JSON as a whole (whatever msgspec or the interpreter raises)
+        return False
+    return True
+
+
 def dead_letter(
-    reason: str, topic: str, partition: int, offset: int, key: bytes | None, raw: bytes | None
+    reason: str, topic: str, partition: int, offset: int, key: bytes | None, raw: bytes | None,
+    position: int | None = None,
 ) -> Outgoing:
-    """The DLQ record for a failed message, keyed by its source topic."""
-    letter = new_dead_letter(reason, topic, partition, offset, key, raw)
-    return Outgoing(DLQ, topic.encode(), _encoder.encode(letter), Origin(topic, partition, offset, key, raw))
+    """The DLQ record for a failed message (or line `position` of a batch), keyed by its source topic."""
+    letter = new_dead_letter(reason, topic, partition, offset, key, raw, position=position)
+    return Outgoing(DLQ, topic.encode(), _encoder.encode(letter),
+                    Origin(topic, partition, offset, key, raw, position))
 
 
 def refused(record: Outgoing, error: Exception) -> Outgoing | None:
@@ -105,11 +144,12 @@ def refused(record: Outgoing, error: Exception) -> Outgoing | None:
         return None
     if record.topic != DLQ:
         reason = f"Kafka refused the {record.topic} record made from it ({error!r})"
-        return dead_letter(reason, origin.topic, origin.partition, origin.offset, origin.key, origin.raw)
+        return dead_letter(reason, origin.topic, origin.partition, origin.offset, origin.key,
+                           origin.raw, origin.position)
     reason = (f"{_letters.decode(record.value).reason}; the original bytes were dropped: "
               f"posko.dlq refused the letter with them ({error!r})")
     letter = new_dead_letter(reason, origin.topic, origin.partition, origin.offset, origin.key,
-                             origin.raw, keep=0)
+                             origin.raw, keep=0, position=origin.position)
     return Outgoing(DLQ, record.key, _encoder.encode(letter))
 
 
@@ -184,17 +224,21 @@ def time_problem(event: Event, now: datetime | None = None) -> str | None:
 
 def route(
     kind: Kind, value: Event | Rejected, topic: str, partition: int, offset: int,
-    key: bytes | None, raw: bytes | None, now: datetime | None = None,
+    key: bytes | None, raw: bytes | None, now: datetime | None = None, position: int | None = None,
 ) -> Routed:
-    """Validate, enrich and route one decoded raw message (its times checked against `now`)."""
+    """Validate, enrich and route one decoded raw event (line `position` of a batched record, or
+    the whole record), its times checked against `now`."""
+
+    def rejected(reason: str) -> Routed:
+        return Routed([dead_letter(reason, topic, partition, offset, key, raw, position)])
+
     if isinstance(value, Rejected):
-        return Routed([dead_letter(value.reason, topic, partition, offset, key, raw)])
+        return rejected(value.reason)
     actual = kind_of(value)
     if actual is not kind:
-        reason = f"a {actual} event on {topic}: send it to posko.raw.{actual}"
-        return Routed([dead_letter(reason, topic, partition, offset, key, raw)])
+        return rejected(f"a {actual} event on {topic}: send it to posko.raw.{actual}")
     if problem := time_problem(value, now):
-        return Routed([dead_letter(f"implausible time: {problem}", topic, partition, offset, key, raw)])
+        return rejected(f"implausible time: {problem}")
     event = _with_region(value)
     alert: Alert | None = None
     urgent = None
@@ -205,15 +249,13 @@ def route(
             f"location {event.location.lat}, {event.location.lon} is outside Jambi"
             if event.location else "no region and no location"
         )
-        reason = f"cannot place the {kind} in a kabupaten/kota of Jambi: {where}"
-        return Routed([dead_letter(reason, topic, partition, offset, key, raw)])
+        return rejected(f"cannot place the {kind} in a kabupaten/kota of Jambi: {where}")
     elif isinstance(event, SectorIndicatorEvent) and (problem := indicator_problem(event)):
-        return Routed([dead_letter(f"invalid sector indicator: {problem}", topic, partition, offset,
-                                   key, raw)])
+        return rejected(f"invalid sector indicator: {problem}")
     elif isinstance(event, CitizenReportEvent) and (urgent := triage_report(event)):
         alert = report_alert(event, urgent)
     region_key = (event.region or PROVINCE_CODE).encode()
-    origin = Origin(topic, partition, offset, key, raw)
+    origin = Origin(topic, partition, offset, key, raw, position)
     out = [Outgoing(events_topic(kind), region_key, _encoder.encode(event), origin)]
     if alert is not None:
         out.append(Outgoing(ALERTS, region_key, _encoder.encode(alert), origin))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,6 +13,8 @@ import msgspec
 import pytest
 
 from connectors.simulator.stream import Simulator
+from schemas.batch import join
+from schemas.batch import lines as batch_lines
 from schemas.events import (
     CitizenReportEvent,
     DisasterAlertEvent,
@@ -39,6 +42,27 @@ class Delivered(msgspec.Struct):
     events: dict[Kind, list[Event]]
     malformed: dict[str, tuple[tuple[str, int, int], str]]
     counts_before: dict[str, int]
+    mixed: tuple[str, int, int]  # where the batch holding bad events went
+    mixed_good: list[Event]
+    mixed_bad: list[bytes]  # its lines 2 and 4
+
+
+def _batched(kind: Kind, events: list[Event]) -> list[tuple[str, bytes, bytes]]:
+    """The events as batched records (schemas/batch.py), one per key and batch of at most 25."""
+    by_key: dict[bytes, list[bytes]] = {}
+    for event in events:
+        by_key.setdefault(_key(event), []).append(msgspec.json.encode(event))
+    return [(raw_topic(kind), key, join(values[i:i + 25]))
+            for key, values in by_key.items() for i in range(0, len(values), 25)]
+
+
+def _mixed(template: CitizenReportEvent, bad: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, list[Event]]:
+    """A batch of five lines: good reports on lines 1, 3 and 5, broken JSON on 2, a wrong type on 4."""
+    good: list[Event] = [msgspec.structs.replace(template, id=uuid.uuid4(), source="test-pipeline-mixed")
+                         for _ in range(3)]
+    lines = [msgspec.json.encode(good[0]), bad["broken_json"][1], msgspec.json.encode(good[1]),
+             bad["wrong_types"][1], msgspec.json.encode(good[2])]
+    return join(lines), good
 
 
 def _events(marker: str) -> dict[Kind, list[Event]]:
@@ -103,7 +127,13 @@ def delivered(kafka_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
         template = next(e for e in events[Kind.CITIZEN_REPORT] if e.region is not None)
         assert isinstance(template, CitizenReportEvent)
         bad = _malformed(template, marker)
-        asyncio.run(produce(stack.settings, records))
+        # Half of each kind's events one a record, as an outside sender writes them, and half
+        # in batched records, as Posko's own producers write them.
+        asyncio.run(produce(stack.settings, records[::2]))
+        asyncio.run(produce(stack.settings, [record for kind, group in events.items()
+                                             for record in _batched(kind, group[1::2])]))
+        mixed, mixed_good = _mixed(template, bad)
+        [mixed_at] = asyncio.run(produce(stack.settings, [(raw_topic(Kind.CITIZEN_REPORT), b"15.71", mixed)]))
         offsets = asyncio.run(produce(stack.settings, [(t, b"15.71", raw) for t, raw, _ in bad.values()]))
         malformed = {name: (where, reason)
                      for (name, (_, _, reason)), where in zip(bad.items(), offsets, strict=True)}
@@ -111,10 +141,11 @@ def delivered(kafka_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
         stored = " + ".join(f"(SELECT count() FROM posko.{t} WHERE source = '{marker}')"
                             for t in TABLES.values())
         wait_for(lambda: stack.count(f"SELECT {stored}") >= total, 120, "every valid event in ClickHouse")
-        wait_for(lambda: stack.count("SELECT count() FROM posko.dead_letters") >= len(bad), 60,
+        wait_for(lambda: stack.count("SELECT count() FROM posko.dead_letters") >= len(bad) + 2, 60,
                  "the dead letters")
         settle(stack)
-        yield Delivered(stack, marker, events, malformed, counts_before)
+        yield Delivered(stack, marker, events, malformed, counts_before, mixed_at, mixed_good,
+                        [bad["broken_json"][1], bad["wrong_types"][1]])
 
 
 def test_each_kind_lands_exactly_once(delivered: Delivered) -> None:
@@ -135,6 +166,21 @@ def test_malformed_report_goes_to_dlq_once_with_reason(delivered: Delivered) -> 
             f"AND partition = {partition} AND offset = {offset}").splitlines()
         assert len(rows) == 1, (name, rows)
         assert reason in rows[0], (name, rows[0])
+
+
+def test_a_batch_sends_exactly_its_bad_events_to_the_dlq_with_their_positions(delivered: Delivered) -> None:
+    topic, partition, offset = delivered.mixed
+    letters = delivered.stack.sql(
+        f"SELECT position, reason, hex(base64Decode(raw_base64)) FROM posko.dead_letters "
+        f"WHERE topic = '{topic}' AND partition = {partition} AND offset = {offset} "
+        "ORDER BY position FORMAT JSONCompact")
+    rows = msgspec.json.decode(letters)["data"]
+    assert [(r[0], r[2]) for r in rows] == [(2, delivered.mixed_bad[0].hex().upper()),
+                                            (4, delivered.mixed_bad[1].hex().upper())]
+    assert "not valid JSON" in rows[0][1] and "Expected `str`, got `int`" in rows[1][1]
+    stored = set(delivered.stack.sql(
+        "SELECT id FROM posko.citizen_reports WHERE source = 'test-pipeline-mixed'").split())
+    assert stored == {str(e.id) for e in delivered.mixed_good}
 
 
 def test_dead_letter_keeps_the_original_bytes(delivered: Delivered) -> None:
@@ -197,8 +243,11 @@ def test_changelog_table_counts_events_per_region_and_kind(delivered: Delivered)
 
 def test_events_topics_carry_the_filled_region(delivered: Delivered) -> None:
     records = asyncio.run(read_topic(delivered.stack.settings, "posko.events.citizen_report"))
-    mine = [msgspec.json.decode(v, type=Event) for _, v in records if v and delivered.marker.encode() in v]
+    # Records carry batches (schemas/batch.py): the worker packs each key's events of a run.
+    lines = [line for _, v in records if v for _, line in batch_lines(v)]
+    mine = [msgspec.json.decode(line, type=Event) for line in lines if delivered.marker.encode() in line]
     assert len(mine) >= PER_KIND
+    assert len(lines) > len([v for _, v in records if v]), "some records carry more than one event"
     assert all(e.region is not None for e in mine)
     assert all(isinstance(e.location, Point | None) for e in mine)
 

@@ -35,7 +35,7 @@ from schemas.incidents import Hazard, Signal
 from schemas.regions import Region
 from schemas.topics import ALERTS, DLQ, SIGNALS, events_topic, raw_topic
 from streams.app import CODEC, _route_batch
-from streams.validate import Rejected, dead_letter, decode_raw, refused, route
+from streams.validate import Rejected, dead_letter, decode_raw, decode_record, refused, route
 
 TOPIC = raw_topic(Kind.CITIZEN_REPORT)
 
@@ -153,7 +153,8 @@ def test_the_worker_codec_turns_any_bytes_into_a_value_through_faust() -> None:
     # Faust's own registry, as the agent's topic uses it: an exception here would end the agent.
     registry = Registry(key_serializer="raw", value_serializer=CODEC)
     for raw in (nested(100_000), b"\xff\xfe", b"[" * 10, b""):
-        assert isinstance(registry.loads_value(None, raw, serializer=CODEC), Rejected), raw[:10]
+        [line] = registry.loads_value(None, raw, serializer=CODEC)
+        assert isinstance(line.value, Rejected) and line.raw == raw, raw[:10]
     # A tombstone never reaches the codec: the agent sees None (see streams/app.py).
     assert registry.loads_value(None, None, serializer=CODEC) is None
 
@@ -271,7 +272,7 @@ def test_a_message_that_fails_processing_is_dead_lettered_with_one_warning_line(
     good = report("Jalan rusak", "Jalan berlubang", region="15.71")
     batch = [as_delivered(42, b"42", 1),  # no codec makes this: route fails on it
              as_delivered(None, None, 2),  # a tombstone: Faust gives None without the codec
-             as_delivered(decode_raw(good), good, 3)]
+             as_delivered(decode_record(good), good, 3)]
     with caplog.at_level(logging.WARNING, logger="posko.stream"):
         records, tallies = _route_batch(Kind.CITIZEN_REPORT, batch)
     failed, tombstone = (msgspec.json.decode(r.value, type=DeadLetter) for r in records[:2])

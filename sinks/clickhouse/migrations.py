@@ -400,6 +400,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     INDEX recommendation recommendation_id TYPE bloom_filter GRANULARITY 1
 ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(updated_at) ORDER BY id""",
     ]),
+    # Batched records (schemas/batch.py): a bad event of a batch is dead-lettered alone, with its
+    # line in the record. NULL for a record of one event, and for rows from before.
+    (11, "dead letters: the line of a bad event in a batched record", [
+        "ALTER TABLE {db}.dead_letters ADD COLUMN IF NOT EXISTS position Nullable(UInt32)",
+    ]),
 ]
 
 # Tables whose rows are versions of one thing: the sink keeps the newest row per id.

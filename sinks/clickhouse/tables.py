@@ -175,6 +175,7 @@ class DeadLetterRow(_Row, kw_only=True):
     raw_base64: str
     raw_size: int
     raw_sha256: str
+    position: int | None
 
 
 TABLES: dict[Kind, str] = {
@@ -281,6 +282,7 @@ def dead_letter_row(letter: DeadLetter) -> DeadLetterRow:
         raw_base64=base64.b64encode(letter.raw).decode(),
         raw_size=letter.raw_size if letter.raw_size is not None else len(letter.raw),
         raw_sha256=letter.raw_sha256 or hashlib.sha256(letter.raw).hexdigest(),
+        position=letter.position,
     )
 
 

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from posko.settings import Settings
+from schemas.batch import is_batch, lines
 from schemas.commands import AuditEntry, DeskRecord
 from schemas.decision import RankingRecord
 from schemas.events import (
@@ -65,6 +66,7 @@ GROUP_ID = "posko-clickhouse"
 Rows = list[tuple[str, msgspec.Struct]]
 
 _event = msgspec.json.Decoder(Event)
+_events = msgspec.json.Decoder(list[Event])
 _alert = msgspec.json.Decoder(Alert)
 _letter = msgspec.json.Decoder(DeadLetter)
 _ack = msgspec.json.Decoder(Acknowledgement)
@@ -79,7 +81,10 @@ _NO_CUTI_BERSAMA = WorkingCalendar()
 
 
 def _event_rows(data: bytes) -> Rows:
-    event = _event.decode(data)
+    return _rows_of_event(_event.decode(data))
+
+
+def _rows_of_event(event: Event) -> Rows:
     if isinstance(event, CitizenReportEvent):
         return list(citizen_report_rows(event))
     if isinstance(event, DisasterAlertEvent):
@@ -102,6 +107,8 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     DESK: lambda data: desk_rows(_desk.decode(data)),
     RANKING: lambda data: ranking_rows(_ranking.decode(data)),
 }
+# Topics whose records may carry batches of events, one a line.
+_BATCHED = frozenset(events_topic(kind) for kind in Kind)
 # Compacted topics whose tombstones remove a record from Kafka, not its rows from ClickHouse.
 _COMPACTED = frozenset({INCIDENTS, DESK, RANKING})
 
@@ -110,11 +117,34 @@ def _status_rows(data: bytes, calendar: WorkingCalendar) -> Rows:
     return [("report_status_changes", report_status_row(_status.decode(data), calendar))]
 
 
+def _batch_rows(record: ConsumerRecord[bytes, bytes]) -> Rows:
+    """The rows of a batched events record (schemas/batch.py); a line that cannot be read becomes
+    a dead letter row of its own, with its position."""
+    found = lines(record.value or b"")
+    try:  # the usual batch, as the worker wrote it: one decoder call
+        events = _events.decode(b"[" + b",".join(line for _, line in found) + b"]")
+        return [row for event in events for row in _rows_of_event(event)]
+    except (msgspec.DecodeError, AssertionError):
+        pass
+    rows: Rows = []
+    for position, line in found:
+        try:
+            rows.extend(_event_rows(line))
+        except (msgspec.DecodeError, AssertionError) as exc:
+            letter = new_dead_letter(f"the ClickHouse sink could not read it: {exc}", record.topic,
+                                     record.partition, record.offset, record.key, line,
+                                     position=position)
+            rows.append(("dead_letters", dead_letter_row(letter)))
+    return rows
+
+
 def rows_of(record: ConsumerRecord[bytes, bytes], calendar: WorkingCalendar | None = None) -> Rows:
     """The table rows a record becomes; one that cannot be read becomes a dead letter row.
     Report SLA deadlines count working days of `calendar` (default: without cuti bersama)."""
     if record.value is None and record.topic in _COMPACTED:
         return []  # a tombstone: compaction removes the record, its rows stay as they were
+    if record.topic in _BATCHED and record.value and is_batch(record.value):
+        return _batch_rows(record)
     try:
         if record.topic == REPORT_STATUS and calendar is not None:
             return _status_rows(record.value or b"", calendar)
