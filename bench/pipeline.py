@@ -1,13 +1,16 @@
 """`posko bench pipeline`: raw topics → ClickHouse rows, beside a bare aiokafka + msgspec consumer.
 
-Two phases, on a broker and store of its own:
-1. Throughput: N simulated events are loaded onto the raw topics; the whole pipeline (Faust
-   worker + ClickHouse sink, as real processes) drains them, and so does the baseline, a bare
-   aiokafka consumer decoding the same messages with msgspec. Both rates are steady-state
-   (counted from the first row stored), so process start-up is not in them.
-2. Latency: events are produced at a steady rate; for each one the time from produce
-   (`received_at`) to its row being inserted (`ingested_at`) is measured, beside the bare
-   consumer's produce → decoded time for the same messages.
+On a broker and store of its own, for each record form (single: one event a record, as an
+outside sender writes; batched: newline-delimited batches, as Posko's own producers write,
+schemas/batch.py):
+1. Throughput: N simulated events are loaded onto the raw topics with the pipeline stopped; the
+   bare consumer (aiokafka, decoding the same records with msgspec) reads them, then the whole
+   pipeline (Faust worker + ClickHouse sink, as real processes) drains them. Rates and CPU µs per
+   event (worker, sink, broker) are steady-state: counted from the first row stored, so process
+   start-up is not in them.
+2. Latency (batched): events are produced at LATENCY_RATE/s; for each one the time from produce
+   (`received_at`) to its row being inserted (`ingested_at`), beside the bare consumer's
+   produce → decoded time for the same messages.
 """
 
 from __future__ import annotations
@@ -18,18 +21,20 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
 from aiokafka import AIOKafkaConsumer
 
 from bench.home import bench_env
-from connectors.publisher import RawPublisher
+from connectors.publisher import RawPublisher, packed
 from connectors.simulator.stream import Simulator
 from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings
+from schemas.batch import is_batch, lines
 from schemas.events import Event, Kind, utc_now
 from schemas.raw import RawMessage
 from schemas.topics import raw_topic
@@ -37,8 +42,22 @@ from sinks.clickhouse.client import run_sql
 from sinks.clickhouse.store import StoreError
 from sinks.clickhouse.tables import TABLES
 
-LATENCY_RATE = 500  # well below what the pipeline sustains here, so queueing is not measured
+LATENCY_RATE = 1_000  # the issue's rate; well below what the pipeline sustains here
 LATENCY_SECONDS = 10
+FORMS = ("single", "batched")  # one event a record (outside senders), batches (Posko's producers)
+
+
+class Phase(msgspec.Struct):
+    """The figures of one record form: throughput beside the bare consumer, CPU per event."""
+
+    form: str
+    records: int
+    pipeline_per_s: float
+    baseline_per_s: float
+    ratio: float
+    cpu_us_per_event: dict[str, float]
+    cpu_seconds: dict[str, float]
+    drain_seconds: float
 
 
 class Result(msgspec.Struct):
@@ -46,14 +65,10 @@ class Result(msgspec.Struct):
 
     events: int
     produce_per_s: float
-    pipeline_per_s: float
-    baseline_per_s: float
-    ratio: float
+    phases: list[Phase]
     latency_rate: int
     pipeline_latency_ms: dict[str, float]
     baseline_latency_ms: dict[str, float]
-    cpu_seconds: dict[str, float]
-    drain_seconds: float
 
 
 def _messages(count: int, source: str, seed: int) -> list[RawMessage]:
@@ -76,22 +91,28 @@ def _stored(settings: Settings, source: str) -> int:
         return -1
 
 
-async def _produce(settings: Settings, messages: list[RawMessage], rate: float | None = None) -> float:
+async def _produce(settings: Settings, messages: list[RawMessage], rate: float | None = None,
+                   batched: bool = True) -> tuple[float, int]:
+    """Send the messages (all at once, or paced at `rate`/s); (seconds, records written)."""
     started = time.monotonic()
+    records = 0
     async with RawPublisher(settings) as publisher:
         if rate is None:
             for i in range(0, len(messages), 5_000):
-                await publisher.publish(messages[i:i + 5_000])
+                chunk = messages[i:i + 5_000]
+                await publisher.publish(chunk, batched)
+                records += len(packed(chunk)) if batched else len(chunk)
         else:
             sent = 0
             while sent < len(messages):
                 due = min(int(rate * (time.monotonic() - started + 0.02)), len(messages))
                 if due > sent:
                     batch = [_restamp(m) for m in messages[sent:due]]
-                    await publisher.publish(batch)
+                    await publisher.publish(batch, batched)
+                    records += len(packed(batch)) if batched else len(batch)
                     sent = due
                 await asyncio.sleep(0.01)
-    return time.monotonic() - started
+    return time.monotonic() - started, records
 
 
 def _restamp(message: RawMessage) -> RawMessage:
@@ -104,8 +125,10 @@ def _restamp(message: RawMessage) -> RawMessage:
 
 async def _bare_consumer(settings: Settings, expected: int, source: bytes,
                          latencies: list[float] | None = None) -> float:
-    """The baseline: read the raw topics and decode each event with msgspec; return the rate."""
+    """The baseline: read the raw topics and decode each event with msgspec (a batched record's
+    lines in one call, as the worker does); return the rate in events/s."""
     decoder = msgspec.json.Decoder(Event)
+    many = msgspec.json.Decoder(list[Event])
     consumer = AIOKafkaConsumer(
         *[raw_topic(kind) for kind in Kind], bootstrap_servers=settings.bootstrap_servers,
         group_id=f"bench-baseline-{os.getpid()}-{time.monotonic_ns()}", auto_offset_reset="earliest",
@@ -121,14 +144,17 @@ async def _bare_consumer(settings: Settings, expected: int, source: bytes,
                 for record in records:
                     if not record.value or source not in record.value:
                         continue
+                    value = record.value
+                    found = [line for _, line in lines(value)] if is_batch(value) else [value]
                     try:
-                        event = decoder.decode(record.value)
+                        events = (many.decode(b"[" + b",".join(found) + b"]") if len(found) > 1
+                                  else [decoder.decode(found[0])])
                     except msgspec.DecodeError:
-                        pass  # malformed on purpose: counted like the pipeline counts it
-                    else:
-                        if latencies is not None:
-                            latencies.append((utc_now() - event.received_at).total_seconds() * 1000)
-                    seen += 1
+                        events = []  # malformed on purpose: counted like the pipeline counts it
+                    if latencies is not None:
+                        now = utc_now()
+                        latencies.extend((now - e.received_at).total_seconds() * 1000 for e in events)
+                    seen += len(found)
                     if first is None:
                         first = time.monotonic()
         return seen / max(time.monotonic() - (first or time.monotonic()), 1e-9)
@@ -144,8 +170,10 @@ def _percentiles(values: list[float]) -> dict[str, float]:
             for q in (0.5, 0.95, 0.99)} | {"max": round(ordered[-1], 1)}
 
 
-def _drain_rate(settings: Settings, source: str, total: int, timeout_s: float) -> tuple[float, float]:
-    """(events/s, seconds) from the first row stored until all `total` are stored."""
+def _drain_rate(settings: Settings, source: str, total: int, timeout_s: float,
+                on_first: Callable[[], None] = lambda: None) -> tuple[float, float]:
+    """(events/s, seconds) from the first row stored (when `on_first` is called) until all
+    `total` are stored."""
     deadline = time.monotonic() + timeout_s
     first: tuple[float, int] | None = None
     while time.monotonic() < deadline:
@@ -153,6 +181,7 @@ def _drain_rate(settings: Settings, source: str, total: int, timeout_s: float) -
         now = time.monotonic()
         if count > 0 and first is None:
             first = (now, count)
+            on_first()
         if count >= total and first is not None:
             seconds = now - first[0]
             return (count - first[1]) / max(seconds, 1e-9), seconds
@@ -161,7 +190,7 @@ def _drain_rate(settings: Settings, source: str, total: int, timeout_s: float) -
 
 
 def run_pipeline_bench(base: Settings, events: int) -> Result:
-    """Run both phases and print the figures (human lines on stderr, one JSON line on stdout)."""
+    """Run every phase and print the figures (human lines on stderr, one JSON line on stdout)."""
     with tempfile.TemporaryDirectory(prefix="posko-bench-") as home:
         env, settings = bench_env(base, home)
         say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
@@ -170,56 +199,80 @@ def run_pipeline_bench(base: Settings, events: int) -> Result:
         try:
             asyncio.run(create_topics(settings))
             say(f"generating {events:,} simulated events…")
-            messages = _messages(events, "bench-load", seed=1)
-            produce_s = asyncio.run(_produce(settings, messages))
-            say(f"loaded onto the raw topics in {produce_s:.1f} s ({events / produce_s:,.0f}/s)")
-            baseline = asyncio.run(_bare_consumer(settings, events, b'"bench-load"'))
-            say(f"baseline (bare aiokafka + msgspec decode): {baseline:,.0f} events/s")
-            valid = sum(1 for m in messages if m.flaw is None)
-            cpu_before = {"broker": _broker_cpu(settings)}
-            for service in services:
-                service.start()
-            wall = time.monotonic()
-            pipeline, drain_s = _drain_rate(settings, "bench-load", valid, timeout_s=600)
-            wall = time.monotonic() - wall
-            cpu = {s.name: round(s.cpu_seconds(), 1) for s in services}
-            cpu["broker"] = round(_broker_cpu(settings) - cpu_before["broker"], 1)
-            cpu["wall"] = round(wall, 1)
-            say(f"pipeline (Faust worker + ClickHouse sink): {pipeline:,.0f} events/s "
-                f"({pipeline / baseline:.2f}× the baseline); CPU s over {wall:.0f} s wall: {cpu}")
-
-            paced = _messages(LATENCY_RATE * LATENCY_SECONDS, "bench-latency", seed=2)
-            paced = [m for m in paced if m.flaw is None]
-            bare: list[float] = []
-
-            async def latency_phase() -> None:
-                consumer = asyncio.create_task(
-                    _bare_consumer(settings, len(paced), b'"bench-latency"', bare))
-                await _produce(settings, paced, rate=LATENCY_RATE)
-                await consumer
-
-            asyncio.run(latency_phase())
-            _drain_rate(settings, "bench-latency", len(paced), timeout_s=120)
-            union = " UNION ALL ".join(
-                f"SELECT dateDiff('millisecond', received_at, ingested_at) AS ms FROM posko.{t} "
-                "WHERE source = 'bench-latency'" for t in TABLES.values())
-            out = run_sql(settings, f"SELECT ms FROM ({union})", "TabSeparated").split()
-            pipeline_latency = _percentiles([float(v) for v in out])
-            baseline_latency = _percentiles(bare)
-            say(f"latency at {LATENCY_RATE}/s, produce → row stored: {pipeline_latency}; "
-                f"baseline produce → decoded: {baseline_latency}")
+            phases = []
+            for seed, form in enumerate(FORMS, 1):
+                messages = _messages(events, f"bench-{form}", seed=seed)
+                phase, produce_s = _throughput(settings, services, form, messages, say)
+                phases.append(phase)
+            paced = [m for m in _messages(LATENCY_RATE * LATENCY_SECONDS, "bench-latency", seed=9)
+                     if m.flaw is None]
+            pipeline_latency, baseline_latency = _latency(settings, services, paced)
+            say(f"latency at {LATENCY_RATE}/s (batched records), produce → row stored: "
+                f"{pipeline_latency}; baseline produce → decoded: {baseline_latency}")
         finally:
             for service in services:
                 service.stop()
             broker.stop(settings)
-    result = Result(
-        events=events, produce_per_s=round(events / produce_s), pipeline_per_s=round(pipeline),
-        baseline_per_s=round(baseline), ratio=round(pipeline / baseline, 3), latency_rate=LATENCY_RATE,
-        pipeline_latency_ms=pipeline_latency, baseline_latency_ms=baseline_latency, cpu_seconds=cpu,
-        drain_seconds=round(drain_s, 1),
-    )
+    result = Result(events=events, produce_per_s=round(events / produce_s), phases=phases,
+                    latency_rate=LATENCY_RATE, pipeline_latency_ms=pipeline_latency,
+                    baseline_latency_ms=baseline_latency)
     print(msgspec.json.encode(result).decode(), flush=True)
     return result
+
+
+def _throughput(settings: Settings, services: list[Service], form: str, messages: list[RawMessage],
+                say: Callable[[str], None]) -> tuple[Phase, float]:
+    """Load the messages with the services stopped, then drain them: pipeline beside the baseline."""
+    source = f"bench-{form}"
+    produce_s, records = asyncio.run(_produce(settings, messages, batched=form == "batched"))
+    say(f"[{form}] {len(messages):,} events in {records:,} records loaded in {produce_s:.1f} s")
+    baseline = asyncio.run(_bare_consumer(settings, len(messages), f'"{source}"'.encode()))
+    say(f"[{form}] baseline (bare aiokafka + msgspec decode): {baseline:,.0f} events/s")
+    valid = sum(1 for m in messages if m.flaw is None)
+    before: dict[str, float] = {}
+
+    def steady() -> None:  # CPU from the first row stored: start-up is not in it, as in the rate
+        before.update({s.name: s.cpu_seconds() for s in services}, broker=_broker_cpu(settings))
+        before["wall"] = time.monotonic()
+
+    for service in services:
+        service.start()
+    pipeline, drain_s = _drain_rate(settings, source, valid, timeout_s=600, on_first=steady)
+    wall = time.monotonic() - before["wall"]
+    cpu = {s.name: s.cpu_seconds() - before[s.name] for s in services}
+    cpu["broker"] = _broker_cpu(settings) - before["broker"]
+    for service in services:  # the next phase starts from a stopped pipeline again
+        service.stop()
+    drained = pipeline * drain_s  # the events stored after the first row, over which CPU was read
+    per_event = {name: round(seconds * 1e6 / max(drained, 1), 1) for name, seconds in cpu.items()}
+    say(f"[{form}] pipeline (Faust worker + ClickHouse sink): {pipeline:,.0f} events/s "
+        f"({pipeline / baseline:.2f}× the baseline); CPU µs per event: {per_event} over {wall:.0f} s")
+    phase = Phase(form=form, records=records, pipeline_per_s=round(pipeline), baseline_per_s=round(baseline),
+                  ratio=round(pipeline / baseline, 3), cpu_us_per_event=per_event,
+                  cpu_seconds={name: round(v, 1) for name, v in cpu.items()} | {"wall": round(wall, 1)},
+                  drain_seconds=round(drain_s, 1))
+    return phase, produce_s
+
+
+def _latency(settings: Settings, services: list[Service],
+             paced: list[RawMessage]) -> tuple[dict[str, float], dict[str, float]]:
+    """Produce → row latency at LATENCY_RATE with the pipeline running, beside the bare consumer."""
+    for service in services:
+        service.start()
+    bare: list[float] = []
+
+    async def phase() -> None:
+        consumer = asyncio.create_task(_bare_consumer(settings, len(paced), b'"bench-latency"', bare))
+        await _produce(settings, paced, rate=LATENCY_RATE)
+        await consumer
+
+    asyncio.run(phase())
+    _drain_rate(settings, "bench-latency", len(paced), timeout_s=120)
+    union = " UNION ALL ".join(
+        f"SELECT dateDiff('millisecond', received_at, ingested_at) AS ms FROM posko.{t} "
+        "WHERE source = 'bench-latency'" for t in TABLES.values())
+    out = run_sql(settings, f"SELECT ms FROM ({union})", "TabSeparated").split()
+    return _percentiles([float(v) for v in out]), _percentiles(bare)
 
 
 def _broker_cpu(settings: Settings) -> float:

@@ -46,8 +46,9 @@ class RawPublisher:
     async def __aexit__(self, *exc: object) -> None:
         await self._producer.stop()
 
-    async def publish(self, messages: Sequence[RawMessage]) -> int:
-        """Send the messages and return once Kafka acknowledged every one (resends on failure).
+    async def publish(self, messages: Sequence[RawMessage], batched: bool = True) -> int:
+        """Send the messages and return once Kafka acknowledged every one (resends on failure);
+        in batched records unless `batched` is false (one a record, as outside senders write).
 
         Raises MessageRefused, once all the others are on Kafka, for messages too large for it:
         sending them again can never succeed, and dropping them silently would lose them.
@@ -65,7 +66,8 @@ class RawPublisher:
             refused.append(pack[0])
             return []
 
-        resent = await deliver_all(send, packed(messages), instead)
+        packs = packed(messages) if batched else [[message] for message in messages]
+        resent = await deliver_all(send, packs, instead)
         if refused:
             largest = max(len(m.value) for m in refused)
             raise MessageRefused(
