@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 
@@ -9,7 +10,7 @@ import msgspec
 import shapely
 from shapely.geometry import shape
 
-from schemas.regions import FeatureCollection, Region
+from schemas.regions import FeatureCollection, Region, first_hits
 
 
 class Kecamatan(msgspec.Struct, frozen=True):
@@ -49,6 +50,12 @@ def kecamatan_at(lat: float, lon: float) -> Kecamatan | None:
     for i in index.tree.query(shapely.Point(lon, lat), predicate="intersects"):
         return index.kecamatan[int(i)]
     return None
+
+
+def kecamatan_of_points(points: Sequence[tuple[float, float]]) -> list[Kecamatan | None]:
+    """The kecamatan of each (lat, lon), as kecamatan_at gives it, in one query."""
+    index = _index()
+    return [None if i is None else index.kecamatan[i] for i in first_hits(index.tree, points)]
 
 
 def kecamatan(code: str) -> Kecamatan | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 
@@ -106,6 +107,25 @@ def region_at(lat: float, lon: float) -> Region | None:
     for index in found.tree.query(point, predicate="intersects"):
         return found.regions[int(index)]
     return None
+
+
+def first_hits(tree: shapely.STRtree, points: Sequence[tuple[float, float]]) -> list[int | None]:
+    """For each (lat, lon), the first geometry of `tree` it falls in (as `query` orders them), in
+    one vectorised query: a batch of points costs about what one point does."""
+    hits: list[int | None] = [None] * len(points)
+    if not points:
+        return hits
+    lats, lons = zip(*points, strict=True)
+    inputs, found = tree.query(shapely.points(lons, lats), predicate="intersects")
+    for i, j in zip(inputs.tolist()[::-1], found.tolist()[::-1], strict=True):
+        hits[i] = j  # written last for the lowest index: the one region_at returns
+    return hits
+
+
+def regions_at(points: Sequence[tuple[float, float]]) -> list[Region | None]:
+    """The kabupaten/kota of each (lat, lon), as region_at gives it, in one query."""
+    found = boundaries()
+    return [None if j is None else found.regions[j] for j in first_hits(found.tree, points)]
 
 
 def parse_regions(text: str) -> list[Region]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,11 +16,13 @@ from faust.streams import Stream
 from faust.types import EventT
 
 from posko.kafka.watchdog import CommitWatchdog
+from posko.loop import tune_gc
 from posko.settings import Settings
 from schemas.events import Kind, utc_now
 from schemas.topics import COMMANDS, SIGNALS, raw_topic
 from streams.commits import RawCommits
 from streams.faust_workarounds import changelog_partition_of, unacked_topic
+from streams.places import Places
 from streams.publish import publish
 from streams.room import Correlation
 from streams.sla import register_sla_clocks
@@ -120,17 +122,22 @@ def _route_batch(
     records: list[Outgoing] = []
     tallies: dict[int, tuple[EventT[Any], Counter[str]]] = {}
     now = utc_now()  # one clock reading per batch: times are checked to minutes, not microseconds
+    decoded = []
     for event in batch:
         message = event.message
         # Faust hands a null value (a tombstone) over as None without calling the codec
         # (faust/serializers/registry.py loads_value): it is an empty message like b"".
         value: Any = decode_record(None) if message.value is None else event.value
         # No codec makes anything but a list of lines: anything else fails below, as processing.
-        lines = cast(list[Line], value if isinstance(value, list) else [Line(None, value, message.value)])
+        lines = value if isinstance(value, list) else [Line(None, value, message.value)]
+        decoded.append(cast(list[Line], lines))
+    places = Places(_points(decoded))  # every event's place in one lookup
+    for event, lines in zip(batch, decoded, strict=True):
+        message = event.message
         for line in lines:
             try:
                 routed = route(kind, line.value, message.topic, message.partition, message.offset,
-                               message.key, line.raw, now, line.position)
+                               message.key, line.raw, now, line.position, places)
             except Exception as exc:  # one bad event never stops the agent
                 where = "" if line.position is None else f" line {line.position}"
                 log.warning("%s/%s/%s%s could not be processed (%r): sent to the DLQ", message.topic,
@@ -146,6 +153,13 @@ def _route_batch(
     return records, tallies
 
 
+def _points(decoded: list[list[Line]]) -> Iterator[tuple[float, float]]:
+    for lines in decoded:
+        for line in lines:
+            if (where := getattr(line.value, "location", None)) is not None:
+                yield where.lat, where.lon
+
+
 def committed_topics() -> list[str]:
     """The topics whose offsets the worker commits itself: the raw topics, posko.signals and
     posko.commands."""
@@ -159,6 +173,7 @@ def run_worker(settings: Settings, loglevel: str = "warn") -> None:
     except ImportError:  # pragma: no cover - uvloop is not on every platform
         pass
     app = create_app(settings)
+    tune_gc()
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     CommitWatchdog(settings, APP_ID, committed_topics(), lambda: app.consumer.assignment()).start()
     # Debug records cost per message even when no handler prints them.

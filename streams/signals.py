@@ -7,8 +7,6 @@ not. No personal data goes into a signal: a report's public title and text only,
 
 from __future__ import annotations
 
-import re
-
 from schemas.events import (
     Certainty,
     CitizenReportEvent,
@@ -20,8 +18,8 @@ from schemas.events import (
     Urgency,
 )
 from schemas.incidents import Hazard, Signal, SignalKind
-from schemas.kecamatan import kecamatan_at
 from schemas.sectors import INDICATORS
+from streams.places import NOWHERE, Places
 from streams.triage import Triage
 
 # Words naming a hazard, in the order they are tried: the first that matches names the hazard
@@ -47,20 +45,21 @@ INDICATOR_HAZARDS: dict[str, Hazard] = {
 # off Sumatra's coast is felt that far).
 NEAR_KM = 150.0
 FAR_KM = 10_000.0
-_SPACES = re.compile(r"\s+")
-
-
 def hazard_of(*texts: str) -> Hazard:
     """The hazard the words of these texts name (lainnya when none)."""
-    text = _SPACES.sub(" ", " ".join(texts).lower())
+    # Plain loops over `in` (the worker runs this for every report): twice as fast as any() over
+    # a generator, or a regex alternation, measured on the simulator's reports.
+    text = " ".join(" ".join(texts).lower().split())
     for hazard, words in _HAZARD_WORDS:
-        if any(word in text for word in words):
-            return hazard
+        for word in words:
+            if word in text:
+                return hazard
     return Hazard.LAINNYA
 
 
-def signal_of(event: Event, triage: Triage | None = None) -> Signal | None:
-    """The event's signal, or None when correlation has nothing to learn from it."""
+def signal_of(event: Event, triage: Triage | None = None, places: Places = NOWHERE) -> Signal | None:
+    """The event's signal, or None when correlation has nothing to learn from it (its kecamatan
+    from `places`)."""
     if isinstance(event, DisasterAlertEvent):
         alert = event.payload
         if not event.region and not alert.area.regions and (alert.distance_km or FAR_KM) > NEAR_KM:
@@ -74,7 +73,7 @@ def signal_of(event: Event, triage: Triage | None = None) -> Signal | None:
             radius_km=circle.radius_km if circle else 0.0,
             urgency=alert.urgency, severity=alert.severity, certainty=alert.certainty,
             headline=alert.headline, text=alert.description[:500],
-            **_envelope(event))  # type: ignore[arg-type]
+            **_envelope(event, places))  # type: ignore[arg-type]
     if isinstance(event, CitizenReportEvent):
         report = event.payload
         victims = triage is not None and "ada korban" in triage.reason
@@ -88,7 +87,7 @@ def signal_of(event: Event, triage: Triage | None = None) -> Signal | None:
             urgent=triage is not None, victims=victims, category=report.category,
             location=event.location,
             headline=report.title, text=report.text[:500],
-            **_envelope(event))  # type: ignore[arg-type]
+            **_envelope(event, places))  # type: ignore[arg-type]
     if isinstance(event, SectorIndicatorEvent):
         reading = event.payload
         hazard = INDICATOR_HAZARDS.get(reading.indicator)
@@ -107,13 +106,13 @@ def signal_of(event: Event, triage: Triage | None = None) -> Signal | None:
             value=reading.value, location=event.location,
             headline=(f"{indicator.name}{site}: {reading.value:g} {indicator.unit}, di atas normal "
                       f"({indicator.normal_high:g})"),
-            **_envelope(event))  # type: ignore[arg-type]
+            **_envelope(event, places))  # type: ignore[arg-type]
     return None
 
 
-def _envelope(event: Event) -> dict[str, object]:
+def _envelope(event: Event, places: Places) -> dict[str, object]:
     """What every signal takes from its event; the kecamatan is looked up only for a signal (a
     point-in-polygon test that permits and normal readings need not pay for)."""
-    kecamatan = kecamatan_at(event.location.lat, event.location.lon) if event.location else None
+    kecamatan = places.kecamatan(event.location.lat, event.location.lon) if event.location else None
     return dict(id=event.id, occurred_at=event.occurred_at, region=event.region,
                 kecamatan=kecamatan.code if kecamatan else None)

@@ -23,9 +23,10 @@ from schemas.events import (
     occurred_at_problem,
     utc_now,
 )
-from schemas.regions import PROVINCE_CODE, region_at
+from schemas.regions import PROVINCE_CODE
 from schemas.sectors import CADENCE_SPAN, INDICATORS, out_of_range
 from schemas.topics import ALERTS, DLQ, SIGNALS, events_topic
+from streams.places import NOWHERE, Places
 from streams.signals import signal_of
 from streams.triage import official_alert, report_alert, triage_report
 
@@ -153,10 +154,10 @@ def refused(record: Outgoing, error: Exception) -> Outgoing | None:
     return Outgoing(DLQ, record.key, _encoder.encode(letter))
 
 
-def _with_region(event: Event) -> Event:
+def _with_region(event: Event, places: Places) -> Event:
     if event.region is not None or event.location is None:
         return event
-    region = region_at(event.location.lat, event.location.lon)
+    region = places.region(event.location.lat, event.location.lon)
     return msgspec.structs.replace(event, region=region) if region else event
 
 
@@ -225,9 +226,10 @@ def time_problem(event: Event, now: datetime | None = None) -> str | None:
 def route(
     kind: Kind, value: Event | Rejected, topic: str, partition: int, offset: int,
     key: bytes | None, raw: bytes | None, now: datetime | None = None, position: int | None = None,
+    places: Places = NOWHERE,
 ) -> Routed:
     """Validate, enrich and route one decoded raw event (line `position` of a batched record, or
-    the whole record), its times checked against `now`."""
+    the whole record), its times checked against `now`, its points found in `places`."""
 
     def rejected(reason: str) -> Routed:
         return Routed([dead_letter(reason, topic, partition, offset, key, raw, position)])
@@ -239,7 +241,7 @@ def route(
         return rejected(f"a {actual} event on {topic}: send it to posko.raw.{actual}")
     if problem := time_problem(value, now):
         return rejected(f"implausible time: {problem}")
-    event = _with_region(value)
+    event = _with_region(value, places)
     alert: Alert | None = None
     urgent = None
     if isinstance(event, DisasterAlertEvent):
@@ -259,6 +261,6 @@ def route(
     out = [Outgoing(events_topic(kind), region_key, _encoder.encode(event), origin)]
     if alert is not None:
         out.append(Outgoing(ALERTS, region_key, _encoder.encode(alert), origin))
-    if (signal := signal_of(event, urgent)) is not None:
+    if (signal := signal_of(event, urgent, places)) is not None:
         out.append(Outgoing(SIGNALS, region_key, _encoder.encode(signal), origin))
     return Routed(out, f"{event.region or PROVINCE_CODE}|{kind}")

@@ -9,7 +9,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from posko.kafka.watchdog import CommitWatchdog
-from posko.loop import run_async
+from posko.loop import run_async, tune_gc
 from posko.settings import Settings
 from sinks.clickhouse.sql_server import serve_sql
 from sinks.clickhouse.store import open_store, socket_path
@@ -64,4 +64,5 @@ def run_sink(settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
         await serve(settings, stop, watchdog=True)
 
+    tune_gc()
     run_async(main())
