@@ -351,7 +351,7 @@ def run_soak_bench(base: Settings, minutes: float, rate: float, report_share: fl
     seconds = minutes * 60
     # The first minutes fill caches, JIT and pools: memory that grows then is not a leak.
     warm_up = warm_up_s if warm_up_s is not None else min(0.1 * seconds, 300.0)
-    report_rate = rate * report_share
+    report_rate = round(rate * report_share, 3)
     with tempfile.TemporaryDirectory(prefix="posko-bench-soak-") as home:
         env, settings = bench_env(base, home, POSKO_GATEWAY_PORT=str(free_port()),
                                   POSKO_INTAKE_PORT=str(free_port()))
