@@ -31,6 +31,7 @@ from pathlib import Path
 import aiohttp
 import msgspec
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 
 from bench.correlation import _wait_for_worker
 from bench.fanout import Clients
@@ -269,11 +270,16 @@ async def _soak(settings: Settings, services: list[Service], keys: dict[Channel,
         simulate(settings, rate, duration_s=seconds, malformed_ratio=malformed, seed=1, stats=load.events),
         _post_reports(f"http://127.0.0.1:{settings.intake_port}", keys, report_rate, seconds, load.answers))
 
-    async def take() -> Sample:
+    async def take() -> Sample | None:
         for service in services:
             if service.keep_running():  # a crash is a finding: note it, carry on
                 say(f"posko {service.name} ended and was restarted:\n{service.tail(5)}")
-        sample = await _sample(settings, services, load, dlq_start, started)
+        try:
+            sample = await _sample(settings, services, load, dlq_start, started)
+        except (KafkaError, TimeoutError, OSError) as exc:
+            # One slow answer from the broker must not end an hour's run: the next sample counts.
+            say(f"sample skipped: the broker did not answer ({exc!r})")
+            return None
         samples.append(sample)
         say(_line(sample))
         if out is not None:
@@ -298,7 +304,8 @@ async def _soak(settings: Settings, services: list[Service], keys: dict[Channel,
             # The relay's lag is left out: it commits the last record's offset + 1, short of the
             # commit marker that ends each transaction, so 1 per partition stays; its work shows
             # in the rows (every accepted report is a row).
-            if sample.rows >= expected and not sample.lag[STREAM_GROUP] and not sample.lag[SINK_GROUP]:
+            if sample is not None and sample.rows >= expected and not sample.lag[STREAM_GROUP] \
+                    and not sample.lag[SINK_GROUP]:
                 drained = True
                 break
             await asyncio.sleep(min(every_s, 2.0))
