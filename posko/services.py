@@ -100,3 +100,25 @@ def process_cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_rss_bytes(pid: int, descendants: bool = True) -> int:
+    """Resident memory of a process (and of its descendants), from /proc (0 when it is gone)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:
+            continue  # ended between two reads
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024  # the kernel counts in kB
+        for task in tasks if descendants else []:
+            try:
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                pass
+    return total

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from posko.cli.base import settings
@@ -129,3 +131,34 @@ def bench_dss(seeds: int, no_live: bool) -> None:
     if seeds < 1:
         raise click.BadParameter("--seeds must be at least 1")
     run_dss_bench(settings(), seeds, live=not no_live)
+
+
+@bench.command("soak")
+@click.option("--minutes", default=60.0, show_default=True, help="How long to run the load.")
+@click.option("--rate", type=float, default=None,
+              help="Simulated events/s [default: twice the busiest minute of the flood scenario "
+                   "banjir-batanghari at real speed].")
+@click.option("--report-share", default=0.1, show_default=True,
+              help="Citizen reports POSTed to the intake, as a share of --rate.")
+@click.option("--walls", default=20, show_default=True, help="Wall clients connected to the gateway.")
+@click.option("--every", default=10.0, show_default=True, help="Seconds between samples.")
+@click.option("--warm-up", type=float, default=None,
+              help="Seconds left out of the RSS slopes [default: 10% of the run, at most 300].")
+@click.option("--malformed", default=0.01, show_default=True,
+              help="Share of deliberately malformed events (they go to the DLQ, counted apart).")
+@click.option("--samples", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write every sample to this file as JSON Lines.")
+def bench_soak(minutes: float, rate: float | None, report_share: float, walls: int, every: float,
+               warm_up: float | None, malformed: float, samples: Path | None) -> None:
+    """The whole stack at a steady rate: RSS of every process over time (slope per hour), consumer
+    lag, DLQ growth, events sent against rows stored."""
+    from bench.soak import default_rate, run_soak_bench
+
+    if minutes <= 0 or every <= 0 or (rate is not None and rate <= 0) or walls < 0:
+        raise click.BadParameter("--minutes, --every dan --rate harus lebih dari 0, --walls tidak negatif "
+                                 "/ --minutes, --every and --rate must be positive, --walls not negative")
+    if not 0 <= report_share <= 1 or not 0 <= malformed <= 1:
+        raise click.BadParameter("--report-share dan --malformed harus antara 0 dan 1 "
+                                 "/ --report-share and --malformed must be between 0 and 1")
+    run_soak_bench(settings(), minutes, rate if rate is not None else default_rate(), report_share, walls,
+                   every, warm_up, malformed, samples)
