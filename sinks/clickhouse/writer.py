@@ -74,7 +74,6 @@ _escalation = msgspec.json.Decoder(Escalation)
 _audit = msgspec.json.Decoder(AuditEntry)
 _desk: msgspec.json.Decoder[DeskRecord] = msgspec.json.Decoder(DeskRecord)
 _ranking: msgspec.json.Decoder[RankingRecord] = msgspec.json.Decoder(RankingRecord)
-_encoder = msgspec.json.Encoder()
 _NO_CUTI_BERSAMA = WorkingCalendar()
 
 
@@ -198,12 +197,11 @@ class ClickHouseWriter:
                     tables[table].append(row)
         loop = asyncio.get_running_loop()
         for table, rows in tables.items():
-            data = b"\n".join(_encoder.encode(row) for row in rows)
             if table in VERSIONED:
-                await loop.run_in_executor(self.executor, self.store.insert_newer, table, data,
+                await loop.run_in_executor(self.executor, self.store.insert_newer, table, rows,
                                            KEYS.get(table, "id"))
             else:
-                await loop.run_in_executor(self.executor, self.store.insert_new, table, data)
+                await loop.run_in_executor(self.executor, self.store.insert_new, table, rows)
             self.rows_written += len(rows)
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
