@@ -28,6 +28,10 @@ class Column(msgspec.Struct, frozen=True):
     type: pa.DataType
     # Applied to every value before Arrow sees it (None: the values go as they are).
     convert: Callable[[Any], Any] | None = None
+    # Only a field that may be None is a nullable Arrow column: ClickHouse fills the NULLs of a
+    # nullable column bound for a non-Nullable one with the column's DEFAULT, and so computes
+    # that DEFAULT for every row (dead_letters' raw_size decodes raw_base64), a value or not.
+    nullable: bool = False
 
 
 def _uuid_hex(value: uuid.UUID | None) -> str | None:
@@ -42,7 +46,7 @@ def _column(name: str, info: inspect.Type, row_type: type) -> Column:
         if len(present) != 1:
             raise TypeError(f"{row_type.__name__}.{name}: a column holds one type (or None), "
                             f"not {info}")
-        return _column(name, present[0], row_type)
+        return msgspec.structs.replace(_column(name, present[0], row_type), nullable=True)
     if isinstance(info, inspect.UUIDType):
         return Column(name, pa.string(), _uuid_hex)
     if isinstance(info, inspect.DateTimeType):
@@ -69,6 +73,12 @@ def columns_of(row_type: type[msgspec.Struct]) -> tuple[Column, ...]:
     return tuple(_column(field.name, field.type, row_type) for field in info.fields)
 
 
+@cache
+def schema_of(row_type: type[msgspec.Struct]) -> pa.Schema:
+    """The Arrow schema of a row type's tables."""
+    return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in columns_of(row_type)])
+
+
 def arrow_table(rows: Sequence[msgspec.Struct]) -> pa.Table:
     """The rows, all of one row type, as an Arrow table with a column per field."""
     row_type = type(rows[0])
@@ -82,5 +92,5 @@ def arrow_table(rows: Sequence[msgspec.Struct]) -> pa.Table:
         if column.convert is not None:
             column_values = tuple(map(column.convert, column_values))
         arrays.append(pa.array(column_values, type=column.type))
-    return pa.Table.from_arrays(arrays, names=[column.name for column in columns])
+    return pa.Table.from_arrays(arrays, schema=schema_of(row_type))
 
