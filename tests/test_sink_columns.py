@@ -141,7 +141,8 @@ def test_rows_come_back_as_inserted_through_the_servers_arrow_format(store: Chdb
     # ServerStore sends clickhouse-connect's insert_arrow bytes with INSERT … FORMAT Arrow; no
     # server runs here, so chdb reads the very same bytes with the same ClickHouse input format.
     rows = _rows(store, table)
-    names, data = arrow_buffer(arrow_table(rows))
+    names, block = arrow_buffer(arrow_table(rows))
+    data: Any = block  # a pyarrow Buffer, typed by clickhouse-connect as bytes or a file
     with tempfile.TemporaryDirectory(prefix="posko-arrow-") as tmp:
         path = Path(tmp) / "rows.arrow"
         path.write_bytes(bytes(data))
