@@ -1,4 +1,5 @@
-"""The sink's columnar insert: every table's row type goes in as Arrow and comes out as it went."""
+"""The sink's insert path: every table's row type goes in as Arrow and comes out as it went; batches
+count events."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from typing import Any
 
 import msgspec
 import pytest
+from aiokafka import ConsumerRecord
 from clickhouse_connect.driver.query import arrow_buffer
 from msgspec import inspect
 
+from schemas.batch import join
+from schemas.events import Kind
+from schemas.topics import DLQ, INCIDENTS, events_topic
 from sinks.clickhouse.columns import arrow_table
 from sinks.clickhouse.desk_rows import AuditRow, EmergencyRow, NoteRow, TaskProgressRow, TaskRow
 from sinks.clickhouse.incident_rows import EscalationRow, IncidentRow, IncidentSignalRow
@@ -31,6 +36,7 @@ from sinks.clickhouse.tables import (
     ReportStatusRow,
     SectorIndicatorRow,
 )
+from sinks.clickhouse.writer import events_in
 
 DB = "posko_columns"
 ROW_TYPES: dict[str, type[msgspec.Struct]] = {
@@ -158,3 +164,16 @@ def test_rows_of_two_types_in_one_table_are_refused_with_their_names() -> None:
     contact = ReporterContactRow(id=uuid.uuid4(), occurred_at=TIMES[0], name=None, phone=None, email=None)
     with pytest.raises(TypeError, match="AckRow, ReporterContactRow"):
         arrow_table([ack, contact])
+
+
+def _record(topic: str, value: bytes | None) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(topic, 0, 0, 0, 0, None, value, None, 0, len(value or b""), [])
+
+
+def test_the_sink_counts_the_events_of_batched_records_toward_its_batch() -> None:
+    batch = join([b'{"n":1}', b'{"n":2}', b'{"n":3}'])
+    assert events_in(_record(events_topic(Kind.CITIZEN_REPORT), batch)) == 3
+    assert events_in(_record(events_topic(Kind.PERMIT_FILING), b'{"n":1}')) == 1
+    # Other topics carry one record a row (an alert, a dead letter), whatever their bytes hold.
+    assert events_in(_record(DLQ, batch)) == 1
+    assert events_in(_record(INCIDENTS, None)) == 1

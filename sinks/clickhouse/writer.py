@@ -101,12 +101,21 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     DESK: lambda data: desk_rows(_desk.decode(data)),
     RANKING: lambda data: ranking_rows(_ranking.decode(data)),
 }
+_EVENTS_TOPICS = frozenset(events_topic(kind) for kind in Kind)
 # Compacted topics whose tombstones remove a record from Kafka, not its rows from ClickHouse.
 _COMPACTED = frozenset({INCIDENTS, DESK, RANKING})
 
 
 def _status_rows(data: bytes, calendar: WorkingCalendar) -> Rows:
     return [("report_status_changes", report_status_row(_status.decode(data), calendar))]
+
+
+def events_in(record: ConsumerRecord[bytes, bytes]) -> int:
+    """How many events a record carries: the lines of an events topic's batch, else one."""
+    # Counting newlines costs little beside decoding (a stray trailing one counts one too many).
+    if record.topic in _EVENTS_TOPICS and record.value:
+        return record.value.count(b"\n") + 1
+    return 1
 
 
 def rows_of(record: ConsumerRecord[bytes, bytes], calendar: WorkingCalendar | None = None) -> Rows:
@@ -172,18 +181,19 @@ class ClickHouseWriter:
     async def _collect(
         self, consumer: AIOKafkaConsumer
     ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
-        """Records until sink_batch_rows or sink_flush_ms after the first: few, large inserts."""
+        """Records until sink_batch_rows events or sink_flush_ms: few, large inserts."""
         batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
-        rows = 0
+        events = 0
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.sink_flush_ms / 1000
-        while rows < self.settings.sink_batch_rows:
+        while events < self.settings.sink_batch_rows:
             wait_ms = max(0, int((deadline - loop.time()) * 1000))
+            # A record holds at least one event: never more records than events still wanted.
             polled = await consumer.getmany(timeout_ms=wait_ms,
-                                            max_records=self.settings.sink_batch_rows - rows)
+                                            max_records=self.settings.sink_batch_rows - events)
             for tp, records in polled.items():
                 batch[tp].extend(records)
-                rows += len(records)
+                events += sum(map(events_in, records))
             if wait_ms == 0:
                 break
         return batch
