@@ -187,9 +187,16 @@ class ChdbStore(Store):
     def insert(self, table: str, rows: pa.Table) -> None:
         """Insert an Arrow table's rows into `table` of this database (columns by name)."""
         columns = ", ".join(f"`{name}`" for name in rows.column_names)
-        # chdb's Python() table function reads the Arrow table in place, by its name in the
-        # calling frames: no copy, no text format between the two.
-        self.execute(f"INSERT INTO {self.database}.{table} ({columns}) SELECT * FROM Python(rows)")
+        # chdb's Python() table function reads the Arrow table in place (no copy, no text format),
+        # finding it by name in the frames that call the query, nearest first, each frame's locals
+        # then its module's globals: so the query is run from this frame, under a name no module
+        # defines, or a module in between could hand chdb its own object of that name.
+        posko_arrow_rows = rows  # noqa: F841 - read by chdb's Python(posko_arrow_rows)
+        try:
+            self._session.query(f"INSERT INTO {self.database}.{table} ({columns}) "
+                                "SELECT * FROM Python(posko_arrow_rows)")
+        except Exception as exc:
+            raise StoreError(str(exc)) from exc
 
     def close(self) -> None:
         """Close the chdb session, releasing the data directory."""
