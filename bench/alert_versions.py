@@ -21,7 +21,7 @@ import msgspec
 from connectors.simulator.stream import Simulator
 from schemas.events import DisasterAlertEvent, utc_now
 from sinks.clickhouse.store import ChdbStore, Store
-from sinks.clickhouse.tables import disaster_alert_row
+from sinks.clickhouse.tables import DisasterAlertRow, disaster_alert_row
 
 
 class Result(msgspec.Struct):
@@ -47,11 +47,11 @@ def _alerts(count: int) -> list[DisasterAlertEvent]:
     return found
 
 
-def _rows(events: list[DisasterAlertEvent]) -> bytes:
-    return b"\n".join(msgspec.json.encode(disaster_alert_row(e)) for e in events)
+def _rows(events: list[DisasterAlertEvent]) -> list[DisasterAlertRow]:
+    return [disaster_alert_row(e) for e in events]
 
 
-def _timed(store: Store, insert: str, table: str, batches: list[bytes]) -> float:
+def _timed(store: Store, insert: str, table: str, batches: list[list[DisasterAlertRow]]) -> float:
     started = time.perf_counter()
     for batch in batches:
         getattr(store, insert)(table, batch)
@@ -68,7 +68,7 @@ def run_alert_versions_bench(batches: int = 10, batch_rows: int = 2_000) -> Resu
             events = _alerts(batches * batch_rows * 2)
             plain, versioned = events[: len(events) // 2], events[len(events) // 2:]
 
-            def split(group: list[DisasterAlertEvent]) -> list[bytes]:
+            def split(group: list[DisasterAlertEvent]) -> list[list[DisasterAlertRow]]:
                 return [_rows(group[i:i + batch_rows]) for i in range(0, len(group), batch_rows)]
 
             later = [msgspec.structs.replace(e, payload=msgspec.structs.replace(

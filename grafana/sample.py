@@ -51,8 +51,8 @@ INDICATOR_DAYS = 70  # monthly figures need two months to show a latest value an
 EVENT_EVERY = timedelta(seconds=90)
 
 
-def history_rows(until: datetime, seed: int = 20260812) -> dict[str, list[bytes]]:
-    """JSON rows per table: eight days of events and seventy of indicator readings up to `until`."""
+def history_rows(until: datetime, seed: int = 20260812) -> dict[str, list[msgspec.Struct]]:
+    """Rows per table: eight days of events and seventy of indicator readings up to `until`."""
     simulator = Simulator(random.Random(seed))
     events: list[Event] = []
     at = until - timedelta(days=EVENT_DAYS)
@@ -60,7 +60,7 @@ def history_rows(until: datetime, seed: int = 20260812) -> dict[str, list[bytes]
         events.append(simulator.event(at))
         at += EVENT_EVERY
     events.extend(simulator.indicator_history(until - timedelta(days=INDICATOR_DAYS), until))
-    tables: dict[str, list[bytes]] = defaultdict(list)
+    tables: dict[str, list[msgspec.Struct]] = defaultdict(list)
     encoder = msgspec.json.Encoder()
     for offset, event in enumerate(events):
         raw = encoder.encode(event)
@@ -69,17 +69,17 @@ def history_rows(until: datetime, seed: int = 20260812) -> dict[str, list[bytes]
             if out.topic not in ROW_MAKERS:  # posko.signals: correlation's input, no table
                 continue
             for table, row in ROW_MAKERS[out.topic](out.value):
-                tables[table].append(encoder.encode(row))
+                tables[table].append(row)
     calendar = WorkingCalendar()
     tables["report_status_changes"] = [
-        encoder.encode(report_status_row(change, calendar))
+        report_status_row(change, calendar)
         for change in _follow_up([e for e in events if isinstance(e, CitizenReportEvent)], until, seed)
     ]
     incidents = _incidents([e for e in events if isinstance(e, DisasterAlertEvent)], until)
     for incident in incidents:
         for table, row in incident_rows(incident):
-            tables[table].append(encoder.encode(row))
-    tables["escalations"] = [encoder.encode(escalation_row(e)) for e in _escalations(incidents)]
+            tables[table].append(row)
+    tables["escalations"] = [escalation_row(e) for e in _escalations(incidents)]
     return tables
 
 
@@ -149,6 +149,6 @@ def load_history(store: Store, until: datetime, seed: int = 20260812) -> dict[st
     store.migrate()
     counts = {}
     for table, rows in history_rows(until, seed).items():
-        store.insert(table, b"\n".join(rows))
+        store.insert_rows(table, rows)
         counts[table] = len(rows)
     return counts

@@ -77,18 +77,17 @@ def store_situation(path: str, marker: str) -> None:
     store.migrate()
     for topic, record in records:
         for table, row in ROW_MAKERS[topic](msgspec.json.encode(record)):
-            data = msgspec.json.encode(row)
             if table in VERSIONED:
-                store.insert_newer(table, data, KEYS.get(table, "id"))
+                store.insert_newer(table, [row], KEYS.get(table, "id"))
             else:
-                store.insert_new(table, data)
+                store.insert_new(table, [row])
     hour_ago = now - timedelta(hours=1)
     scores = [region_score(Region.BATANG_HARI, Hazard.BANJIR, 3, f"lama {marker}", at=hour_ago),
               region_score(Region.BATANG_HARI, Hazard.BANJIR, 1, f"1 insiden Segera {marker}", 0.0, flood.id),
               region_score(Region.KERINCI, Hazard.LONGSOR, 2, f"1 insiden Tinggi {marker}")]
-    store.insert("region_ranking", b"\n".join(msgspec.json.encode(ranking_row(s)) for s in scores))
+    store.insert_rows("region_ranking", [ranking_row(s) for s in scores])
     status = recommendation(Region.BATANG_HARI, Hazard.BANJIR, "banjir.status-tanggap-darurat",
                             f"Putuskan status tanggap darurat {marker}", "Bupati Batang Hari",
                             "TMA Batanghari di atas Siaga 1", flood.id, due_in=timedelta(hours=-1))
-    store.insert("recommendations", msgspec.json.encode(recommendation_row(status)))
+    store.insert_rows("recommendations", [recommendation_row(status)])
     store.close()

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from grafana_foundation_sdk.models.dashboard import Panel
 
@@ -36,7 +35,7 @@ from schemas.sectors import Sector
 from schemas.workdays import WorkingCalendar
 from sinks.clickhouse.incident_rows import escalation_row, incident_rows
 from sinks.clickhouse.store import ChdbStore
-from sinks.clickhouse.tables import report_status_row
+from sinks.clickhouse.tables import ReportStatusRow, report_status_row
 from tests.ranking_samples import ranking_row, region_score
 
 NOW = datetime(2026, 8, 12, 4, 0, tzinfo=UTC)  # Wednesday 11:00 WIB in the karhutla season
@@ -71,7 +70,7 @@ def _load_ranking(store: ChdbStore) -> None:
         region_score(Region.KERINCI, Hazard.LONGSOR, 2, "RANK-TEST 1 insiden Tinggi", at=later),
         region_score(Region.TEBO, Hazard.KARHUTLA, 3, "RANK-TEST latihan", at=later, drill=True),
     ]
-    store.insert("region_ranking", b"\n".join(msgspec.json.encode(ranking_row(s)) for s in scores))
+    store.insert_rows("region_ranking", [ranking_row(s) for s in scores])
 
 
 def test_store_holds_every_sector(store: ChdbStore) -> None:
@@ -183,7 +182,7 @@ def test_bench_dashboards_prints_figures_beside_its_baseline(tmp_path: Path) -> 
 TABLE = "posko.report_status_changes"
 
 
-def _report_row(tracking: str, agency: str | None, *steps: tuple[str, datetime]) -> bytes:
+def _report_row(tracking: str, agency: str | None, *steps: tuple[str, datetime]) -> list[ReportStatusRow]:
     """A report_status_changes row as the sink writes it (its SLA deadline from the calendar)."""
     history = [StatusStep(ReportStatus(s), at, "officer:test") for s, at in steps]
     change = ReportStatusChange(
@@ -191,7 +190,7 @@ def _report_row(tracking: str, agency: str | None, *steps: tuple[str, datetime])
         channel=Channel.WEB, category=ReportCategory.INFRASTRUKTUR, region=Region("15.71"),
         status=history[-1].status, changed_at=history[-1].at, changed_by="officer:test",
         history=history, agency=agency)
-    return msgspec.json.encode(report_status_row(change, WorkingCalendar()))
+    return [report_status_row(change, WorkingCalendar())]
 
 
 def test_overdue_reports_count_working_days_over_a_weekend_and_independence_day(store: ChdbStore) -> None:
@@ -268,8 +267,8 @@ def test_drills_are_left_out_unless_the_latihan_variable_asks_for_them(store: Ch
     drill, drill_step = _drill_incident("DRILL-TEST banjir latihan", drill=True)
     for incident, step in ((real, real_step), (drill, drill_step)):
         for table, row in incident_rows(incident):
-            store.insert_newer(table, msgspec.json.encode(row))
-        store.insert_new("escalations", msgspec.json.encode(escalation_row(step)))
+            store.insert_newer(table, [row])
+        store.insert_new("escalations", [escalation_row(step)])
     board = _committed()["00-ringkasan.json"]
     [variable] = [v for v in board["templating"]["list"] if v["name"] == "latihan"]
     assert variable["current"]["value"] == "tanpa", "drills are off the screens by default"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from html.parser import HTMLParser
 
-import msgspec
 import pytest
 
 from documents.sitrep import DRILL_BANNER, Format, render
@@ -31,11 +30,10 @@ def _store(store: ChdbStore, sample: Sample) -> None:
     """The sample's records into the tables as the sink would: its own row makers and inserts."""
     for topic, _, value in sample.records:
         for table, row in ROW_MAKERS[topic](value):
-            data = msgspec.json.encode(row)
             if table in VERSIONED:
-                store.insert_newer(table, data, KEYS.get(table, "id"))
+                store.insert_newer(table, [row], KEYS.get(table, "id"))
             else:
-                store.insert_new(table, data)
+                store.insert_new(table, [row])
 
 
 def _timeline(store: ChdbStore, incident: uuid.UUID) -> Timeline:

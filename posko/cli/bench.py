@@ -79,6 +79,23 @@ def bench_alert_versions(batches: int, batch_rows: int) -> None:
     run_alert_versions_bench(batches, batch_rows)
 
 
+@bench.command("sink")
+@click.option("--events", default=100_000, show_default=True, help="Simulated events per run.")
+@click.option("--sizes", default="1000,10000,100000", show_default=True,
+              help="Events per sink batch to measure, comma-separated.")
+def bench_sink(events: int, sizes: str) -> None:
+    """The sink's insert paths on chdb (Arrow, the server's Arrow bytes) beside JSONEachRow."""
+    from bench.sink_insert import run_sink_insert_bench
+
+    try:
+        counts = [int(n) for n in sizes.split(",") if n.strip()]
+    except ValueError as exc:
+        raise click.BadParameter("--sizes takes numbers separated by commas, e.g. 1000,10000") from exc
+    if events < 1 or not counts or min(counts) < 1:
+        raise click.BadParameter("--events and --sizes must be positive")
+    run_sink_insert_bench(events, counts)
+
+
 @bench.command("opendata")
 @click.option("--rows", default=1_000_000, show_default=True, help="Rows of the dataset downloaded as CSV.")
 @click.option("--clients", default=50, show_default=True, help="Concurrent API clients.")

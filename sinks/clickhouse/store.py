@@ -6,15 +6,18 @@ import hashlib
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import msgspec
+import pyarrow as pa
+
 from posko.errors import PoskoError
+from sinks.clickhouse.columns import arrow_table
 from sinks.clickhouse.migrations import MIGRATIONS
 
 DEFAULT_DATABASE = "posko"
-# ClickHouse reads ISO 8601 times with a `Z` or an offset only in best-effort mode.
-_INSERT_SETTINGS = "SETTINGS date_time_input_format = 'best_effort'"
 
 
 class StoreError(PoskoError, RuntimeError):
@@ -34,8 +37,8 @@ class Store(ABC):
         """Run one statement and return its output in `fmt`."""
 
     @abstractmethod
-    def insert(self, table: str, json_rows: bytes) -> None:
-        """Insert JSONEachRow data into `table` of this database."""
+    def insert(self, table: str, rows: pa.Table) -> None:
+        """Insert an Arrow table's rows into `table` of this database (columns by name)."""
 
     @abstractmethod
     def close(self) -> None:
@@ -55,11 +58,17 @@ class Store(ABC):
             self.execute(statement)
         return [version for version, _, _ in MIGRATIONS if version not in done]
 
-    def insert_new(self, table: str, json_rows: bytes) -> None:
+    def insert_rows(self, table: str, rows: Sequence[msgspec.Struct]) -> None:
+        """Insert rows (all of `table`'s row type) as they are, without deduplicating."""
+        if rows:
+            self.insert(table, arrow_table(rows))
+
+    def insert_new(self, table: str, rows: Sequence[msgspec.Struct]) -> None:
         """Insert the rows whose `id` is not in `table` yet (nor twice in the batch)."""
+        if not rows:
+            return
         db = self.database
-        staging = self._staging(table)
-        self.insert(staging, json_rows)
+        staging = self._stage(table, rows)
         try:
             self.execute(
                 f"INSERT INTO {db}.{table} SELECT * FROM {db}.{staging} WHERE id NOT IN "
@@ -69,15 +78,16 @@ class Store(ABC):
         finally:
             self.execute(f"TRUNCATE TABLE {db}.{staging}")
 
-    def insert_newer(self, table: str, json_rows: bytes, key: str = "id") -> None:
+    def insert_newer(self, table: str, rows: Sequence[msgspec.Struct], key: str = "id") -> None:
         """Insert the rows newer (by `version`) than the stored row of their `key`; keep one row per key.
 
         A redelivered version is not newer, so it never becomes a second row; an update
         replaces the older row (a lightweight delete hides it at once).
         """
+        if not rows:
+            return
         db = self.database
-        staging = self._staging(table)
-        self.insert(staging, json_rows)
+        staging = self._stage(table, rows)
         try:
             known = int(self.scalar(f"SELECT count() FROM {db}.{table} "
                                     f"WHERE {key} IN (SELECT {key} FROM {db}.{staging})") or 0)
@@ -103,6 +113,12 @@ class Store(ABC):
                 )
         finally:
             self.execute(f"TRUNCATE TABLE {db}.{staging}")
+
+    def _stage(self, table: str, rows: Sequence[msgspec.Struct]) -> str:
+        """Put the rows in `table`'s staging table, columnar; return the staging table's name."""
+        staging = self._staging(table)
+        self.insert(staging, arrow_table(rows))
+        return staging
 
     def _staging(self, table: str) -> str:
         # One in-memory staging table per writer and table: the batch lands there first, and
@@ -168,10 +184,19 @@ class ChdbStore(Store):
             raise StoreError(str(exc)) from exc
         return result.bytes() if result is not None else b""
 
-    def insert(self, table: str, json_rows: bytes) -> None:
-        """Insert JSONEachRow data into `table` of this database."""
-        statement = f"INSERT INTO {self.database}.{table} {_INSERT_SETTINGS} FORMAT JSONEachRow\n"
-        self.execute(statement + json_rows.decode())
+    def insert(self, table: str, rows: pa.Table) -> None:
+        """Insert an Arrow table's rows into `table` of this database (columns by name)."""
+        columns = ", ".join(f"`{name}`" for name in rows.column_names)
+        # chdb's Python() table function reads the Arrow table in place (no copy, no text format),
+        # finding it by name in the frames that call the query, nearest first, each frame's locals
+        # then its module's globals: so the query is run from this frame, under a name no module
+        # defines, or a module in between could hand chdb its own object of that name.
+        posko_arrow_rows = rows  # noqa: F841 - read by chdb's Python(posko_arrow_rows)
+        try:
+            self._session.query(f"INSERT INTO {self.database}.{table} ({columns}) "
+                                "SELECT * FROM Python(posko_arrow_rows)")
+        except Exception as exc:
+            raise StoreError(str(exc)) from exc
 
     def close(self) -> None:
         """Close the chdb session, releasing the data directory."""
@@ -205,13 +230,11 @@ class ServerStore(Store):
         except Exception as exc:
             raise StoreError(str(exc)) from exc
 
-    def insert(self, table: str, json_rows: bytes) -> None:
-        """Insert JSONEachRow data into `table` of this database."""
+    def insert(self, table: str, rows: pa.Table) -> None:
+        """Insert an Arrow table's rows into `table` of this database (columns by name)."""
         try:
-            self._client.raw_insert(
-                f"{self.database}.{table}", insert_block=json_rows, fmt="JSONEachRow",
-                settings={"date_time_input_format": "best_effort"},
-            )
+            # FORMAT Arrow with the column names: the server casts each column to its type.
+            self._client.insert_arrow(f"{self.database}.{table}", rows)
         except Exception as exc:
             raise StoreError(str(exc)) from exc
 
