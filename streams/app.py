@@ -65,6 +65,9 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         producer_acks=-1,
+        # Kafka batches of up to 512 KiB, not Faust's 16 KiB: a batched events record is often
+        # larger than 16 KiB, and every Kafka batch of a partition waits for the one before it.
+        producer_max_batch_size=512 * 1024,
         consumer_auto_offset_reset="earliest",
         # Each rebalance is a chance for Faust to drop or stall in-flight records (see
         # CommitWatchdog); a static member that restarts gets its partitions back without one.
