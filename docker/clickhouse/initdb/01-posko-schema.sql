@@ -429,3 +429,7 @@ CREATE TABLE IF NOT EXISTS posko.recommendations (
 
 INSERT INTO posko.schema_migrations (version, description) VALUES (10, 'decision support: regions\' scores per hazard, and recommendations (every version)');
 
+ALTER TABLE posko.dead_letters ADD COLUMN IF NOT EXISTS position Nullable(UInt32);
+
+INSERT INTO posko.schema_migrations (version, description) VALUES (11, 'dead letters: the line of a bad event in a batched record');
+
