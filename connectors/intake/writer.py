@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import msgspec
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaTimeoutError, RequestTimedOutError
+from aiokafka.errors import KafkaTimeoutError, ProducerFenced, RequestTimedOutError
 
 from posko.errors import PoskoError
 from posko.settings import Settings
@@ -35,6 +35,7 @@ WARM_UP_S = 60.0
 # broker that does not answer a metadata request within HEALTH_TIMEOUT_S counts as gone.
 HEALTH_CHECK_S = 1.0
 HEALTH_TIMEOUT_S = 2.0
+TRANSACTION_TIMEOUT_MS = 10_000
 
 
 class Record(msgspec.Struct, frozen=True, array_like=True):
@@ -133,6 +134,10 @@ class TransactionalWriter:
             await asyncio.wait_for(self._transaction(group), self.timeout_s)
         except Exception as exc:
             timed_out = isinstance(exc, TimeoutError | KafkaTimeoutError | RequestTimedOutError)
+            if isinstance(exc, ProducerFenced):
+                log.error("another intake took transactional id %s: two intakes run with the same "
+                          "POSKO_INTAKE_INSTANCE; give each its own (0-31), else they refuse each "
+                          "other's reports", self.transactional_id)
             log.warning("Kafka did not commit %d requests (%s): %r", len(group),
                         f"no answer within {self.timeout_s:g} s" if timed_out else "failed", exc)
             self._answering = False
@@ -165,7 +170,10 @@ class TransactionalWriter:
             acks="all",
             enable_idempotence=True,
             transactional_id=self.transactional_id,
-            transaction_timeout_ms=60_000,
+            # A killed intake's open transaction holds back every read_committed reader of its
+            # partitions (the other intakes' ledgers, the relay, the sink) until the coordinator
+            # aborts it: keep that short. A transaction lasts milliseconds, at most timeout_s.
+            transaction_timeout_ms=max(TRANSACTION_TIMEOUT_MS, int(2_000 * self.timeout_s)),
             # Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the previous
             # commit markers are written; the default 100 ms backoff would be most of the latency.
             retry_backoff_ms=10,
