@@ -111,7 +111,8 @@ class Intake:
         self.ledger = ReportLedger()
         # One transactional id per slot: a restarted intake fences its killed self at once (so
         # its open transaction is aborted), and two intakes given one slot refuse each other loudly.
-        self.writer = TransactionalWriter(settings, f"posko-intake-{settings.intake_instance}")
+        self.writer = TransactionalWriter(settings, f"posko-intake-{settings.intake_instance}",
+                                          visible=self.ledger.visible)
         self.pending: dict[str, asyncio.Future[str]] = {}  # idempotency token -> tracking
         self.issuing: set[str] = set()  # tracking numbers being committed
         self.locks: dict[str, asyncio.Lock] = {}

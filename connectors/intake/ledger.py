@@ -30,6 +30,8 @@ RETRY_S = 2.0
 FETCH_WAIT_MS = 20
 FETCH_MIN_BYTES = 64 * 1024
 CATCH_UP_S = 5.0
+VISIBLE_S = 2.0
+VISIBLE_POLL_S = 0.002
 _decoder = msgspec.json.Decoder(ReportStatusChange)
 
 
@@ -72,6 +74,23 @@ class ReportLedger:
                 continue
             self._reaching.add(task := asyncio.create_task(self._reach(consumer, ends, waiting)))
             task.add_done_callback(self._reaching.discard)
+
+    async def visible(self, written: dict[TopicPartition, int]) -> None:
+        """Return once records up to these offsets are readable with read_committed (or after VISIBLE_S)."""
+        # A commit is acknowledged before the broker has written its markers: until then
+        # read_committed readers (another intake catching up for an Idempotency-Key) do not see
+        # it. A 202 waits for them, usually a millisecond or two.
+        consumer = self._consumer
+        deadline = asyncio.get_running_loop().time() + VISIBLE_S
+        while consumer is not None and asyncio.get_running_loop().time() < deadline:
+            try:
+                ends = await consumer.end_offsets(list(written))
+            except Exception as exc:
+                log.warning("cannot tell whether committed reports are readable yet: %r", exc)
+                return
+            if all(ends[tp] > offset for tp, offset in written.items()):
+                return
+            await asyncio.sleep(VISIBLE_POLL_S)
 
     async def _reading(self) -> AIOKafkaConsumer:
         async with self._read:

@@ -1,6 +1,7 @@
 """Writing the intake's records for sure: one Kafka transaction per group of concurrent requests.
 
-A caller returns only once its records are committed (acks=all, idempotent producer). Requests
+A caller returns only once its records are committed (acks=all, idempotent producer) and, with
+`visible`, readable by read_committed readers (the commit markers written). Requests
 arriving while a transaction commits wait and go together in the next one (group commit), so
 throughput grows with concurrency.
 
@@ -18,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaTimeoutError, ProducerFenced, RequestTimedOutError
 
 from posko.errors import PoskoError
@@ -62,9 +63,11 @@ class _Waiting(msgspec.Struct):
 class TransactionalWriter:
     """Commits record groups in Kafka transactions, batching concurrent callers."""
 
-    def __init__(self, settings: Settings, transactional_id: str) -> None:
+    def __init__(self, settings: Settings, transactional_id: str,
+                 visible: Callable[[dict[TopicPartition, int]], Awaitable[None]] | None = None) -> None:
         self.settings = settings
         self.transactional_id = transactional_id
+        self._visible = visible  # awaited after a commit with the last offset written per partition
         self.timeout_s = settings.intake_kafka_timeout_s
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
         self._producer: AIOKafkaProducer | None = None
@@ -131,7 +134,7 @@ class TransactionalWriter:
 
     async def _commit(self, group: list[_Waiting]) -> None:
         try:
-            await asyncio.wait_for(self._transaction(group), self.timeout_s)
+            written = await asyncio.wait_for(self._transaction(group), self.timeout_s)
         except Exception as exc:
             timed_out = isinstance(exc, TimeoutError | KafkaTimeoutError | RequestTimedOutError)
             if isinstance(exc, ProducerFenced):
@@ -148,17 +151,23 @@ class TransactionalWriter:
             await self._drop_producer()
             return
         self.transactions += 1
+        if self._visible is not None:
+            await self._visible(written)
         for waiting in group:
             if not waiting.done.done():
                 waiting.done.set_result(None)
 
-    async def _transaction(self, group: list[_Waiting]) -> None:
+    async def _transaction(self, group: list[_Waiting]) -> dict[TopicPartition, int]:
         producer = await self._ready_producer()
         await producer.begin_transaction()
         futures = [await producer.send(record.topic, record.value, key=record.key or None)
                    for waiting in group for record in waiting.records]
-        await asyncio.gather(*futures)
+        written: dict[TopicPartition, int] = {}
+        for metadata in await asyncio.gather(*futures):
+            tp = TopicPartition(metadata.topic, metadata.partition)
+            written[tp] = max(written.get(tp, -1), metadata.offset)
         await producer.commit_transaction()
+        return written
 
     async def _ready_producer(self) -> AIOKafkaProducer:
         async with self._starting:
