@@ -145,20 +145,20 @@ class Intake:
                              f"{tracking!r} is not a tracking number: they look like JMB-2611-7Q4KM")
         self.ready()
         if number not in self.ledger.reports:  # perhaps accepted by another intake a moment ago
-            await self.catch_up()
+            await self.catch_up(f"report {number} could not be looked up")
         if number not in self.ledger.reports:
             raise ApiProblem(404, "unknown_tracking_number",
                              f"no report has tracking number {number}: check the number on the receipt")
         return self.ledger.reports[number]
 
-    async def catch_up(self) -> None:
-        """Read what every intake committed so far, or answer 503."""
+    async def catch_up(self, failed: str, stored: bool = False) -> None:
+        """Read what every intake committed so far, or answer 503 saying what `failed`."""
         try:
             await self.ledger.catch_up()
         except LedgerBehind as exc:
-            raise ApiProblem(503, "kafka_unavailable", "the report statuses could not be read from the "
-                             f"message service in time; nothing was saved, send it again in "
-                             f"{RETRY_AFTER_KAFKA_S} seconds (Retry-After)",
+            saved = "nothing was saved, " if stored else ""
+            raise ApiProblem(503, "kafka_unavailable", f"{failed}: the message service did not answer "
+                             f"in time; {saved}send it again in {RETRY_AFTER_KAFKA_S} seconds (Retry-After)",
                              headers={"Retry-After": str(RETRY_AFTER_KAFKA_S)}) from exc
 
     async def commit(self, records: Sequence[Record], what: str) -> None:
@@ -314,7 +314,7 @@ async def submit_report(
     try:
         # The key may have been used through another intake (a retry after it died): read
         # what every intake committed so far before taking it for new.
-        await intake.catch_up()
+        await intake.catch_up("the report could not be stored", stored=True)
         if tracking := intake.ledger.submissions.get(token):
             future.set_result(tracking)
             return _replayed(intake, tracking, digest, await request.body())
