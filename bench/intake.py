@@ -144,9 +144,9 @@ def run_intake_bench(base: Settings, reports: int, clients: int, idempotency: bo
     with tempfile.TemporaryDirectory(prefix="posko-bench-intake-") as home:
         env, settings = bench_env(base, home)
         _say(broker.start(settings))
-        intakes = [Service("intake", Path(home) / "logs" / f"intake-{slot}", {
-            **env, "POSKO_INTAKE_PORT": str(free_port()), "POSKO_INTAKE_INSTANCE": str(slot),
-            "POSKO_INTAKE_INSTANCES": "2"}) for slot in (0, 1)]
+        # One intake alone (POSKO_INTAKE_INSTANCES=1), then two side by side (each told of two).
+        alone = _intake_service(env, home, 0, 1)
+        intakes = [alone, _intake_service(env, home, 0, 2), _intake_service(env, home, 1, 2)]
         try:
             asyncio.run(create_topics(settings))
             store = CredentialStore(Path(settings.home))
@@ -160,9 +160,11 @@ def run_intake_bench(base: Settings, reports: int, clients: int, idempotency: bo
             _say(f"baseline (bare idempotent producer, acks=all): {baseline_rate:,.0f} events/s, "
                  f"latency {_percentiles(base_latencies)} ms")
             runs = []
-            for count in (1, 2):
-                running = intakes[:count]
-                for service in running[-1:]:
+            for running in ([alone], intakes[1:]):
+                for service in intakes:
+                    if service not in running:
+                        service.stop()
+                for service in running:
                     service.start()
                     _wait_healthy(service)
                 urls = [_url(service) for service in running]
@@ -178,6 +180,12 @@ def run_intake_bench(base: Settings, reports: int, clients: int, idempotency: bo
                     one_intake=runs[0], two_intakes=runs[1])
     print(msgspec.json.encode(result).decode(), flush=True)
     return result
+
+
+def _intake_service(env: dict[str, str], home: str, slot: int, instances: int) -> Service:
+    return Service("intake", Path(home) / "logs" / f"intake-{slot}-of-{instances}", {
+        **env, "POSKO_INTAKE_PORT": str(free_port()), "POSKO_INTAKE_INSTANCE": str(slot),
+        "POSKO_INTAKE_INSTANCES": str(instances)})
 
 
 def _say(line: str) -> None:

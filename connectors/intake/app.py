@@ -108,7 +108,7 @@ class Intake:
         self.settings = settings
         self.credentials = CredentialRing(Path(settings.home))
         self.limits = RateLimiter()
-        self.ledger = ReportLedger()
+        self.ledger = ReportLedger(shared=settings.intake_instances > 1)
         # One transactional id per slot: a restarted intake fences its killed self at once (so
         # its open transaction is aborted), and two intakes given one slot refuse each other loudly.
         self.writer = TransactionalWriter(settings, f"posko-intake-{settings.intake_instance}",

@@ -29,6 +29,8 @@ log = logging.getLogger("posko.intake")
 RETRY_S = 2.0
 FETCH_WAIT_MS = 20
 FETCH_MIN_BYTES = 64 * 1024
+ALONE_FETCH_WAIT_MS = 500
+ALONE_FETCH_MIN_BYTES = 1024 * 1024
 CATCH_UP_S = 5.0
 VISIBLE_S = 2.0
 VISIBLE_POLL_S = 0.002
@@ -42,7 +44,9 @@ class LedgerBehind(PoskoError, RuntimeError):
 class ReportLedger:
     """Tracking number → latest status change, and submissions by idempotency key."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = False) -> None:
+        # Shared: other intakes write to the topic too, and a decision may need their latest.
+        self.shared = shared
         self.reports: dict[str, ReportStatusChange] = {}
         self.submissions: dict[str, str] = {}
         self.loaded = asyncio.Event()
@@ -54,6 +58,8 @@ class ReportLedger:
 
     async def catch_up(self) -> None:
         """Return once every record committed before the call is applied (what other intakes wrote)."""
+        if not self.shared:  # nobody else writes: what this intake wrote is applied already
+            return
         if self._waiting is None:
             self._waiting = asyncio.get_running_loop().create_future()
             if self._asking is None or self._asking.done():
@@ -80,7 +86,7 @@ class ReportLedger:
         # A commit is acknowledged before the broker has written its markers: until then
         # read_committed readers (another intake catching up for an Idempotency-Key) do not see
         # it. A 202 waits for them, usually a millisecond or two.
-        consumer = self._consumer
+        consumer = self._consumer if self.shared else None
         deadline = asyncio.get_running_loop().time() + VISIBLE_S
         while consumer is not None and asyncio.get_running_loop().time() < deadline:
             try:
@@ -138,9 +144,10 @@ class ReportLedger:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers, group_id=f"posko-intake-{uuid.uuid4().hex}",
             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
-            # A fetch a record (the default) costs the broker more than the transactions it reads;
-            # a catch-up waits at most FETCH_WAIT_MS longer for it.
-            fetch_max_wait_ms=FETCH_WAIT_MS, fetch_min_bytes=FETCH_MIN_BYTES,
+            # A fetch costs the broker more than the transaction it reads (some ms of CPU): fetch
+            # seldom when no catch-up waits for fetches, else every FETCH_WAIT_MS at most.
+            fetch_max_wait_ms=FETCH_WAIT_MS if self.shared else ALONE_FETCH_WAIT_MS,
+            fetch_min_bytes=FETCH_MIN_BYTES if self.shared else ALONE_FETCH_MIN_BYTES,
         )
         await consumer.start()
         try:

@@ -26,8 +26,8 @@ RELAY_GROUP = "posko-intake-relay"
 RETRY_S = 2.0
 # The relay is off the path of the 202: it reads larger batches, less often (a fetch a record
 # costs the broker more than the record), a report reaching the raw topic at most this much later.
-FETCH_WAIT_MS = 100
-FETCH_MIN_BYTES = 256 * 1024
+FETCH_WAIT_MS = 250
+FETCH_MIN_BYTES = 1024 * 1024
 
 
 class _Outbox(msgspec.Struct):
