@@ -1,16 +1,18 @@
-"""`posko bench intake`: accepted reports/s and latency through the HTTP intake, beside the bare producer.
+"""`posko bench intake`: accepted reports/s and latency through one intake and two, beside the bare producer.
 
-On a broker of its own, `posko intake` runs as a real process (uvicorn). N simulated citizen
-reports are POSTed by C concurrent HTTP clients (aiohttp, keep-alive connections); a report
-counts when its 202 arrives, i.e. once it is committed to Kafka. The baseline, in the same
-run, is the bare producer the intake is measured against: an idempotent aiokafka producer with
-acks=all, C concurrent senders, each sending the same report events one at a time and waiting
-for the broker's ack.
+On a broker of its own, `posko intake` runs as real processes (uvicorn). N simulated citizen
+reports, each with an Idempotency-Key of its own as channels send them, are POSTed by C
+concurrent HTTP clients (aiohttp, keep-alive connections); a report counts when its 202
+arrives, i.e. once it is committed to Kafka. Three runs in one: the bare producer the intake is
+measured against (an idempotent aiokafka producer with acks=all, C concurrent senders, each
+sending the same report events one at a time and waiting for the broker's ack), then one intake,
+then two intakes side by side (slots 0 and 1) with the clients spread over both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import sys
 import tempfile
@@ -37,7 +39,20 @@ from schemas.events import Channel, CitizenReportEvent, Kind, utc_now
 from schemas.identity import Role
 from schemas.topics import raw_topic
 
-WARM_UP = 200
+# Reports sent before each measured run: connections, the JIT of a fresh broker, first transactions.
+WARM_UP = 1_000
+
+
+class Run(msgspec.Struct):
+    """One measured run: rate, latency of each report, answers and CPU seconds by process."""
+
+    per_s: float
+    ratio: float  # against the bare producer
+    latency_ms: dict[str, float]
+    answers: dict[str, int]
+    seconds: float
+    cpu_seconds: dict[str, float]
+    cpu_us_per_report: dict[str, float]
 
 
 class Result(msgspec.Struct):
@@ -45,14 +60,11 @@ class Result(msgspec.Struct):
 
     reports: int
     clients: int
-    intake_per_s: float
+    idempotency_keys: bool
     baseline_per_s: float
-    ratio: float
-    intake_latency_ms: dict[str, float]
     baseline_latency_ms: dict[str, float]
-    answers: dict[str, int]
-    seconds: float
-    cpu_seconds: dict[str, float]
+    one_intake: Run
+    two_intakes: Run
 
 
 def _reports(count: int) -> list[CitizenReportEvent]:
@@ -74,27 +86,30 @@ def _submission(event: CitizenReportEvent) -> bytes:
     return msgspec.json.encode(body)
 
 
-async def _post_all(url: str, keys: dict[Channel, str], events: list[CitizenReportEvent], clients: int,
-                    answers: Counter[str]) -> tuple[float, list[float]]:
-    """POST every report with `clients` concurrent clients; (seconds, latencies in ms)."""
-    bodies = iter([(keys[e.payload.channel], _submission(e)) for e in events])
+async def _post_all(urls: list[str], keys: dict[Channel, str], events: list[CitizenReportEvent],
+                    clients: int, idempotency: bool, answers: Counter[str]) -> tuple[float, list[float]]:
+    """POST every report with `clients` concurrent clients spread over `urls`; (seconds, latencies in ms)."""
+    bodies = iter([(keys[e.payload.channel], str(e.id), _submission(e)) for e in events])
     latencies: list[float] = []
+
+    async def client(http: aiohttp.ClientSession) -> None:
+        for key, name, body in bodies:
+            headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+            if idempotency:
+                headers["Idempotency-Key"] = name
+            started = time.perf_counter()
+            async with http.post("/v1/reports", data=body, headers=headers) as answer:
+                await answer.read()
+            latencies.append((time.perf_counter() - started) * 1000)
+            answers[str(answer.status)] += 1
+
     # aiohttp rather than httpx here: httpx's client costs ~6 ms of CPU per request on this
     # machine, so it, not the intake, would be measured.
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(url, connector=connector) as http:
-
-        async def client() -> None:
-            for key, body in bodies:
-                started = time.perf_counter()
-                async with http.post("/v1/reports", data=body, headers={
-                        "Authorization": f"Bearer {key}", "Content-Type": "application/json"}) as answer:
-                    await answer.read()
-                latencies.append((time.perf_counter() - started) * 1000)
-                answers[str(answer.status)] += 1
-
+    async with contextlib.AsyncExitStack() as stack:
+        sessions = [await stack.enter_async_context(aiohttp.ClientSession(
+            url, connector=aiohttp.TCPConnector(limit=clients))) for url in urls]
         started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
+        await asyncio.gather(*(client(sessions[n % len(sessions)]) for n in range(clients)))
         return time.perf_counter() - started, latencies
 
 
@@ -124,61 +139,94 @@ async def _bare_producer(settings: Settings, events: list[CitizenReportEvent], c
         await producer.stop()
 
 
-def run_intake_bench(base: Settings, reports: int, clients: int) -> Result:
-    """Run the intake and the baseline; human lines on stderr, one JSON line on stdout."""
-    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+def run_intake_bench(base: Settings, reports: int, clients: int, idempotency: bool = True) -> Result:
+    """Run the baseline, one intake and two; human lines on stderr, one JSON line on stdout."""
     with tempfile.TemporaryDirectory(prefix="posko-bench-intake-") as home:
-        env, settings = bench_env(base, home, POSKO_INTAKE_PORT=str(free_port()))
-        say(broker.start(settings))
-        service = Service("intake", Path(home) / "logs", env)
+        env, settings = bench_env(base, home)
+        _say(broker.start(settings))
+        # One intake alone (POSKO_INTAKE_INSTANCES=1), then two side by side (each told of two).
+        alone = _intake_service(env, home, 0, 1)
+        intakes = [alone, _intake_service(env, home, 0, 2), _intake_service(env, home, 1, 2)]
         try:
             asyncio.run(create_topics(settings))
             store = CredentialStore(Path(settings.home))
             keys = {channel: store.issue(f"bench-{channel}", Role.CHANNEL, channel=channel)[1]
                     for channel in Channel}
-            service.start()
-            url = f"http://127.0.0.1:{settings.intake_port}"
-            _wait_healthy(url, service)
-            events = _reports(reports + WARM_UP)
-            warm_answers: Counter[str] = Counter()
-            asyncio.run(_post_all(url, keys, events[:WARM_UP], clients, warm_answers))
-            say(f"posting {reports:,} reports with {clients} concurrent clients…")
-            answers: Counter[str] = Counter()
-            cpu_before = (service.cpu_seconds(), _broker_cpu(settings), time.process_time())
-            seconds, latencies = asyncio.run(_post_all(url, keys, events[WARM_UP:], clients, answers))
-            cpu = {"intake": service.cpu_seconds() - cpu_before[0],
-                   "broker": _broker_cpu(settings) - cpu_before[1],
-                   "clients": time.process_time() - cpu_before[2]}
-            cpu = {name: round(value, 1) for name, value in cpu.items()}
-            intake_rate = answers["202"] / seconds
-            say(f"intake: {intake_rate:,.0f} accepted reports/s, latency {_percentiles(latencies)} ms, "
-                f"answers {dict(answers)}, CPU seconds over {seconds:.1f} s: {cpu}")
-            base_seconds, base_latencies = asyncio.run(_bare_producer(settings, events[WARM_UP:], clients))
+            events = _reports(2 * (reports + WARM_UP))
+            base_seconds, base_latencies = asyncio.run(_bare_producer(settings, events[:WARM_UP], clients))
+            base_seconds, base_latencies = asyncio.run(_bare_producer(settings, events[WARM_UP:][:reports],
+                                                                      clients))
             baseline_rate = reports / base_seconds
-            say(f"baseline (bare idempotent producer, acks=all): {baseline_rate:,.0f} events/s, "
-                f"latency {_percentiles(base_latencies)} ms")
+            _say(f"baseline (bare idempotent producer, acks=all): {baseline_rate:,.0f} events/s, "
+                 f"latency {_percentiles(base_latencies)} ms")
+            runs = []
+            for running in ([alone], intakes[1:]):
+                for service in intakes:
+                    if service not in running:
+                        service.stop()
+                for service in running:
+                    service.start()
+                    _wait_healthy(service)
+                urls = [_url(service) for service in running]
+                chunk, events = events[:reports + WARM_UP], events[reports + WARM_UP:]
+                runs.append(_measure(settings, running, urls, keys, chunk, clients, idempotency,
+                                     baseline_rate))
         finally:
-            service.stop()
+            for service in intakes:
+                service.stop()
             broker.stop(settings)
-    result = Result(
-        reports=reports, clients=clients, intake_per_s=round(intake_rate, 1),
-        baseline_per_s=round(baseline_rate, 1), ratio=round(intake_rate / baseline_rate, 3),
-        intake_latency_ms=_percentiles(latencies), baseline_latency_ms=_percentiles(base_latencies),
-        answers=dict(answers), seconds=round(seconds, 1), cpu_seconds=cpu,
-    )
+    result = Result(reports=reports, clients=clients, idempotency_keys=idempotency,
+                    baseline_per_s=round(baseline_rate, 1), baseline_latency_ms=_percentiles(base_latencies),
+                    one_intake=runs[0], two_intakes=runs[1])
     print(msgspec.json.encode(result).decode(), flush=True)
     return result
 
 
-def _wait_healthy(url: str, service: Service, timeout_s: float = 120) -> None:
+def _intake_service(env: dict[str, str], home: str, slot: int, instances: int) -> Service:
+    return Service("intake", Path(home) / "logs" / f"intake-{slot}-of-{instances}", {
+        **env, "POSKO_INTAKE_PORT": str(free_port()), "POSKO_INTAKE_INSTANCE": str(slot),
+        "POSKO_INTAKE_INSTANCES": str(instances)})
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _url(service: Service) -> str:
+    return f"http://127.0.0.1:{service.env['POSKO_INTAKE_PORT']}"
+
+
+def _measure(settings: Settings, intakes: list[Service], urls: list[str], keys: dict[Channel, str],
+             events: list[CitizenReportEvent], clients: int, idempotency: bool, baseline_rate: float) -> Run:
+    """Warm up, then POST the rest of `events` through `urls` and measure."""
+    warm_answers: Counter[str] = Counter()
+    asyncio.run(_post_all(urls, keys, events[:WARM_UP], clients, idempotency, warm_answers))
+    reports = len(events) - WARM_UP
+    _say(f"posting {reports:,} reports with {clients} concurrent clients to {len(urls)} intake(s)…")
+    answers: Counter[str] = Counter()
+    cpu_before = ([s.cpu_seconds() for s in intakes], _broker_cpu(settings), time.process_time())
+    seconds, latencies = asyncio.run(_post_all(urls, keys, events[WARM_UP:], clients, idempotency, answers))
+    cpu = {"intake": sum(s.cpu_seconds() for s in intakes) - sum(cpu_before[0]),
+           "broker": _broker_cpu(settings) - cpu_before[1], "clients": time.process_time() - cpu_before[2]}
+    rate = answers["202"] / seconds
+    run = Run(per_s=round(rate, 1), ratio=round(rate / baseline_rate, 3), latency_ms=_percentiles(latencies),
+              answers=dict(answers), seconds=round(seconds, 1),
+              cpu_seconds={name: round(value, 1) for name, value in cpu.items()},
+              cpu_us_per_report={name: round(value / reports * 1e6) for name, value in cpu.items()})
+    _say(f"{len(urls)} intake(s): {rate:,.0f} accepted reports/s, latency {run.latency_ms} ms, answers "
+         f"{run.answers}, CPU seconds over {seconds:.1f} s: {run.cpu_seconds}, µs per report "
+         f"{run.cpu_us_per_report}")
+    return run
+
+
+def _wait_healthy(service: Service, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         service.keep_running()
         try:
-            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+            if httpx.get(f"{_url(service)}/healthz", timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.5)
     raise TimeoutError(f"the intake did not start in {timeout_s:.0f} s:\n{service.tail()}")
-

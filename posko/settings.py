@@ -6,6 +6,7 @@ import os
 import tomllib
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import msgspec
@@ -85,6 +86,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # benchmark, and well under the usual 1,024 file descriptors of a service, which also holds
     # Kafka connections.
     intake_max_connections: int = 500
+    # Intakes side by side behind one address (docs/intake.md#two-intakes-behind-one-address):
+    # this one's slot, unique among them (0-31: the first symbol of its tracking numbers and
+    # its Kafka transactional id), and how many share each channel's rate limit.
+    intake_instance: Annotated[int, msgspec.Meta(ge=0, le=31)] = 0
+    intake_instances: Annotated[int, msgspec.Meta(ge=1, le=32)] = 1
     # BMKG earthquake feeds: a base URL (or a mirror of it), the feed files under it, the
     # InaTEWS warning document, and the seconds between polls.
     bmkg_url: str = "https://data.bmkg.go.id/DataMKG/TEWS/"

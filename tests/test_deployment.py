@@ -27,7 +27,8 @@ INIT_SQL = DOCKER / "clickhouse" / "initdb" / "01-posko-schema.sql"
 USERS = DOCKER / "clickhouse" / "users.d" / "posko.xml"
 DATASOURCE = ROOT / "grafana" / "provisioning" / "datasources" / "clickhouse.yaml"
 PROVIDER = ROOT / "grafana" / "provisioning" / "dashboards" / "posko.yaml"
-POSKO_SERVICES = ("topics", "migrate", "worker", "sink", "simulator", "intake", "gateway", "connectors")
+POSKO_SERVICES = ("topics", "migrate", "worker", "sink", "simulator", "intake", "intake-2", "gateway",
+                  "connectors")
 ENV = {"POSKO_CLICKHOUSE_PASSWORD": "w", "POSKO_GRAFANA_READER_PASSWORD": "r",
        "POSKO_GRAFANA_ADMIN_PASSWORD": "a"}
 
@@ -46,7 +47,7 @@ def _default(value: str) -> str:
 
 def test_compose_runs_kafka_clickhouse_grafana_and_posko(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"kafka", "clickhouse", "grafana", *POSKO_SERVICES}
+    assert set(services) == {"kafka", "clickhouse", "grafana", "intake-lb", *POSKO_SERVICES}
     images = {name: _default(service["image"]) for name, service in services.items()}
     assert images["kafka"].startswith("apache/kafka:4.")
     assert images["clickhouse"].startswith("clickhouse/clickhouse-server:")
@@ -64,9 +65,22 @@ def test_intake_and_gateway_check_the_same_credentials(compose: dict[str, Any]) 
     # credentials.sqlite lives in POSKO_HOME: both services must mount the same volume there.
     services = compose["services"]
     home = services["intake"]["environment"]["POSKO_HOME"]
-    for name in ("intake", "gateway"):
+    for name in ("intake", "intake-2", "gateway"):
         assert services[name]["environment"]["POSKO_HOME"] == home, name
         assert f"posko-home:{home}" in services[name]["volumes"], name
+
+
+def test_two_intakes_with_slots_of_their_own_behind_one_address(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    intakes = [services[name] for name in ("intake", "intake-2")]
+    assert sorted(int(s["environment"]["POSKO_INTAKE_INSTANCE"]) for s in intakes) == [0, 1]
+    assert all(int(s["environment"]["POSKO_INTAKE_INSTANCES"]) == 2 for s in intakes)
+    assert all("ports" not in s for s in intakes)  # reached through intake-lb only
+    assert services["intake-lb"]["ports"] == ["8088:8088"]
+    [mounted] = services["intake-lb"]["volumes"]
+    conf = (DOCKER / mounted.split(":")[0]).read_text()
+    assert re.findall(r"^\s*server ([a-z0-9-]+:\d+)", conf, re.M) == ["intake:8088", "intake-2:8088"]
+    assert "hash $intake_affinity consistent" in conf  # one Idempotency-Key, one intake while it lives
 
 
 def test_posko_services_use_existing_commands_and_settings(compose: dict[str, Any]) -> None:
@@ -121,7 +135,7 @@ def test_compose_go_loads_and_validates_the_compose_file(composecheck: Path) -> 
     assert result.returncode == 0, result.stderr
     project = yaml.safe_load(result.stdout)
     services = project["services"]
-    assert set(services) == {"kafka", "clickhouse", "grafana", *POSKO_SERVICES}
+    assert set(services) == {"kafka", "clickhouse", "grafana", "intake-lb", *POSKO_SERVICES}
     sink_env = services["sink"]["environment"]
     assert sink_env["POSKO_CLICKHOUSE"] == "clickhouse://posko:w@clickhouse:8123/posko"
     for service in services.values():

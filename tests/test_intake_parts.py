@@ -20,9 +20,20 @@ from posko.settings import load_settings
 def test_tracking_numbers_carry_the_wib_month_and_are_not_reused() -> None:
     # 20:00 UTC on 30 November is already 1 December in Jambi.
     now = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
-    taken = {new_tracking_number(now) for _ in range(2_000)}
-    fresh = new_tracking_number(now, taken)
-    assert fresh not in taken and fresh.startswith("JMB-2612-") and PATTERN.match(fresh)
+    taken = {new_tracking_number(now, 0) for _ in range(2_000)}
+    fresh = new_tracking_number(now, 0, taken)
+    assert fresh not in taken and fresh.startswith("JMB-2612-0") and PATTERN.match(fresh)
+
+
+def test_intakes_side_by_side_issue_tracking_numbers_of_their_own() -> None:
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    numbers: dict[int, set[str]] = {0: set(), 1: set(), 31: set()}
+    for slot, issued in numbers.items():
+        for _ in range(500):
+            issued.add(new_tracking_number(now, slot, issued))
+    assert {number[9] for number in numbers[1]} == {"1"} and {number[9] for number in numbers[31]} == {"Z"}
+    assert all(PATTERN.match(number) for found in numbers.values() for number in found)
+    assert len(set().union(*numbers.values())) == 1_500  # none issued by two slots
 
 
 def test_tracking_numbers_as_citizens_type_them_are_understood() -> None:

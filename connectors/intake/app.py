@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
 
 from connectors.intake.body_schema import StrictBodySchema
-from connectors.intake.ledger import ReportLedger
+from connectors.intake.ledger import LedgerBehind, ReportLedger
 from connectors.intake.models import (
     Accepted,
     Health,
@@ -109,9 +108,11 @@ class Intake:
         self.settings = settings
         self.credentials = CredentialRing(Path(settings.home))
         self.limits = RateLimiter()
-        self.ledger = ReportLedger()
-        self.writer = TransactionalWriter(
-            settings, f"posko-intake-{socket.gethostname()}-{settings.intake_port}")
+        self.ledger = ReportLedger(shared=settings.intake_instances > 1)
+        # One transactional id per slot: a restarted intake fences its killed self at once (so
+        # its open transaction is aborted), and two intakes given one slot refuse each other loudly.
+        self.writer = TransactionalWriter(settings, f"posko-intake-{settings.intake_instance}",
+                                          visible=self.ledger.visible)
         self.pending: dict[str, asyncio.Future[str]] = {}  # idempotency token -> tracking
         self.issuing: set[str] = set()  # tracking numbers being committed
         self.locks: dict[str, asyncio.Lock] = {}
@@ -136,17 +137,29 @@ class Intake:
             raise ApiProblem(503, "starting", "the intake is still loading report statuses from Kafka; "
                              "retry in a few seconds", headers={"Retry-After": str(RETRY_AFTER_KAFKA_S)})
 
-    def report(self, tracking: str) -> ReportStatusChange:
+    async def report(self, tracking: str) -> ReportStatusChange:
         """The latest status of a report, or 404."""
         number = normalise_tracking_number(tracking)
         if number is None:
             raise ApiProblem(404, "unknown_tracking_number",
                              f"{tracking!r} is not a tracking number: they look like JMB-2611-7Q4KM")
         self.ready()
+        if number not in self.ledger.reports:  # perhaps accepted by another intake a moment ago
+            await self.catch_up(f"report {number} could not be looked up")
         if number not in self.ledger.reports:
             raise ApiProblem(404, "unknown_tracking_number",
                              f"no report has tracking number {number}: check the number on the receipt")
         return self.ledger.reports[number]
+
+    async def catch_up(self, failed: str, stored: bool = False) -> None:
+        """Read what every intake committed so far, or answer 503 saying what `failed`."""
+        try:
+            await self.ledger.catch_up()
+        except LedgerBehind as exc:
+            saved = "nothing was saved, " if stored else ""
+            raise ApiProblem(503, "kafka_unavailable", f"{failed}: the message service did not answer "
+                             f"in time; {saved}send it again in {RETRY_AFTER_KAFKA_S} seconds (Retry-After)",
+                             headers={"Retry-After": str(RETRY_AFTER_KAFKA_S)}) from exc
 
     async def commit(self, records: Sequence[Record], what: str) -> None:
         """Commit records to Kafka or answer 503 saying that `what` was not stored."""
@@ -200,7 +213,10 @@ async def channel_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
         raise ApiProblem(403, "wrong_role", f"credential {principal.name!r} is "
                          f"{with_article(principal.role)} credential: reports are submitted with a "
                          "channel credential (posko credential issue --role channel --channel …)")
-    wait = _intake(connection.app.state).limits.admit(principal.id, principal.rate_per_minute)
+    intake = _intake(connection.app.state)
+    # Each of the intakes behind one address admits its share of the rate (docs/intake.md).
+    share = -(-principal.rate_per_minute // intake.settings.intake_instances)
+    wait = intake.limits.admit(principal.id, share)
     if wait:
         raise ApiProblem(429, "rate_limited", f"channel credential {principal.name!r} may send "
                          f"{principal.rate_per_minute} reports per minute; retry after the time in "
@@ -226,6 +242,19 @@ async def json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
                          f"not {media_type or 'no content type'!r}")
 
 
+async def channel_json(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """A channel's credential and a JSON body."""
+    # One guard, not two: Litestar copies the route handler for every guard of every request.
+    await channel_key(connection, handler)
+    await json_body(connection, handler)
+
+
+async def officer_json(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """An officer's, supervisor's or admin's credential and a JSON body."""
+    await officer_key(connection, handler)
+    await json_body(connection, handler)
+
+
 # --- Handlers --------------------------------------------------------------------------------
 
 def _problem_responses(*statuses: int) -> dict[int, Any]:
@@ -244,7 +273,7 @@ def _problem_responses(*statuses: int) -> dict[int, Any]:
             for s in statuses}
 
 
-@post("/v1/reports", guards=[channel_key, json_body], status_code=202, security=SECURITY,
+@post("/v1/reports", guards=[channel_json], status_code=202, security=SECURITY,
       responses=_problem_responses(400, 401, 403, 408, 413, 415, 422, 429, 500, 503), tags=["reports"],
       summary="Submit a citizen report", description=(
           "Validates the report with the CitizenReport schema, commits it to Kafka and answers "
@@ -273,17 +302,22 @@ async def submit_report(
     # The report as decoded, not the bytes: a retry that differs in whitespace or key order is
     # the same report.
     digest = hashlib.sha256(_encoder.encode(data)).hexdigest()
-    raw_digest = hashlib.sha256(await request.body()).hexdigest()
     token = f"{key.id}:{idempotency_key}" if idempotency_key else None
     if token is None:
         return _accepted(await _store(intake, key, data, region, None, digest), replayed=False)
     if tracking := intake.ledger.submissions.get(token):
-        return _replayed(intake, tracking, digest, raw_digest)
+        return _replayed(intake, tracking, digest, await request.body())
     if (first := intake.pending.get(token)) is not None:
-        return _replayed(intake, await asyncio.shield(first), digest, raw_digest)
+        return _replayed(intake, await asyncio.shield(first), digest, await request.body())
     future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     intake.pending[token] = future
     try:
+        # The key may have been used through another intake (a retry after it died): read
+        # what every intake committed so far before taking it for new.
+        await intake.catch_up("the report could not be stored", stored=True)
+        if tracking := intake.ledger.submissions.get(token):
+            future.set_result(tracking)
+            return _replayed(intake, tracking, digest, await request.body())
         change = await _store(intake, key, data, region, token, digest)
         future.set_result(change.tracking)
     except BaseException as exc:
@@ -301,7 +335,8 @@ async def _store(intake: Intake, key: Principal, data: ReportSubmission, region:
     event = CitizenReportEvent(
         id=new_event_id(), source=f"intake:{key.name}", occurred_at=data.occurred_at or now,
         received_at=now, region=region, location=data.location, payload=data.report())
-    tracking = new_tracking_number(now, intake.ledger.reports, intake.issuing)
+    tracking = new_tracking_number(now, intake.settings.intake_instance, intake.ledger.reports,
+                                   intake.issuing)
     by = f"intake:{key.name}"
     change = ReportStatusChange(
         id=new_event_id(), tracking=tracking, report_id=event.id, channel=data.channel,
@@ -317,10 +352,10 @@ async def _store(intake: Intake, key: Principal, data: ReportSubmission, region:
     return change
 
 
-def _replayed(intake: Intake, tracking: str, digest: str, raw_digest: str) -> Response[Accepted]:
+def _replayed(intake: Intake, tracking: str, digest: str, body: bytes) -> Response[Accepted]:
     change = intake.ledger.reports[tracking]
     # Reports accepted before the digest was of the decoded report carry the raw body's.
-    if change.body_sha256 and change.body_sha256 not in (digest, raw_digest):
+    if change.body_sha256 and change.body_sha256 not in (digest, hashlib.sha256(body).hexdigest()):
         raise ApiProblem(422, "idempotency_key_reused", "this Idempotency-Key was already used for a "
                          f"different report ({tracking}); use a new key for a new report",
                          "Idempotency-Key")
@@ -341,10 +376,10 @@ def _accepted(change: ReportStatusChange, replayed: bool) -> Response[Accepted]:
      security=SECURITY, tags=["reports"], summary="A report's status along the workflow")
 async def report_status(request: Request[Any, Any, Any], tracking: str) -> ReportView:
     """The report's current status and its history."""
-    return ReportView.of(_intake(request.app.state).report(tracking))
+    return ReportView.of(await _intake(request.app.state).report(tracking))
 
 
-@patch(REPORT_PATH, guards=[officer_key, json_body], security=SECURITY,
+@patch(REPORT_PATH, guards=[officer_json], security=SECURITY,
        responses=_problem_responses(400, 401, 403, 404, 408, 409, 413, 415, 500, 503), tags=["reports"],
        summary="Move a report along diterima → diverifikasi → didisposisikan → ditindaklanjuti → selesai",
        description=("Officers, supervisors and admins only. The status moves forward (steps may be "
@@ -353,9 +388,9 @@ async def report_status(request: Request[Any, Any, Any], tracking: str) -> Repor
 async def move_report(request: Request[Any, Any, Any], tracking: str, data: StatusUpdate) -> ReportView:
     """Record an officer's status change as an event on posko.report_status."""
     intake = _intake(request.app.state)
-    current = intake.report(tracking)
+    current = await intake.report(tracking)
     async with intake.locks.setdefault(current.tracking, asyncio.Lock()):
-        current = intake.report(tracking)
+        current = await intake.report(tracking)
         position = REPORT_STATUS_ORDER.index(current.status)
         onwards = REPORT_STATUS_ORDER[position + 1:]
         if data.status not in onwards:

@@ -1,4 +1,5 @@
-"""Tracking numbers citizens can quote: `JMB-2611-7Q4KM` (province, year and month in WIB, 5 symbols)."""
+"""Tracking numbers citizens can quote: `JMB-2611-7Q4KM` (province, year and month in WIB, the intake's
+slot and 4 symbols)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ PATTERN = re.compile(r"^JMB-\d{4}-[0-9A-HJKMNP-TV-Z]{5}$")
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1", " ": None})
 
 
-def new_tracking_number(now: datetime, *taken: Container[str]) -> str:
-    """A fresh tracking number for a report received at `now`, in none of `taken`."""
+def new_tracking_number(now: datetime, instance: int, *taken: Container[str]) -> str:
+    """A fresh tracking number for a report received at `now` by intake `instance`, in none of `taken`."""
     month = now.astimezone(WIB).strftime("%y%m")
+    # The first symbol is the intake's slot: intakes side by side never issue the same number,
+    # whatever each has not read yet of the others'; 32**4 numbers a month remain for each.
+    prefix = f"JMB-{month}-{SYMBOLS[instance]}"
     while True:
-        number = f"JMB-{month}-{''.join(secrets.choice(SYMBOLS) for _ in range(5))}"
+        drawn = secrets.randbelow(32 ** 4)
+        number = prefix + "".join(SYMBOLS[(drawn >> shift) & 31] for shift in (15, 10, 5, 0))
         if not any(number in numbers for numbers in taken):
             return number
 

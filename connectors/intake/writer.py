@@ -1,6 +1,7 @@
 """Writing the intake's records for sure: one Kafka transaction per group of concurrent requests.
 
-A caller returns only once its records are committed (acks=all, idempotent producer). Requests
+A caller returns only once its records are committed (acks=all, idempotent producer) and, with
+`visible`, readable by read_committed readers (the commit markers written). Requests
 arriving while a transaction commits wait and go together in the next one (group commit), so
 throughput grows with concurrency.
 
@@ -18,11 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaTimeoutError, RequestTimedOutError
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaTimeoutError, ProducerFenced, RequestTimedOutError
 
 from posko.errors import PoskoError
 from posko.settings import Settings
@@ -35,6 +36,7 @@ WARM_UP_S = 60.0
 # broker that does not answer a metadata request within HEALTH_TIMEOUT_S counts as gone.
 HEALTH_CHECK_S = 1.0
 HEALTH_TIMEOUT_S = 2.0
+TRANSACTION_TIMEOUT_MS = 10_000
 
 
 class Record(msgspec.Struct, frozen=True, array_like=True):
@@ -61,9 +63,11 @@ class _Waiting(msgspec.Struct):
 class TransactionalWriter:
     """Commits record groups in Kafka transactions, batching concurrent callers."""
 
-    def __init__(self, settings: Settings, transactional_id: str) -> None:
+    def __init__(self, settings: Settings, transactional_id: str,
+                 visible: Callable[[dict[TopicPartition, int]], Awaitable[None]] | None = None) -> None:
         self.settings = settings
         self.transactional_id = transactional_id
+        self._visible = visible  # awaited after a commit with the last offset written per partition
         self.timeout_s = settings.intake_kafka_timeout_s
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
         self._producer: AIOKafkaProducer | None = None
@@ -130,9 +134,13 @@ class TransactionalWriter:
 
     async def _commit(self, group: list[_Waiting]) -> None:
         try:
-            await asyncio.wait_for(self._transaction(group), self.timeout_s)
+            written = await asyncio.wait_for(self._transaction(group), self.timeout_s)
         except Exception as exc:
             timed_out = isinstance(exc, TimeoutError | KafkaTimeoutError | RequestTimedOutError)
+            if isinstance(exc, ProducerFenced):
+                log.error("another intake took transactional id %s: two intakes run with the same "
+                          "POSKO_INTAKE_INSTANCE; give each its own (0-31), else they refuse each "
+                          "other's reports", self.transactional_id)
             log.warning("Kafka did not commit %d requests (%s): %r", len(group),
                         f"no answer within {self.timeout_s:g} s" if timed_out else "failed", exc)
             self._answering = False
@@ -143,17 +151,23 @@ class TransactionalWriter:
             await self._drop_producer()
             return
         self.transactions += 1
+        if self._visible is not None:
+            await self._visible(written)
         for waiting in group:
             if not waiting.done.done():
                 waiting.done.set_result(None)
 
-    async def _transaction(self, group: list[_Waiting]) -> None:
+    async def _transaction(self, group: list[_Waiting]) -> dict[TopicPartition, int]:
         producer = await self._ready_producer()
         await producer.begin_transaction()
         futures = [await producer.send(record.topic, record.value, key=record.key or None)
                    for waiting in group for record in waiting.records]
-        await asyncio.gather(*futures)
+        written: dict[TopicPartition, int] = {}
+        for metadata in await asyncio.gather(*futures):
+            tp = TopicPartition(metadata.topic, metadata.partition)
+            written[tp] = max(written.get(tp, -1), metadata.offset)
         await producer.commit_transaction()
+        return written
 
     async def _ready_producer(self) -> AIOKafkaProducer:
         async with self._starting:
@@ -165,7 +179,10 @@ class TransactionalWriter:
             acks="all",
             enable_idempotence=True,
             transactional_id=self.transactional_id,
-            transaction_timeout_ms=60_000,
+            # A killed intake's open transaction holds back every read_committed reader of its
+            # partitions (the other intakes' ledgers, the relay, the sink) until the coordinator
+            # aborts it: keep that short. A transaction lasts milliseconds, at most timeout_s.
+            transaction_timeout_ms=max(TRANSACTION_TIMEOUT_MS, int(2_000 * self.timeout_s)),
             # Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the previous
             # commit markers are written; the default 100 ms backoff would be most of the latency.
             retry_backoff_ms=10,

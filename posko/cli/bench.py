@@ -62,11 +62,13 @@ def bench_fanout(clients: str, rate: float, seconds: float, flood: float | None)
 @bench.command("intake")
 @click.option("--reports", default=5_000, show_default=True, help="Reports to submit (and to send bare).")
 @click.option("--clients", default=50, show_default=True, help="Concurrent HTTP clients.")
-def bench_intake(reports: int, clients: int) -> None:
-    """Accepted reports/s and latency through the intake API, beside the bare producer."""
+@click.option("--keys/--no-keys", default=True, show_default=True,
+              help="Send each report with an Idempotency-Key of its own, as channels do.")
+def bench_intake(reports: int, clients: int, keys: bool) -> None:
+    """Accepted reports/s and latency through one intake and two, beside the bare producer."""
     from bench.intake import run_intake_bench
 
-    run_intake_bench(settings(), reports, clients)
+    run_intake_bench(settings(), reports, clients, keys)
 
 
 @bench.command("alert-versions")
