@@ -370,7 +370,7 @@ def run_soak_bench(base: Settings, minutes: float, rate: float, report_share: fl
                 service.start()
             _wait_for_worker(settings)
             intake = next(s for s in services if s.name == "intake")
-            _wait_healthy(f"http://127.0.0.1:{settings.intake_port}", intake)
+            _wait_healthy(intake)
             store = CredentialStore(Path(home))
             keys = {c: store.issue(f"soak-{c}", Role.CHANNEL, channel=c)[1] for c in Channel}
             wall = store.issue("Dinding Soak", Role.WALL, hours=minutes / 60 + 1)[1]
