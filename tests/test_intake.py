@@ -19,6 +19,7 @@ from posko.credentials import REFRESH_S, CredentialStore
 from posko.net import free_port
 from posko.services import Service
 from posko.settings import load_settings
+from schemas.batch import lines
 from schemas.events import Channel, CitizenReportEvent, Kind
 from schemas.identity import Role
 from schemas.topics import raw_topic
@@ -123,10 +124,10 @@ def test_accepted_reports_land_exactly_once_in_clickhouse(intake: RunningIntake)
     wait_for(lambda: intake.stack.count(
         f"SELECT count() FROM posko.report_status_changes WHERE tracking IN ({listed})") == 11, 60,
         "one diterima status change per report in ClickHouse")
-    # On Kafka too: the relay sent each report to the raw topic once.
+    # On Kafka too: the relay sent each report to the raw topic once (in batches, schemas/batch.py).
     raw = asyncio.run(read_topic(intake.stack.settings, raw_topic(Kind.CITIZEN_REPORT)))
-    mine = [msgspec.json.decode(value or b"", type=CitizenReportEvent) for _, value in raw
-            if value and source.encode() in value]
+    mine = [msgspec.json.decode(line, type=CitizenReportEvent) for _, value in raw if value
+            for _, line in lines(value) if source.encode() in line]
     assert sorted(str(event.id) for event in mine) == sorted(ids)
     contact = intake.stack.sql(f"SELECT phone FROM posko.reporter_contacts WHERE id = '{first.json()['id']}'")
     assert contact == "+62811740000"
