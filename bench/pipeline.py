@@ -21,7 +21,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
@@ -58,6 +58,8 @@ class Phase(msgspec.Struct):
     cpu_us_per_event: dict[str, float]
     cpu_seconds: dict[str, float]
     drain_seconds: float
+    # Services started again during the drain: their CPU before the restart is not counted.
+    restarts: dict[str, int]
 
 
 class Result(msgspec.Struct):
@@ -171,12 +173,16 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 
 def _drain_rate(settings: Settings, source: str, total: int, timeout_s: float,
-                on_first: Callable[[], None] = lambda: None) -> tuple[float, float]:
+                on_first: Callable[[], None] = lambda: None,
+                services: Sequence[Service] = ()) -> tuple[float, float]:
     """(events/s, seconds) from the first row stored (when `on_first` is called) until all
-    `total` are stored."""
+    `total` are stored; a service that exits is started again, as a supervisor would (the
+    worker's commit watchdog ends it on purpose when Faust stalls)."""
     deadline = time.monotonic() + timeout_s
     first: tuple[float, int] | None = None
     while time.monotonic() < deadline:
+        for service in services:
+            service.keep_running()
         count = _stored(settings, source)
         now = time.monotonic()
         if count > 0 and first is None:
@@ -235,9 +241,11 @@ def _throughput(settings: Settings, services: list[Service], form: str, messages
         before.update({s.name: s.cpu_seconds() for s in services}, broker=_broker_cpu(settings))
         before["wall"] = time.monotonic()
 
+    restarts = {s.name: s.restarts for s in services}
     for service in services:
         service.start()
-    pipeline, drain_s = _drain_rate(settings, source, valid, timeout_s=600, on_first=steady)
+    pipeline, drain_s = _drain_rate(settings, source, valid, timeout_s=600, on_first=steady,
+                                    services=services)
     wall = time.monotonic() - before["wall"]
     cpu = {s.name: s.cpu_seconds() - before[s.name] for s in services}
     cpu["broker"] = _broker_cpu(settings) - before["broker"]
@@ -250,7 +258,8 @@ def _throughput(settings: Settings, services: list[Service], form: str, messages
     phase = Phase(form=form, records=records, pipeline_per_s=round(pipeline), baseline_per_s=round(baseline),
                   ratio=round(pipeline / baseline, 3), cpu_us_per_event=per_event,
                   cpu_seconds={name: round(v, 1) for name, v in cpu.items()} | {"wall": round(wall, 1)},
-                  drain_seconds=round(drain_s, 1))
+                  drain_seconds=round(drain_s, 1),
+                  restarts={s.name: s.restarts - restarts[s.name] for s in services})
     return phase, produce_s
 
 
@@ -267,7 +276,7 @@ def _latency(settings: Settings, services: list[Service],
         await consumer
 
     asyncio.run(phase())
-    _drain_rate(settings, "bench-latency", len(paced), timeout_s=120)
+    _drain_rate(settings, "bench-latency", len(paced), timeout_s=120, services=services)
     union = " UNION ALL ".join(
         f"SELECT dateDiff('millisecond', received_at, ingested_at) AS ms FROM posko.{t} "
         "WHERE source = 'bench-latency'" for t in TABLES.values())

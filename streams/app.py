@@ -33,6 +33,7 @@ log = logging.getLogger("posko.stream")
 APP_ID = "posko-stream"
 CODEC = "posko-event"
 COMMIT_EVERY_S = 1.0
+SLICE_EVENTS = 5_000  # events routed and produced at a time (see the agent)
 
 
 class EventCodec(codecs.Codec):
@@ -72,7 +73,11 @@ def create_app(settings: Settings) -> faust.App:
         # Each rebalance is a chance for Faust to drop or stall in-flight records (see
         # CommitWatchdog); a static member that restarts gets its partitions back without one.
         consumer_group_instance_id=settings.worker_instance or None,
-        stream_buffer_maxsize=max(4096, settings.stream_batch * 2),
+        # Records buffered per partition before Faust pauses fetching it. A batched record holds
+        # up to 2,000 events, so 256 records are plenty; a large buffer made the rewinds of
+        # streams/commits.py wait for thousands of records fetched before the seek (a bench
+        # drain stalled 60 s and the watchdog ended the worker).
+        stream_buffer_maxsize=256,
         broker_commit_every=settings.stream_batch * 5,
         # A crashed worker's partitions go to the others (or to its restart) after this, not
         # after Faust's default minute.
@@ -97,15 +102,19 @@ def create_app(settings: Settings) -> faust.App:
         async def validate(stream: Stream[Any]) -> None:
             async for taken in stream.take_events(settings.stream_batch, within=0.05):
                 batch, processed = await commits.in_order(taken)
-                records, tallies = _route_batch(kind, batch)
-                await publish(app, records)
+                # A take of batched records can hold hundreds of thousands of events: they are
+                # routed and produced a slice at a time, so the event loop (Kafka's heartbeats
+                # and fetches, the commit timer) never waits long for one take.
+                for part in _slices(batch, SLICE_EVENTS):
+                    records, tallies = _route_batch(kind, part)
+                    await publish(app, records)
+                    # Each partition's counts are written while one of its events is current,
+                    # so they are changelogged to that partition.
+                    for event, tally in tallies.values():
+                        with changelog_partition_of(stream, event):
+                            for key, n in tally.items():
+                                counts[key] += n
                 commits.done(processed)  # only now may their offsets be committed
-                # Each partition's counts are written while one of its events is current, so
-                # they are changelogged to that partition.
-                for event, tally in tallies.values():
-                    with changelog_partition_of(stream, event):
-                        for key, n in tally.items():
-                            counts[key] += n
 
         validate.__name__ = f"validate_{kind}"
         return validate
@@ -154,6 +163,18 @@ def _route_batch(
                 _, tally = tallies.setdefault(message.partition, (event, Counter()))
                 tally[routed.counted] += 1
     return records, tallies
+
+
+def _slices(batch: Sequence[EventT[Any]], most: int) -> Iterator[Sequence[EventT[Any]]]:
+    """The records in runs of about `most` events (a record's lines stay together)."""
+    start, size = 0, 0
+    for n, event in enumerate(batch):
+        size += len(event.value) if isinstance(event.value, list) else 1
+        if size >= most:
+            yield batch[start:n + 1]
+            start, size = n + 1, 0
+    if start < len(batch):
+        yield batch[start:]
 
 
 def _points(decoded: list[list[Line]]) -> Iterator[tuple[float, float]]:
