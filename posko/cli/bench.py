@@ -23,6 +23,15 @@ def bench_pipeline(events: int) -> None:
     run_pipeline_bench(settings(), events)
 
 
+@bench.command("route")
+@click.option("--events", default=20_000, show_default=True, help="Simulated events to route.")
+def bench_route(events: int) -> None:
+    """The worker's CPU per event routed, single-event records beside batched ones (no Kafka)."""
+    from bench.route import run_route_bench
+
+    run_route_bench(events)
+
+
 @bench.command("dashboards")
 @click.option("--repeats", default=3, show_default=True, help="Runs per query (the median is kept).")
 def bench_dashboards(repeats: int) -> None:

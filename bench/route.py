@@ -1,0 +1,78 @@
+"""`posko bench route`: the worker's own CPU per event (decode, validate, place, triage, signal,
+pack), single-event records beside batched ones, in one process without Kafka.
+
+The same simulated events go through `streams.app._route_batch` and `streams.publish._packed` as
+the agent runs them: once one event a record (as outside senders write) and once in the batched
+records RawPublisher writes (schemas/batch.py). CPU is process time, so it does not count what
+other work on the machine takes; Faust, Kafka and the sink are not in it (`posko bench pipeline`
+measures those).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections import defaultdict
+from types import SimpleNamespace
+from typing import Any
+
+import msgspec
+
+from connectors.publisher import packed
+from connectors.simulator.stream import Simulator
+from posko.loop import tune_gc
+from schemas.batch import join
+from schemas.events import Kind, utc_now
+from schemas.raw import RawMessage
+from schemas.topics import raw_topic
+from streams.app import _route_batch
+from streams.publish import _packed
+from streams.validate import Outgoing, decode_record
+
+
+class Result(msgspec.Struct):
+    """CPU µs per event routed, per record form, and the ratio batched / single."""
+
+    events: int
+    records: dict[str, int]
+    cpu_us_per_event: dict[str, float]
+    ratio: float
+
+
+def _route(records: dict[Kind, list[bytes]]) -> None:
+    for kind, values in records.items():
+        # What the agent reads of Faust's events: the codec's lines and the message.
+        taken: list[Any] = [SimpleNamespace(value=decode_record(value), message=SimpleNamespace(
+            topic=raw_topic(kind), partition=0, offset=n, key=b"15.71", value=value))
+            for n, value in enumerate(values)]
+        out, _ = _route_batch(kind, taken)
+        by_topic: dict[str, list[Outgoing]] = defaultdict(list)
+        for record in out:
+            by_topic[record.topic].append(record)
+        for topic, group in by_topic.items():
+            _packed(topic, group)
+
+
+def run_route_bench(events: int) -> Result:
+    """Route the events in both forms (twice each, the first as warm-up) and print the figures."""
+    tune_gc()  # as the worker runs
+    simulator, now = Simulator(random.Random(1)), utc_now()
+    messages: list[RawMessage] = [m for m in (simulator.raw(now) for _ in range(events)) if m.flaw is None]
+    forms: dict[str, dict[Kind, list[bytes]]] = {"single": defaultdict(list), "batched": defaultdict(list)}
+    for message in messages:
+        forms["single"][message.kind].append(message.value)
+    for pack in packed(messages):
+        forms["batched"][pack[0].kind].append(join(m.value for m in pack))
+    cpu: dict[str, float] = {}
+    for _ in range(2):
+        for form, records in forms.items():
+            started = time.process_time()
+            _route(records)
+            cpu[form] = round((time.process_time() - started) * 1e6 / len(messages), 1)
+    result = Result(events=len(messages), records={f: sum(map(len, r.values())) for f, r in forms.items()},
+                    cpu_us_per_event=cpu, ratio=round(cpu["batched"] / cpu["single"], 3))
+    print(f"routing {len(messages):,} events: single {cpu['single']} µs/event, batched "
+          f"{cpu['batched']} µs/event ({result.ratio}× the single)", file=sys.stderr)
+    print(msgspec.json.encode(result).decode(), flush=True)
+    return result
