@@ -22,7 +22,7 @@ from schemas.events import Kind, utc_now
 from schemas.topics import COMMANDS, SIGNALS, raw_topic
 from streams.commits import RawCommits
 from streams.faust_workarounds import changelog_partition_of, unacked_topic
-from streams.places import Places
+from streams.places import NOWHERE, Places
 from streams.publish import publish
 from streams.room import Correlation
 from streams.sla import register_sla_clocks
@@ -143,7 +143,11 @@ def _route_batch(
         # No codec makes anything but a list of lines: anything else fails below, as processing.
         lines = value if isinstance(value, list) else [Line(None, value, message.value)]
         decoded.append(cast(list[Line], lines))
-    places = Places(_points(decoded))  # every event's place in one lookup
+    try:
+        places = Places(_points(decoded))  # every event's place in one lookup
+    except Exception as exc:  # never the batch for one point: each is looked up alone, in route
+        log.warning("the batch's places could not be looked up together (%r)", exc)
+        places = NOWHERE
     for event, lines in zip(batch, decoded, strict=True):
         message = event.message
         for line in lines:
