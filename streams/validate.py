@@ -116,7 +116,12 @@ def decode_record(data: bytes | None) -> list[Line]:
     whole = decode_raw(data)
     if not isinstance(whole, Rejected) or _one_document(data):
         return [Line(None, whole, data)]  # one event written over several lines (pretty-printed)
-    return [Line(n, decode_raw(line), line) for n, line in found]
+    each = [Line(n, decode_raw(line), line) for n, line in found]
+    if all(isinstance(line.value, Rejected) for line in each):
+        # No line is an event: one broken message (a raw line break inside a string, as
+        # hand-built JSON has), dead-lettered whole with its bytes, not cut into pieces.
+        return [Line(None, whole, data)]
+    return each
 
 
 def _one_document(data: bytes) -> bool:

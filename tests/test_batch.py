@@ -69,6 +69,14 @@ def test_one_event_written_over_several_lines_is_one_event() -> None:
     assert "Expected `str`, got `int`" in line.value.reason
 
 
+def test_a_record_with_no_event_on_any_line_is_one_broken_message_kept_whole() -> None:
+    broken = good().replace(b'"source":"', b'"source":"\r\n', 1)  # a raw line break in a string
+    [line] = decode_record(broken)
+    assert line.position is None and line.raw == broken and isinstance(line.value, Rejected)
+    [letter] = _route_batch(Kind.CITIZEN_REPORT, [delivered(broken)])[0]
+    assert msgspec.json.decode(letter.value, type=DeadLetter).raw == broken
+
+
 def test_the_worker_dead_letters_exactly_the_bad_lines_with_their_positions() -> None:
     record = join([good("satu"), b"{broken", good("tiga"), report("x", "y", region="15.99")])
     records, tallies = _route_batch(Kind.CITIZEN_REPORT, [delivered(record)])
