@@ -116,12 +116,11 @@ def decode_record(data: bytes | None) -> list[Line]:
     whole = decode_raw(data)
     if not isinstance(whole, Rejected) or _one_document(data):
         return [Line(None, whole, data)]  # one event written over several lines (pretty-printed)
-    each = [Line(n, decode_raw(line), line) for n, line in found]
-    if all(isinstance(line.value, Rejected) for line in each):
-        # No line is an event: one broken message (a raw line break inside a string, as
+    if not any(_one_document(line) for _, line in found):
+        # No line is JSON at all: one broken message (a raw line break inside a string, as
         # hand-built JSON has), dead-lettered whole with its bytes, not cut into pieces.
         return [Line(None, whole, data)]
-    return each
+    return [Line(n, decode_raw(line), line) for n, line in found]
 
 
 def _one_document(data: bytes) -> bool:

@@ -75,6 +75,9 @@ def test_a_record_with_no_event_on_any_line_is_one_broken_message_kept_whole() -
     assert line.position is None and line.raw == broken and isinstance(line.value, Rejected)
     [letter] = _route_batch(Kind.CITIZEN_REPORT, [delivered(broken)])[0]
     assert msgspec.json.decode(letter.value, type=DeadLetter).raw == broken
+    # Lines that are JSON but no valid event are each an event gone wrong: a reason each.
+    wrong = [good().replace(b'"title":"', b'"title":1,"x":"', 1) for _ in range(2)]
+    assert [line.position for line in decode_record(join(wrong))] == [1, 2]
 
 
 def test_the_worker_dead_letters_exactly_the_bad_lines_with_their_positions() -> None:
