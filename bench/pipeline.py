@@ -34,7 +34,7 @@ from posko.kafka import broker
 from posko.kafka.topics import create_topics
 from posko.services import Service, process_cpu_seconds
 from posko.settings import Settings
-from schemas.batch import is_batch, lines
+from schemas.batch import as_array, is_batch, lines
 from schemas.events import Event, Kind, utc_now
 from schemas.raw import RawMessage
 from schemas.topics import raw_topic
@@ -149,7 +149,7 @@ async def _bare_consumer(settings: Settings, expected: int, source: bytes,
                     value = record.value
                     found = [line for _, line in lines(value)] if is_batch(value) else [value]
                     try:
-                        events = (many.decode(b"[" + b",".join(found) + b"]") if len(found) > 1
+                        events = (many.decode(as_array(found)) if len(found) > 1
                                   else [decoder.decode(found[0])])
                     except msgspec.DecodeError:
                         events = []  # malformed on purpose: counted like the pipeline counts it

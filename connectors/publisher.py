@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from posko.errors import PoskoError
 from posko.kafka.delivery import deliver_all
 from posko.settings import Settings
-from schemas.batch import batches, is_batch, join
+from schemas.batch import is_batch, join, packs
 from schemas.events import Envelope, kind_of
 from schemas.raw import RawMessage
 from schemas.regions import PROVINCE_CODE
@@ -66,8 +66,8 @@ class RawPublisher:
             refused.append(pack[0])
             return []
 
-        packs = packed(messages) if batched else [[message] for message in messages]
-        resent = await deliver_all(send, packs, instead)
+        records = packed(messages) if batched else [[message] for message in messages]
+        resent = await deliver_all(send, records, instead)
         if refused:
             largest = max(len(m.value) for m in refused)
             raise MessageRefused(
@@ -88,13 +88,8 @@ def packed(messages: Sequence[RawMessage]) -> list[list[RawMessage]]:
             alone.append([message])
         else:
             groups.setdefault((message.kind, message.key), []).append(message)
-    packs = []
-    for group in groups.values():
-        start = 0
-        for values in batches(m.value for m in group):
-            packs.append(group[start:start + len(values)])
-            start += len(values)
-    return packs + alone
+    return [list(run) for group in groups.values()
+            for run in packs(group, lambda m: m.value)] + alone
 
 
 def raw_message(event: Envelope) -> RawMessage:

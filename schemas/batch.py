@@ -8,7 +8,10 @@ JSONEachRow. msgspec never writes a raw newline inside JSON (it escapes it), so 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # The largest batch a producer builds: half of a topic's default message limit (1 MB), so a batch
 # whose events grow on the way (the worker adds the region) still fits on the next topic.
@@ -36,6 +39,19 @@ def batches(values: Iterable[bytes], limit: int = MAX_BATCH_BYTES,
         size += len(value) + 1
     if batch:
         yield batch
+
+
+def packs(items: Sequence[T], value: Callable[[T], bytes]) -> Iterator[Sequence[T]]:
+    """The items in order, cut into runs whose values (`value` of each) make one batch each."""
+    start = 0
+    for values in batches(value(item) for item in items):
+        yield items[start:start + len(values)]
+        start += len(values)
+
+
+def as_array(values: Iterable[bytes]) -> bytes:
+    """Encoded events as one JSON array, so a batch's lines decode in one msgspec call."""
+    return b"[" + b",".join(values) + b"]"
 
 
 def is_batch(data: bytes) -> bool:

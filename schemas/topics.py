@@ -44,6 +44,11 @@ def events_topic(kind: Kind) -> str:
     return f"posko.events.{kind}"
 
 
+# The topics whose records carry batches of events, one a line (schemas/batch.py); alerts,
+# signals, dead letters and the room's topics stay one a record.
+BATCHED = frozenset(events_topic(kind) for kind in Kind)
+
+
 class TopicSpec(msgspec.Struct, frozen=True):
     """One topic of the catalogue."""
 

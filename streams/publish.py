@@ -13,15 +13,12 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 
 from posko.kafka.delivery import deliver_all
-from schemas.batch import batches, join
-from schemas.events import Kind
-from schemas.topics import events_topic
+from schemas.batch import join, packs
+from schemas.topics import BATCHED
 from streams.faust_workarounds import kafka_producer
 from streams.validate import Outgoing, refused
 
 PartitionOf = Callable[[str, bytes], int]
-# The topics whose records carry batches of events; alerts, signals and dead letters stay one a record.
-BATCHED = frozenset(events_topic(kind) for kind in Kind)
 
 
 class Chunk(msgspec.Struct):
@@ -99,13 +96,8 @@ def _packed(topic: str, records: list[Outgoing]) -> list[tuple[list[Outgoing], b
     by_key: dict[bytes, list[Outgoing]] = defaultdict(list)
     for record in records:
         by_key[record.key].append(record)
-    packed = []
-    for key, group in by_key.items():
-        start = 0
-        for values in batches(record.value for record in group):
-            packed.append((group[start:start + len(values)], key, join(values)))
-            start += len(values)
-    return packed
+    return [(list(run), key, join(record.value for record in run))
+            for key, group in by_key.items() for run in packs(group, lambda record: record.value)]
 
 
 def _batch(kafka: AIOKafkaProducer, records: list[Outgoing]) -> Any:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from schemas.batch import is_batch, lines
+from schemas.batch import as_array, is_batch, lines
 from schemas.events import (
     ALERT_ONSET_AHEAD,
     EARLIEST_OCCURRED_AT,
@@ -109,7 +109,7 @@ def decode_record(data: bytes | None) -> list[Line]:
         return [Line(None, decode_raw(data), data)]
     found = lines(data)
     try:  # the usual batch, all valid: one decoder call for all its lines
-        events = _batch_decoder.decode(b"[" + b",".join(line for _, line in found) + b"]")
+        events = _batch_decoder.decode(as_array(line for _, line in found))
         return [Line(n, event, line) for (n, line), event in zip(found, events, strict=True)]
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         pass

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from posko.settings import Settings
-from schemas.batch import is_batch, lines
+from schemas.batch import as_array, is_batch, lines
 from schemas.commands import AuditEntry, DeskRecord
 from schemas.decision import RankingRecord
 from schemas.events import (
@@ -35,6 +35,7 @@ from schemas.topics import (
     ACKS,
     ALERTS,
     AUDIT,
+    BATCHED,
     DESK,
     DLQ,
     ESCALATIONS,
@@ -106,8 +107,6 @@ ROW_MAKERS: dict[str, Callable[[bytes], Rows]] = {
     DESK: lambda data: desk_rows(_desk.decode(data)),
     RANKING: lambda data: ranking_rows(_ranking.decode(data)),
 }
-# Topics whose records may carry batches of events, one a line.
-_BATCHED = frozenset(events_topic(kind) for kind in Kind)
 # Compacted topics whose tombstones remove a record from Kafka, not its rows from ClickHouse.
 _COMPACTED = frozenset({INCIDENTS, DESK, RANKING})
 
@@ -121,7 +120,7 @@ def _batch_rows(record: ConsumerRecord[bytes, bytes]) -> Rows:
     a dead letter row of its own, with its position."""
     found = lines(record.value or b"")
     try:  # the usual batch, as the worker wrote it: one decoder call
-        events = _events.decode(b"[" + b",".join(line for _, line in found) + b"]")
+        events = _events.decode(as_array(line for _, line in found))
         return [row for event in events for row in _rows_of_event(event)]
     except (msgspec.DecodeError, AssertionError):
         pass
@@ -140,7 +139,7 @@ def _batch_rows(record: ConsumerRecord[bytes, bytes]) -> Rows:
 def events_in(record: ConsumerRecord[bytes, bytes]) -> int:
     """How many events a record carries: the lines of an events topic's batch, else one."""
     # Counting newlines costs little beside decoding (a stray trailing one counts one too many).
-    if record.topic in _BATCHED and record.value:
+    if record.topic in BATCHED and record.value:
         return record.value.count(b"\n") + 1
     return 1
 
@@ -150,7 +149,7 @@ def rows_of(record: ConsumerRecord[bytes, bytes], calendar: WorkingCalendar | No
     Report SLA deadlines count working days of `calendar` (default: without cuti bersama)."""
     if record.value is None and record.topic in _COMPACTED:
         return []  # a tombstone: compaction removes the record, its rows stay as they were
-    if record.topic in _BATCHED and record.value and is_batch(record.value):
+    if record.topic in BATCHED and record.value and is_batch(record.value):
         return _batch_rows(record)
     try:
         if record.topic == REPORT_STATUS and calendar is not None:
