@@ -28,10 +28,8 @@ import uuid
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import cache
 
 import msgspec
-import shapely
 
 from posko.settings import Settings, SettingsError
 from schemas.events import Point, ReportCategory
@@ -52,6 +50,7 @@ from schemas.incidents import (
 )
 from schemas.kecamatan import kecamatan
 from schemas.regions import REGION_NAMES, Region, boundaries, haversine_km
+from streams.nearness import Nearby
 from streams.priority import rank
 
 # Hazards whose signals may belong to one happening: a quake sets off landslides.
@@ -75,7 +74,6 @@ WINDOWS_H: dict[Hazard, float] = {
 # (well under its 1 MB) and a signal costs the same whatever the size of its incident.
 MAX_ITEMS = 100  # lines an incident shows; the rest are counted in one "… sinyal lain"
 MAX_IDS_PER_ITEM = 50  # signal ids an item keeps (its count goes on)
-RECENT_SIGNALS = 200  # signals per incident that a new one is compared with for nearness
 PRUNE_EVERY = 1000  # signals between two looks for incidents no signal can join any more
 _WORDS = re.compile(r"[a-z0-9]+")
 
@@ -151,7 +149,10 @@ class Room:
         self.incidents: dict[uuid.UUID, Incident] = {}
         self.member: dict[uuid.UUID, uuid.UUID] = {}  # signal id: its incident
         # incident: its latest signals (this run), to tell what is near it
-        self._signals: dict[uuid.UUID, deque[Signal]] = {}
+        self._nearby = Nearby(self.t.distance_km)
+        # incident: when it came into `incidents` (their order), to look at a few in that order
+        self._order: dict[uuid.UUID, int] = {}
+        self._arrivals = itertools.count()
         # item: the word pairs of its first signal (True), or of its title only (False: restored)
         self._texts: dict[uuid.UUID, tuple[set[tuple[str, str]], bool]] = {}
         self._latest: datetime | None = None  # the latest signal time seen: the stream's clock
@@ -166,10 +167,10 @@ class Room:
         to take signals any more is left out."""
         if incident.last_at < now - self._horizon():
             return
-        self.incidents[incident.id] = incident
+        self._arrived(incident)
         # Its signals are known only as items now: what a new signal is compared with.
-        self._signals[incident.id] = deque((_item_signal(item, incident.hazard) for item in incident.items),
-                                           maxlen=RECENT_SIGNALS)
+        self._nearby.drop(incident.id)
+        self._nearby.add(incident.id, (_item_signal(item, incident.hazard) for item in incident.items))
         for item in incident.items:
             for signal_id in item.signal_ids:
                 self.member[signal_id] = incident.id
@@ -250,7 +251,6 @@ class Room:
 
     def put(self, incident: Incident, now: datetime) -> Incident:
         """Store a new incident, or a new version of one, as a command made it (priority as given)."""
-        self._recent(incident.id)
         return self._store(incident, now, bump=True)
 
     def merge(self, target: Incident, other: Incident, now: datetime) -> tuple[Incident, Incident]:
@@ -258,7 +258,7 @@ class Room:
         closed = self._close(other, now, merged_into=target.id)
         for item in other.items:
             target = self._add_item(target, item)
-        self._recent(target.id).extend(self._signals.pop(other.id, ()))
+        self._nearby.add(target.id, self._nearby.drop(other.id))
         return self._store(target, now), closed
 
     def split(self, incident: Incident, item_ids: set[uuid.UUID], new: Incident,
@@ -268,9 +268,9 @@ class Room:
         moved = {s for item in moving for s in item.signal_ids}
         kept = self._store(_summarise(msgspec.structs.replace(
             incident, items=[i for i in incident.items if i.id not in item_ids])), now)
-        recent = self._signals.pop(incident.id, deque())
-        self._signals[incident.id] = deque((s for s in recent if s.id not in moved), maxlen=RECENT_SIGNALS)
-        self._signals[new.id] = deque((s for s in recent if s.id in moved), maxlen=RECENT_SIGNALS)
+        recent = self._nearby.drop(incident.id)
+        self._nearby.add(incident.id, (s for s in recent if s.id not in moved))
+        self._nearby.add(new.id, (s for s in recent if s.id in moved))
         for signal_id in moved:
             self.member[signal_id] = new.id
         return kept, self._store(_summarise(msgspec.structs.replace(new, items=moving)), now)
@@ -332,7 +332,10 @@ class Room:
 
     def _open(self, signal: Signal) -> Iterable[Incident]:
         hazards = COMPATIBLE.get(signal.hazard, frozenset({signal.hazard}))
-        for incident in self.incidents.values():
+        ids = self._nearby.candidates(signal)
+        pool = self.incidents.values() if ids is None else [self.incidents[i] for i in sorted(
+            (i for i in ids if i in self.incidents), key=self._order.__getitem__)]
+        for incident in pool:
             if incident.status is IncidentStatus.SELESAI or incident.hazard not in hazards:
                 continue
             window = self.t.window(incident.hazard)
@@ -341,23 +344,7 @@ class Room:
             yield incident
 
     def _near_incident(self, signal: Signal, incident: Incident) -> bool:
-        return any(self._near(signal, m) for m in self._signals.get(incident.id, ()))
-
-    def _near(self, a: Signal, b: Signal) -> bool:
-        if a.kecamatan and a.kecamatan == b.kecamatan:
-            return True
-        for one, other in ((a, b), (b, a)):
-            if one.kind is SignalKind.PERINGATAN and _inside_alert(other, one):
-                return True
-        if _is_area(a) and _is_area(b):
-            return _regions_touch(_regions(a), _regions(b))
-        for area, other in ((a, b), (b, a)):  # a haze report where the hotspots are counted
-            if _is_area(area) and other.region in _regions(area):
-                return True
-        if a.location and b.location:
-            return haversine_km(a.location.lat, a.location.lon, b.location.lat,
-                                b.location.lon) <= self.t.distance_km
-        return False
+        return self._nearby.near(signal, incident.id)
 
     def _open_incident(self, signals: list[Signal], now: datetime, surge: bool = False) -> Incident:
         first = signals[0]
@@ -370,11 +357,8 @@ class Room:
             incident = self._add_signal(incident, signal)
         return self._store(incident, now)
 
-    def _recent(self, incident: uuid.UUID) -> deque[Signal]:
-        return self._signals.setdefault(incident, deque(maxlen=RECENT_SIGNALS))
-
     def _add_signal(self, incident: Incident, signal: Signal) -> Incident:
-        self._recent(incident.id).append(signal)
+        self._nearby.add(incident.id, (signal,))
         self.member[signal.id] = incident.id
         items = list(incident.items)
         words = _pairs(_words_of(signal)) if signal.kind is SignalKind.LAPORAN else set()
@@ -414,7 +398,8 @@ class Room:
         horizon = self._latest - self._horizon()
         for incident in [i for i in self.incidents.values() if i.last_at < horizon]:
             del self.incidents[incident.id]
-            self._signals.pop(incident.id, None)
+            self._nearby.drop(incident.id)
+            self._order.pop(incident.id, None)
             for item in incident.items:
                 self._texts.pop(item.id, None)
                 for signal_id in item.signal_ids:
@@ -437,8 +422,13 @@ class Room:
                 urgent_since=incident.urgent_since or (now if urgent else None))
         incident = msgspec.structs.replace(
             incident, version=(before.version if before else 0) + 1, updated_at=now)
-        self.incidents[incident.id] = incident
+        self._arrived(incident)
         return incident
+
+    def _arrived(self, incident: Incident) -> None:
+        if incident.id not in self.incidents:
+            self._order[incident.id] = next(self._arrivals)
+        self.incidents[incident.id] = incident
 
 
 def _fold(item: IncidentItem, signal: Signal) -> IncidentItem:
@@ -530,37 +520,6 @@ def _decay(rate: _Rate, at: datetime, baseline: timedelta) -> None:
 
 def _minutes(span: timedelta) -> str:
     return f"{int(span.total_seconds() // 60)} menit"
-
-
-def _is_area(signal: Signal) -> bool:
-    return signal.kind is not SignalKind.LAPORAN and signal.location is None
-
-
-def _regions(signal: Signal) -> list[Region]:
-    return signal.regions or ([signal.region] if signal.region else [])
-
-
-def _inside_alert(signal: Signal, alert: Signal) -> bool:
-    """Whether a signal lies in an official alert's area: its circle, or its kabupaten/kota."""
-    if alert.radius_km and alert.location and signal.location:
-        return haversine_km(signal.location.lat, signal.location.lon, alert.location.lat,
-                            alert.location.lon) <= alert.radius_km
-    where = _regions(signal)
-    return bool(where) and any(r in alert.regions for r in where)
-
-
-def _regions_touch(a: list[Region], b: list[Region]) -> bool:
-    return any(x == y or y in _neighbours(x) for x in a for y in b)
-
-
-@cache
-def _neighbours(region: Region) -> frozenset[Region]:
-    """The kabupaten/kota sharing a border with `region` (the boundaries are simplified: 1 km slack)."""
-    found = boundaries()
-    mine = found.polygons[found.regions.index(region)]
-    slack = shapely.buffer(mine, 0.01)
-    return frozenset(r for r, p in zip(found.regions, found.polygons, strict=True)
-                     if r is not region and shapely.intersects(slack, p))
 
 
 def _words_of(signal: Signal) -> str:

@@ -1,0 +1,242 @@
+"""Whether a signal is near an incident: near one of its latest signals (streams/correlate.py).
+
+Two signals are near when they share a kecamatan; when one lies in an official alert's area (its
+circle, or its kabupaten/kota); when both are areas (hotspot counts, alerts without a point) whose
+kabupaten/kota touch, or a point lies in an area's kabupaten/kota; or when both have a point and
+lie within `distance_km`.
+
+An incident keeps up to RECENT_SIGNALS of them, and a room may hold a thousand open incidents, so
+both are indexed; every answer is the same as comparing with every signal of every incident:
+- `Nearby` tells which incidents an ordinary signal (a report or reading, not an alert nor an
+  area) may be near: those naming its kecamatan, those holding an alert or area, and those with a
+  point in the grid cells within `distance_km` of its point. An alert or area may be near any.
+- `Recent` compares a signal with an incident's signals: an ordinary one with the alerts and areas
+  among them, and with their points only when it lies close enough to the box they span.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter, defaultdict, deque
+from collections.abc import Hashable, Iterable, Iterator
+from functools import cache
+
+import shapely
+
+from schemas.incidents import Signal, SignalKind
+from schemas.regions import EARTH_RADIUS_KM, Region, boundaries, haversine_km
+
+RECENT_SIGNALS = 200  # signals per incident that a new one is compared with for nearness
+_SLACK = 1.001  # the box test is exact in arithmetic: this keeps rounding from refusing an edge
+
+
+class Nearby:
+    """The latest signals of every incident, and the incidents a new signal may be near."""
+
+    def __init__(self, distance_km: float) -> None:
+        self.distance_km = distance_km
+        self._reach = max(distance_km, 1e-6) * _SLACK / EARTH_RADIUS_KM  # radians
+        self._cell = math.degrees(self._reach)  # a grid cell's side, in degrees
+        self._recent: dict[uuid.UUID, Recent] = {}
+        # incidents by a kecamatan ("k", code) or grid cell (row, column) their signals have had
+        self._by: dict[Hashable, set[uuid.UUID]] = defaultdict(set)
+        self._keys: dict[uuid.UUID, set[Hashable]] = defaultdict(set)
+        self._wide: set[uuid.UUID] = set()  # incidents that have had an alert or an area
+
+    def add(self, incident: uuid.UUID, signals: Iterable[Signal]) -> None:
+        """The incident's latest signals, with these."""
+        recent = self._recent.setdefault(incident, Recent())
+        keys = self._keys[incident]
+        for signal in signals:
+            recent.append(signal)
+            if special(signal):
+                self._wide.add(incident)
+                continue
+            for key in _keys_of(signal, self._cell):
+                if key not in keys:
+                    keys.add(key)
+                    self._by[key].add(incident)
+
+    def drop(self, incident: uuid.UUID) -> list[Signal]:
+        """Forget the incident; its latest signals."""
+        for key in self._keys.pop(incident, ()):
+            self._by[key].discard(incident)
+            if not self._by[key]:
+                del self._by[key]
+        self._wide.discard(incident)
+        return list(self._recent.pop(incident, ()))
+
+    def near(self, signal: Signal, incident: uuid.UUID) -> bool:
+        """Whether `signal` is near one of the incident's latest signals."""
+        recent = self._recent.get(incident)
+        return recent is not None and recent.near(signal, self.distance_km)
+
+    def candidates(self, signal: Signal) -> set[uuid.UUID] | None:
+        """The incidents `signal` may be near (more, never fewer), or None: it may be near any."""
+        if special(signal):
+            return None
+        found = set(self._wide)
+        if signal.kecamatan:
+            found.update(self._by.get(("k", signal.kecamatan), ()))
+        if (p := signal.location) is not None:
+            cells = self._cells_near(p.lat, p.lon)
+            if cells is None:
+                return None
+            for cell in cells:
+                found.update(self._by.get(cell, ()))
+        return found
+
+    def _cells_near(self, lat: float, lon: float) -> list[tuple[int, int]] | None:
+        """The grid cells holding every point within `distance_km` (None near a pole or the
+        antimeridian, where the grid is no help). A cell is `reach` high, so a point's row is one
+        off at most; its columns from the haversine bound of _may_reach."""
+        phi = abs(lat) + math.degrees(self._reach)  # the largest |latitude| of a point in reach
+        if phi >= 89.0:
+            return None
+        ratio = math.sin(self._reach / 2) / math.cos(math.radians(phi))
+        if ratio >= 1.0:
+            return None
+        dlon = math.degrees(2 * math.asin(ratio))
+        if abs(lon) + dlon >= 180.0:
+            return None
+        row, column = math.floor(lat / self._cell), math.floor(lon / self._cell)
+        wide = math.ceil(dlon / self._cell)
+        return [(row + dr, column + dc) for dr in (-1, 0, 1) for dc in range(-wide, wide + 1)]
+
+
+class Recent:
+    """An incident's latest signals (oldest first, at most RECENT_SIGNALS) and their index."""
+
+    __slots__ = ("_box", "_kecamatan", "_special", "signals")
+
+    def __init__(self, signals: Iterable[Signal] = ()) -> None:
+        self.signals: deque[Signal] = deque(maxlen=RECENT_SIGNALS)
+        self._kecamatan: Counter[str] = Counter()
+        self._special: list[Signal] = []  # alerts and areas: compared one by one
+        # (lat_min, lat_max, lon_min, lon_max) of every point an ordinary signal has had here (a
+        # signal that left only makes the box larger than it need be, never wrong)
+        self._box: tuple[float, float, float, float] | None = None
+        self.extend(signals)
+
+    def __iter__(self) -> Iterator[Signal]:
+        return iter(self.signals)
+
+    def __len__(self) -> int:
+        return len(self.signals)
+
+    def extend(self, signals: Iterable[Signal]) -> None:
+        for signal in signals:
+            self.append(signal)
+
+    def append(self, signal: Signal) -> None:
+        if len(self.signals) == RECENT_SIGNALS:
+            self._forget(self.signals[0])
+        self.signals.append(signal)
+        if signal.kecamatan:
+            self._kecamatan[signal.kecamatan] += 1
+        if special(signal):
+            self._special.append(signal)
+        elif (p := signal.location) is not None:
+            box = self._box or (p.lat, p.lat, p.lon, p.lon)
+            self._box = (min(box[0], p.lat), max(box[1], p.lat), min(box[2], p.lon), max(box[3], p.lon))
+
+    def _forget(self, signal: Signal) -> None:
+        if signal.kecamatan:
+            self._kecamatan[signal.kecamatan] -= 1
+            if not self._kecamatan[signal.kecamatan]:
+                del self._kecamatan[signal.kecamatan]
+        if special(signal):
+            self._special.remove(signal)
+
+    def near(self, signal: Signal, distance_km: float) -> bool:
+        """Whether `signal` is near one of these signals."""
+        if signal.kecamatan and signal.kecamatan in self._kecamatan:
+            return True
+        if special(signal):  # an alert or area may hold any of them
+            return any(near(signal, other, distance_km) for other in self.signals)
+        if any(near(signal, other, distance_km) for other in self._special):
+            return True
+        # Between two ordinary signals only the kecamatan (above) and the distance count.
+        p = signal.location
+        if p is None or self._box is None or not _may_reach(self._box, p.lat, p.lon, distance_km):
+            return False
+        return any(other.location is not None and not special(other)
+                   and haversine_km(p.lat, p.lon, other.location.lat, other.location.lon) <= distance_km
+                   for other in self.signals)
+
+
+def _keys_of(signal: Signal, cell: float) -> Iterator[Hashable]:
+    if signal.kecamatan:
+        yield ("k", signal.kecamatan)
+    if (p := signal.location) is not None:
+        yield (math.floor(p.lat / cell), math.floor(p.lon / cell))
+
+
+def _may_reach(box: tuple[float, float, float, float], lat: float, lon: float, distance_km: float) -> bool:
+    """Whether a point within `distance_km` of (lat, lon) can lie in the box. From the haversine:
+    the distance is at least R·|Δlat|, and at least 2R·asin(cos(φ)·sin(|Δlon|/2)) with φ the
+    larger |latitude| of the two points."""
+    lat_min, lat_max, lon_min, lon_max = box
+    reach = distance_km * _SLACK / EARTH_RADIUS_KM  # radians
+    if not lat_min - math.degrees(reach) <= lat <= lat_max + math.degrees(reach):
+        return False
+    gap = max(lon_min - lon, lon - lon_max, 0.0)
+    if gap == 0.0:
+        return True
+    phi = math.radians(max(abs(lat), abs(lat_min), abs(lat_max)))
+    half = math.sin(min(reach / 2, math.pi / 2))
+    return math.cos(phi) * math.sin(math.radians(min(gap, 180.0)) / 2) <= half
+
+
+def special(signal: Signal) -> bool:
+    """An official alert, or an area: one whose nearness is more than kecamatan and distance."""
+    return signal.kind is SignalKind.PERINGATAN or is_area(signal)
+
+
+def near(a: Signal, b: Signal, distance_km: float) -> bool:
+    """Whether two signals are near (see the module's docstring)."""
+    if a.kecamatan and a.kecamatan == b.kecamatan:
+        return True
+    for one, other in ((a, b), (b, a)):
+        if one.kind is SignalKind.PERINGATAN and _inside_alert(other, one):
+            return True
+    if is_area(a) and is_area(b):
+        return _regions_touch(regions_of(a), regions_of(b))
+    for area, other in ((a, b), (b, a)):  # a haze report where the hotspots are counted
+        if is_area(area) and other.region in regions_of(area):
+            return True
+    if a.location and b.location:
+        return haversine_km(a.location.lat, a.location.lon, b.location.lat, b.location.lon) <= distance_km
+    return False
+
+
+def is_area(signal: Signal) -> bool:
+    return signal.kind is not SignalKind.LAPORAN and signal.location is None
+
+
+def regions_of(signal: Signal) -> list[Region]:
+    return signal.regions or ([signal.region] if signal.region else [])
+
+
+def _inside_alert(signal: Signal, alert: Signal) -> bool:
+    """Whether a signal lies in an official alert's area: its circle, or its kabupaten/kota."""
+    if alert.radius_km and alert.location and signal.location:
+        return haversine_km(signal.location.lat, signal.location.lon, alert.location.lat,
+                            alert.location.lon) <= alert.radius_km
+    where = regions_of(signal)
+    return bool(where) and any(r in alert.regions for r in where)
+
+
+def _regions_touch(a: list[Region], b: list[Region]) -> bool:
+    return any(x == y or y in _neighbours(x) for x in a for y in b)
+
+
+@cache
+def _neighbours(region: Region) -> frozenset[Region]:
+    """The kabupaten/kota sharing a border with `region` (the boundaries are simplified: 1 km slack)."""
+    found = boundaries()
+    mine = found.polygons[found.regions.index(region)]
+    slack = shapely.buffer(mine, 0.01)
+    return frozenset(r for r, p in zip(found.regions, found.polygons, strict=True)
+                     if r is not region and shapely.intersects(slack, p))

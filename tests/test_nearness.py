@@ -1,0 +1,91 @@
+"""The nearness indexes (streams/nearness.py) answer as comparing every signal with every other
+does, over the signals of every scenario and of the simulator's random stream."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import timedelta
+
+import msgspec
+import pytest
+
+from connectors.simulator.scenarios import load, names, plan
+from connectors.simulator.stream import Simulator
+from schemas.events import kind_of
+from schemas.incidents import Incident, Signal
+from schemas.topics import SIGNALS
+from streams.correlate import Room
+from streams.nearness import Nearby, Recent, near
+from streams.validate import route
+from tests.test_correlation import T0
+
+_signal = msgspec.json.Decoder(Signal)
+
+
+def signals_of(events: list[tuple[timedelta, object]]) -> list[tuple[timedelta, Signal]]:
+    found = []
+    for at, event in events:
+        routed = route(kind_of(event), event, "posko.raw", 0, 0, None, b"", now=T0 + timedelta(days=2))
+        found += [(at, _signal.decode(r.value)) for r in routed.out if r.topic == SIGNALS]
+    return found
+
+
+def scenario_signals(name: str) -> list[tuple[timedelta, Signal]]:
+    return signals_of([(t.at, t.event) for t in plan(load(name), 5, T0)])
+
+
+def random_signals(n: int, seed: int) -> list[tuple[timedelta, Signal]]:
+    simulator, rng = Simulator(random.Random(seed)), random.Random(seed)
+    events = [simulator.event(T0 + timedelta(minutes=rng.uniform(0, 180))) for _ in range(n)]
+    return signals_of([(e.occurred_at - T0, e) for e in events])
+
+
+ALL = {name: scenario_signals(name) for name in names()} | {"simulator": random_signals(3_000, 7)}
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_an_incidents_recent_signals_answer_as_each_compared(name: str) -> None:
+    signals = [s for _, s in ALL[name]]
+    rng = random.Random(3)
+    for _ in range(60):
+        members = rng.sample(signals, min(len(signals), rng.choice([1, 5, 40, 250])))
+        recent = Recent(members)
+        kept = list(recent)  # at most RECENT_SIGNALS, the latest
+        for signal in rng.sample(signals, min(len(signals), 40)):
+            for distance in (0.0, 3.0, 15.0, 80.0):
+                assert recent.near(signal, distance) == any(near(signal, m, distance) for m in kept), (
+                    signal, distance)
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_the_candidates_hold_every_incident_a_signal_is_near(name: str) -> None:
+    signals = [s for _, s in ALL[name]]
+    rng = random.Random(4)
+    for distance in (0.5, 15.0, 120.0):
+        nearby = Nearby(distance)
+        groups = {uuid.uuid4(): rng.sample(signals, min(len(signals), rng.randint(1, 30))) for _ in range(40)}
+        for incident, members in groups.items():
+            nearby.add(incident, members)
+        dropped = next(iter(groups))
+        nearby.drop(dropped)
+        for signal in signals[:400]:
+            candidates = nearby.candidates(signal)
+            truly = {i for i, members in groups.items() if i != dropped and any(
+                near(signal, m, distance) for m in members[-200:])}
+            assert candidates is None or truly <= candidates, signal
+            assert not nearby.near(signal, dropped)
+
+
+def everything(room: Room) -> list[Incident]:
+    return sorted(room.incidents.values(), key=lambda i: str(i.id))
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_a_room_with_the_index_makes_the_incidents_of_one_without(name: str) -> None:
+    indexed, plain = Room(), Room()
+    plain._nearby.candidates = lambda signal: None  # type: ignore[method-assign]  # every incident
+    for at, signal in ALL[name]:
+        assert indexed.take(signal, T0 + at) == plain.take(signal, T0 + at)
+    assert everything(indexed) == everything(plain)
+    assert len(indexed.incidents) > (1 if name != "hari-biasa" else 0)
