@@ -12,7 +12,7 @@ import pytest
 
 from connectors.simulator.scenarios import load, names, plan
 from connectors.simulator.stream import Simulator
-from schemas.events import kind_of
+from schemas.events import Event, kind_of
 from schemas.incidents import Incident, Signal
 from schemas.topics import SIGNALS
 from streams.correlate import Room
@@ -23,7 +23,7 @@ from tests.test_correlation import T0
 _signal = msgspec.json.Decoder(Signal)
 
 
-def signals_of(events: list[tuple[timedelta, object]]) -> list[tuple[timedelta, Signal]]:
+def signals_of(events: list[tuple[timedelta, Event]]) -> list[tuple[timedelta, Signal]]:
     found = []
     for at, event in events:
         routed = route(kind_of(event), event, "posko.raw", 0, 0, None, b"", now=T0 + timedelta(days=2))
