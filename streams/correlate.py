@@ -49,7 +49,7 @@ from schemas.incidents import (
     incident_id,
 )
 from schemas.kecamatan import kecamatan
-from schemas.regions import REGION_NAMES, Region, boundaries, haversine_km
+from schemas.regions import EARTH_RADIUS_KM, REGION_NAMES, Region, boundaries
 from streams.nearness import Nearby
 from streams.priority import rank
 
@@ -444,10 +444,13 @@ def _bounded(incident_id: uuid.UUID, items: list[IncidentItem]) -> list[Incident
     if len(items) <= MAX_ITEMS:
         return items
     rest_id = uuid.uuid5(incident_id, "lainnya")
-    ranked = sorted((i for i in items if i.id != rest_id),
-                    key=lambda i: (i.kind is not SignalKind.PERINGATAN, -i.last_at.timestamp()))
+    rest_int = rest_id.int  # (UUID's == is Python code; comparing ints is not)
+    # Official alerts first, then the latest: a stable sort by time, then a stable split.
+    latest = sorted((i for i in items if i.id.int != rest_int), key=_last_at, reverse=True)
+    ranked = [i for i in latest if i.kind is SignalKind.PERINGATAN] + [
+        i for i in latest if i.kind is not SignalKind.PERINGATAN]
     kept, folded = ranked[:MAX_ITEMS - 1], ranked[MAX_ITEMS - 1:]
-    folded += [i for i in items if i.id == rest_id]
+    folded += [i for i in items if i.id.int == rest_int]
     count = sum(i.count for i in folded)
     ids = [s for i in folded for s in i.signal_ids][:MAX_IDS_PER_ITEM]
     rest = IncidentItem(
@@ -456,6 +459,10 @@ def _bounded(incident_id: uuid.UUID, items: list[IncidentItem]) -> list[Incident
         last_at=max(i.last_at for i in folded), count=count, signal_ids=ids,
         victims=any(i.victims for i in folded))
     return [*kept, rest]
+
+
+def _last_at(item: IncidentItem) -> datetime:
+    return item.last_at
 
 
 def _item(signal: Signal) -> IncidentItem:
@@ -479,22 +486,49 @@ def _item_signal(item: IncidentItem, hazard: Hazard) -> Signal:
 def _summarise(incident: Incident) -> Incident:
     """The incident's places, times, counts and title from its items (at most MAX_ITEMS)."""
     items = _bounded(incident.id, incident.items)
-    regions = list(dict.fromkeys(i.region for i in items if i.region))
-    kecamatan_codes = list(dict.fromkeys(i.kecamatan for i in items if i.kecamatan))
-    points = [i.location for i in items if i.location] or [
-        Point(*boundaries().centroids[r]) for r in regions]
+    regions: dict[Region, None] = {}
+    codes: dict[str, None] = {}
+    points: list[Point] = []
+    official = victims = False
+    reports = signals = 0
+    first_at = min(i.first_at for i in items)  # (no items: ValueError, as ever)
+    last_at = items[0].last_at
+    for i in items:  # one pass: this runs for every signal an incident takes
+        if i.region:
+            regions[i.region] = None
+        if i.kecamatan:
+            codes[i.kecamatan] = None
+        if i.location:
+            points.append(i.location)
+        if i.kind is SignalKind.PERINGATAN:
+            official = True
+        elif i.kind is SignalKind.LAPORAN:
+            reports += i.count
+        signals += i.count
+        victims = victims or i.victims
+        if i.last_at > last_at:
+            last_at = i.last_at
+    points = points or [Point(*boundaries().centroids[r]) for r in regions]
     centre = Point(sum(p.lat for p in points) / len(points),
                    sum(p.lon for p in points) / len(points)) if points else None
-    radius = max((haversine_km(centre.lat, centre.lon, p.lat, p.lon) for p in points),
-                 default=0.0) if centre else 0.0
-    official = [i for i in items if i.kind is SignalKind.PERINGATAN]
-    reports = sum(i.count for i in items if i.kind is SignalKind.LAPORAN)
     return msgspec.structs.replace(
-        incident, items=items, regions=regions, kecamatan=kecamatan_codes, centre=centre,
-        radius_km=round(radius, 1), first_at=min(i.first_at for i in items),
-        last_at=max(i.last_at for i in items), signal_count=sum(i.count for i in items),
-        report_count=reports, official=bool(official), victims=any(i.victims for i in items),
-        title=_title(incident.hazard, regions, kecamatan_codes, incident.surge))
+        incident, items=items, regions=list(regions), kecamatan=list(codes), centre=centre,
+        radius_km=round(_farthest_km(centre, points), 1) if centre else 0.0, first_at=first_at,
+        last_at=last_at, signal_count=signals, report_count=reports, official=official,
+        victims=victims, title=_title(incident.hazard, list(regions), list(codes), incident.surge))
+
+
+def _farthest_km(centre: Point, points: list[Point]) -> float:
+    """max(haversine_km(centre, p) for p in points), its formula inlined (the haversine grows with
+    h, so the largest h gives the largest distance)."""
+    p1, radians, sin, cos = math.radians(centre.lat), math.radians, math.sin, math.cos
+    cos1, largest = cos(p1), 0.0
+    for p in points:
+        p2 = radians(p.lat)
+        h = sin((p2 - p1) / 2) ** 2 + cos1 * cos(p2) * sin(radians(p.lon - centre.lon) / 2) ** 2
+        if h > largest:
+            largest = h
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, largest)))
 
 
 def _title(hazard: Hazard, regions: list[Region], codes: list[str], surge: bool) -> str:

@@ -11,7 +11,7 @@ both are indexed; every answer is the same as comparing with every signal of eve
   area) may be near: those naming its kecamatan, those holding an alert or area, and those with a
   point in the grid cells within `distance_km` of its point. An alert or area may be near any.
 - `Recent` compares a signal with an incident's signals: an ordinary one with the alerts and areas
-  among them, and with their points only when it lies close enough to the box they span.
+  among them, and with their points in the grid cells within `distance_km` of its point.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from functools import cache
 
 import shapely
 
+from schemas.events import Point
 from schemas.incidents import Signal, SignalKind
 from schemas.regions import EARTH_RADIUS_KM, Region, boundaries, haversine_km
 
 RECENT_SIGNALS = 200  # signals per incident that a new one is compared with for nearness
-_SLACK = 1.001  # the box test is exact in arithmetic: this keeps rounding from refusing an edge
+_SLACK = 1.001  # the grid's bounds are exact in arithmetic: this keeps rounding from losing an edge
 
 
 class Nearby:
@@ -36,8 +37,7 @@ class Nearby:
 
     def __init__(self, distance_km: float) -> None:
         self.distance_km = distance_km
-        self._reach = max(distance_km, 1e-6) * _SLACK / EARTH_RADIUS_KM  # radians
-        self._cell = math.degrees(self._reach)  # a grid cell's side, in degrees
+        self._cell = cell_for(distance_km)
         self._recent: dict[uuid.UUID, Recent] = {}
         # incidents by a kecamatan ("k", code) or grid cell (row, column) their signals have had
         self._by: dict[Hashable, set[uuid.UUID]] = defaultdict(set)
@@ -46,7 +46,7 @@ class Nearby:
 
     def add(self, incident: uuid.UUID, signals: Iterable[Signal]) -> None:
         """The incident's latest signals, with these."""
-        recent = self._recent.setdefault(incident, Recent())
+        recent = self._recent.setdefault(incident, Recent(self._cell))
         keys = self._keys[incident]
         for signal in signals:
             recent.append(signal)
@@ -80,43 +80,25 @@ class Nearby:
         if signal.kecamatan:
             found.update(self._by.get(("k", signal.kecamatan), ()))
         if (p := signal.location) is not None:
-            cells = self._cells_near(p.lat, p.lon)
+            cells = cells_near(p.lat, p.lon, self.distance_km, self._cell)
             if cells is None:
                 return None
             for cell in cells:
                 found.update(self._by.get(cell, ()))
         return found
 
-    def _cells_near(self, lat: float, lon: float) -> list[tuple[int, int]] | None:
-        """The grid cells holding every point within `distance_km` (None near a pole or the
-        antimeridian, where the grid is no help). A cell is `reach` high, so a point's row is one
-        off at most; its columns from the haversine bound of _may_reach."""
-        phi = abs(lat) + math.degrees(self._reach)  # the largest |latitude| of a point in reach
-        if phi >= 89.0:
-            return None
-        ratio = math.sin(self._reach / 2) / math.cos(math.radians(phi))
-        if ratio >= 1.0:
-            return None
-        dlon = math.degrees(2 * math.asin(ratio))
-        if abs(lon) + dlon >= 180.0:
-            return None
-        row, column = math.floor(lat / self._cell), math.floor(lon / self._cell)
-        wide = math.ceil(dlon / self._cell)
-        return [(row + dr, column + dc) for dr in (-1, 0, 1) for dc in range(-wide, wide + 1)]
-
 
 class Recent:
     """An incident's latest signals (oldest first, at most RECENT_SIGNALS) and their index."""
 
-    __slots__ = ("_box", "_kecamatan", "_special", "signals")
+    __slots__ = ("_cell", "_kecamatan", "_points", "_special", "signals")
 
-    def __init__(self, signals: Iterable[Signal] = ()) -> None:
+    def __init__(self, cell: float, signals: Iterable[Signal] = ()) -> None:
         self.signals: deque[Signal] = deque(maxlen=RECENT_SIGNALS)
+        self._cell = cell
         self._kecamatan: Counter[str] = Counter()
         self._special: list[Signal] = []  # alerts and areas: compared one by one
-        # (lat_min, lat_max, lon_min, lon_max) of every point an ordinary signal has had here (a
-        # signal that left only makes the box larger than it need be, never wrong)
-        self._box: tuple[float, float, float, float] | None = None
+        self._points: dict[tuple[int, int], list[Signal]] = {}  # ordinary ones with a point, by cell
         self.extend(signals)
 
     def __iter__(self) -> Iterator[Signal]:
@@ -138,16 +120,21 @@ class Recent:
         if special(signal):
             self._special.append(signal)
         elif (p := signal.location) is not None:
-            box = self._box or (p.lat, p.lat, p.lon, p.lon)
-            self._box = (min(box[0], p.lat), max(box[1], p.lat), min(box[2], p.lon), max(box[3], p.lon))
+            self._points.setdefault(_cell_of(p, self._cell), []).append(signal)
 
     def _forget(self, signal: Signal) -> None:
+        # (each list holds its signals oldest first, so remove() takes the one leaving)
         if signal.kecamatan:
             self._kecamatan[signal.kecamatan] -= 1
             if not self._kecamatan[signal.kecamatan]:
                 del self._kecamatan[signal.kecamatan]
         if special(signal):
             self._special.remove(signal)
+        elif (p := signal.location) is not None:
+            cell = _cell_of(p, self._cell)
+            self._points[cell].remove(signal)
+            if not self._points[cell]:
+                del self._points[cell]
 
     def near(self, signal: Signal, distance_km: float) -> bool:
         """Whether `signal` is near one of these signals."""
@@ -158,35 +145,52 @@ class Recent:
         if any(near(signal, other, distance_km) for other in self._special):
             return True
         # Between two ordinary signals only the kecamatan (above) and the distance count.
-        p = signal.location
-        if p is None or self._box is None or not _may_reach(self._box, p.lat, p.lon, distance_km):
+        if (p := signal.location) is None or not self._points:
             return False
-        return any(other.location is not None and not special(other)
-                   and haversine_km(p.lat, p.lon, other.location.lat, other.location.lon) <= distance_km
-                   for other in self.signals)
+        cells = cells_near(p.lat, p.lon, distance_km, self._cell)
+        groups = self._points.values() if cells is None else (self._points.get(c, ()) for c in cells)
+        return any(haversine_km(p.lat, p.lon, other.location.lat, other.location.lon) <= distance_km
+                   for group in groups for other in group if other.location is not None)
+
+
+def cell_for(distance_km: float) -> float:
+    """The side, in degrees, of the grid cells that index points for nearness within distance_km."""
+    return math.degrees(_reach(distance_km))
+
+
+def _reach(distance_km: float) -> float:
+    return max(distance_km, 1e-6) * _SLACK / EARTH_RADIUS_KM  # radians
+
+
+def _cell_of(p: Point, cell: float) -> tuple[int, int]:
+    return math.floor(p.lat / cell), math.floor(p.lon / cell)
 
 
 def _keys_of(signal: Signal, cell: float) -> Iterator[Hashable]:
     if signal.kecamatan:
         yield ("k", signal.kecamatan)
     if (p := signal.location) is not None:
-        yield (math.floor(p.lat / cell), math.floor(p.lon / cell))
+        yield _cell_of(p, cell)
 
 
-def _may_reach(box: tuple[float, float, float, float], lat: float, lon: float, distance_km: float) -> bool:
-    """Whether a point within `distance_km` of (lat, lon) can lie in the box. From the haversine:
-    the distance is at least R·|Δlat|, and at least 2R·asin(cos(φ)·sin(|Δlon|/2)) with φ the
-    larger |latitude| of the two points."""
-    lat_min, lat_max, lon_min, lon_max = box
-    reach = distance_km * _SLACK / EARTH_RADIUS_KM  # radians
-    if not lat_min - math.degrees(reach) <= lat <= lat_max + math.degrees(reach):
-        return False
-    gap = max(lon_min - lon, lon - lon_max, 0.0)
-    if gap == 0.0:
-        return True
-    phi = math.radians(max(abs(lat), abs(lat_min), abs(lat_max)))
-    half = math.sin(min(reach / 2, math.pi / 2))
-    return math.cos(phi) * math.sin(math.radians(min(gap, 180.0)) / 2) <= half
+def cells_near(lat: float, lon: float, distance_km: float, cell: float) -> list[tuple[int, int]] | None:
+    """The grid cells (`cell` degrees a side) holding every point within distance_km of (lat, lon);
+    None near a pole or the antimeridian, where the grid is no help. From the haversine: the
+    distance is at least R·|Δlat|, and at least 2R·asin(cos(φ)·sin(|Δlon|/2)) with φ the larger
+    |latitude| of the two points, at most |lat| + the reach."""
+    reach = _reach(distance_km)
+    phi = abs(lat) + math.degrees(reach)
+    if phi >= 89.0:
+        return None
+    ratio = math.sin(reach / 2) / math.cos(math.radians(phi))
+    if ratio >= 1.0:
+        return None
+    dlon = math.degrees(2 * math.asin(ratio))
+    if abs(lon) + dlon >= 180.0:
+        return None
+    row, column = math.floor(lat / cell), math.floor(lon / cell)
+    high, wide = math.ceil(math.degrees(reach) / cell), math.ceil(dlon / cell)
+    return [(row + dr, column + dc) for dr in range(-high, high + 1) for dc in range(-wide, wide + 1)]
 
 
 def special(signal: Signal) -> bool:

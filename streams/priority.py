@@ -9,6 +9,7 @@ signal sets the floor, and people add to it what the alert cannot know (victims,
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 import msgspec
 
@@ -24,6 +25,7 @@ REPORTS_RAISE_ONE = 5
 REPORTS_RAISE_TWO = 20
 
 
+@cache  # a few dozen triples, asked for every item of every incident version
 def cap_priority(urgency: Urgency, severity: Severity, certainty: Certainty) -> Priority:
     """The priority one signal's CAP triple asks for."""
     if urgency in _NOW and severity in _GRAVE and certainty in _SURE:
@@ -48,15 +50,14 @@ class Ranked(msgspec.Struct, frozen=True):
 
 def rank(items: Iterable[IncidentItem]) -> Ranked:
     """The priority of an incident with these items."""
-    items = list(items)
     base, source = Priority.RENDAH, ""
+    level, reports, victims = Priority.RENDAH.rank, 0, False
     for item in items:
         found = cap_priority(item.urgency, item.severity, item.certainty)
-        if found.rank < base.rank or not source:
-            base, source = found, item.headline
-    reports = sum(1 for item in items if item.kind is SignalKind.LAPORAN)
-    victims = any(item.victims for item in items)
-    level = base.rank
+        if found.rank < level or not source:
+            base, source, level = found, item.headline, found.rank
+        reports += item.kind is SignalKind.LAPORAN
+        victims = victims or item.victims
     why = [f"{base.value.capitalize()} menurut CAP ({source[:80]})"]
     if reports >= REPORTS_RAISE_TWO:
         level -= 2

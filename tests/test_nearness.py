@@ -16,7 +16,7 @@ from schemas.events import Event, kind_of
 from schemas.incidents import Incident, Signal
 from schemas.topics import SIGNALS
 from streams.correlate import Room
-from streams.nearness import Nearby, Recent, near
+from streams.nearness import Nearby, Recent, cell_for, near
 from streams.validate import route
 from tests.test_correlation import T0
 
@@ -50,7 +50,7 @@ def test_an_incidents_recent_signals_answer_as_each_compared(name: str) -> None:
     rng = random.Random(3)
     for _ in range(60):
         members = rng.sample(signals, min(len(signals), rng.choice([1, 5, 40, 250])))
-        recent = Recent(members)
+        recent = Recent(cell_for(15.0), members)
         kept = list(recent)  # at most RECENT_SIGNALS, the latest
         for signal in rng.sample(signals, min(len(signals), 40)):
             for distance in (0.0, 3.0, 15.0, 80.0):
