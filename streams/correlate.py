@@ -431,6 +431,20 @@ class Room:
         self.incidents[incident.id] = incident
 
 
+def as_published(changed: Iterable[Incident], before: dict[uuid.UUID, Incident]) -> list[Incident]:
+    """The last versions of incidents a batch of inputs changed, each raised (the wall's flash)
+    when it is new or of a higher priority than its version `before` the batch: a version in
+    between that raised it is never published, so its `raised` would be lost."""
+    out = []
+    for incident in changed:
+        prior = before.get(incident.id)
+        raised = incident.status is not IncidentStatus.SELESAI and (
+            prior is None or incident.priority.rank < prior.priority.rank)
+        out.append(incident if incident.raised == raised else
+                   msgspec.structs.replace(incident, raised=raised))
+    return out
+
+
 def _fold(item: IncidentItem, signal: Signal) -> IncidentItem:
     """The item with one more signal: counted always, its id kept while the item has room."""
     ids = item.signal_ids if len(item.signal_ids) >= MAX_IDS_PER_ITEM else [*item.signal_ids, signal.id]

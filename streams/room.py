@@ -44,7 +44,7 @@ from schemas.incidents import Escalation, EscalationSubject, Incident, IncidentA
 from schemas.regions import Region
 from schemas.topics import AUDIT, COMMANDS, DESK, ESCALATIONS, INCIDENTS, RANKING, SIGNALS
 from streams.commits import RawCommits
-from streams.correlate import Room, thresholds
+from streams.correlate import Room, as_published, thresholds
 from streams.desk import Desk, acknowledgement_entry
 from streams.escalation_log import FiredSteps
 from streams.faust_workarounds import set_without_changelog, unacked_topic
@@ -93,6 +93,7 @@ class Correlation:
             async with self._lock:
                 await self._load()
                 now = utc_now()
+                published = dict(self.room.incidents)  # as the last batch left them
                 changed: dict[uuid.UUID, Incident] = {}
                 letters: list[Outgoing] = []
                 entries: list[AuditEntry] = []
@@ -112,7 +113,7 @@ class Correlation:
                                                    message.topic, message.partition, message.offset,
                                                    message.key, message.value))
                 ranking = self._rank(changed.values(), [], now)
-                await self._write([], list(changed.values()), letters, ranking=ranking)
+                await self._write([], as_published(changed.values(), published), letters, ranking=ranking)
                 if entries:
                     await publish(self.app, [Outgoing(AUDIT, str(e.id).encode(), _encoder.encode(e))
                                              for e in entries])

@@ -24,7 +24,7 @@ from schemas.incidents import (
 from schemas.kecamatan import kecamatan_at
 from schemas.regions import Region
 from schemas.topics import SIGNALS
-from streams.correlate import Room, Thresholds, thresholds
+from streams.correlate import Room, Thresholds, as_published, thresholds
 from streams.priority import cap_priority
 from streams.validate import route
 
@@ -161,6 +161,22 @@ def test_victims_and_many_independent_reports_raise_the_priority() -> None:
     assert "5 laporan warga terpisah" in became[0].why
 
 
+
+def test_a_batch_publishes_raised_when_any_of_its_signals_raised_the_incident() -> None:
+    """The worker publishes the last version of each incident a batch changed; the flash must not
+    be lost when a later signal of the batch changed it again."""
+    room = Room()
+    changed = {i.id: i for i in feed(room, report("Banjir di jalan desa"), report("Air naik di RT 02"))}
+    [new] = as_published(changed.values(), {})
+    assert not changed[new.id].raised and new.raised  # new in this batch: the wall flashes
+    published = dict(room.incidents)
+    hurt = feed(room, report("Ada korban luka", victims=True), report("Air sepinggang di pasar"))
+    [raised] = as_published({i.id: i for i in hurt}.values(), published)
+    assert raised.priority is Priority.TINGGI and raised.raised and not hurt[-1].raised
+    published = dict(room.incidents)
+    [acked] = room.take(IncidentAck(incident_id=new.id, acked_by="Rina (piket)", role="officer",
+                                    acked_at=T0 + timedelta(minutes=1)), T0 + timedelta(minutes=1))
+    assert as_published([acked], published) == [acked] and not acked.raised
 STEPS = ((10.0, "petugas piket"), (20.0, "supervisor"), (30.0, "kepala BPBD"))
 
 
