@@ -1,5 +1,7 @@
 """`posko bench route`: the worker's own CPU per event (decode, validate, place, triage, signal,
-pack), single-event records beside batched ones, in one process without Kafka.
+pack), single-event records beside batched ones, in one process without Kafka; then the CPU per
+signal of correlation (streams/correlate.py), with its nearness indexes beside the same room
+comparing every signal with every open incident (the baseline: how it ran before them).
 
 The same simulated events go through `streams.app._route_batch` and `streams.publish._packed` as
 the agent runs them: once one event a record (as outside senders write) and once in the batched
@@ -24,9 +26,11 @@ from connectors.simulator.stream import Simulator
 from posko.loop import tune_gc
 from schemas.batch import join
 from schemas.events import Kind, utc_now
+from schemas.incidents import Signal
 from schemas.raw import RawMessage
-from schemas.topics import raw_topic
+from schemas.topics import SIGNALS, raw_topic
 from streams.app import _route_batch
+from streams.correlate import Room
 from streams.publish import _packed
 from streams.validate import Outgoing, decode_record
 
@@ -38,9 +42,14 @@ class Result(msgspec.Struct):
     records: dict[str, int]
     cpu_us_per_event: dict[str, float]
     ratio: float
+    signals: int
+    incidents: int
+    correlate_us_per_signal: dict[str, float]
+    correlate_ratio: float
 
 
-def _route(records: dict[Kind, list[bytes]]) -> None:
+def _route(records: dict[Kind, list[bytes]]) -> list[bytes]:
+    signals = []
     for kind, values in records.items():
         # What the agent reads of Faust's events: the codec's lines and the message.
         taken: list[Any] = [SimpleNamespace(value=decode_record(value), message=SimpleNamespace(
@@ -52,6 +61,20 @@ def _route(records: dict[Kind, list[bytes]]) -> None:
             by_topic[record.topic].append(record)
         for topic, group in by_topic.items():
             _packed(topic, group)
+        signals += [record.value for record in by_topic.get(SIGNALS, [])]
+    return signals
+
+
+def _correlate(signals: list[Signal], indexed: bool) -> tuple[float, int]:
+    """CPU µs per signal taken into a room, and the incidents it ends with."""
+    room = Room()
+    if not indexed:  # every open incident is a candidate, as before the indexes
+        room._nearby.candidates = lambda signal: None  # type: ignore[method-assign]
+    now = utc_now()
+    started = time.process_time()
+    for signal in signals:
+        room.take(signal, now)
+    return round((time.process_time() - started) * 1e6 / len(signals), 1), len(room.incidents)
 
 
 def run_route_bench(events: int) -> Result:
@@ -68,11 +91,23 @@ def run_route_bench(events: int) -> Result:
     for _ in range(2):
         for form, records in forms.items():
             started = time.process_time()
-            _route(records)
+            values = _route(records)
             cpu[form] = round((time.process_time() - started) * 1e6 / len(messages), 1)
-    result = Result(events=len(messages), records={f: sum(map(len, r.values())) for f, r in forms.items()},
-                    cpu_us_per_event=cpu, ratio=round(cpu["batched"] / cpu["single"], 3))
     print(f"routing {len(messages):,} events: single {cpu['single']} µs/event, batched "
-          f"{cpu['batched']} µs/event ({result.ratio}× the single)", file=sys.stderr)
+          f"{cpu['batched']} µs/event ({round(cpu['batched'] / cpu['single'], 3)}× the single)",
+          file=sys.stderr)
+    decoder = msgspec.json.Decoder(Signal)
+    signals = [decoder.decode(value) for value in values]
+    correlate: dict[str, float] = {}
+    for name, indexed in (("indexed", True), ("every_incident", False)):
+        correlate[name], incidents = _correlate(signals, indexed)
+        print(f"correlating {len(signals):,} signals ({name}): {correlate[name]} µs/signal, "
+              f"{incidents:,} incidents", file=sys.stderr)
+    result = Result(events=len(messages), records={f: sum(map(len, r.values())) for f, r in forms.items()},
+                    cpu_us_per_event=cpu, ratio=round(cpu["batched"] / cpu["single"], 3),
+                    signals=len(signals), incidents=incidents, correlate_us_per_signal=correlate,
+                    correlate_ratio=round(correlate["indexed"] / correlate["every_incident"], 3))
+    print(f"correlation with its indexes: {result.correlate_ratio}× the CPU of comparing every "
+          "incident", file=sys.stderr)
     print(msgspec.json.encode(result).decode(), flush=True)
     return result
