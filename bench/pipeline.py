@@ -268,6 +268,11 @@ def _latency(settings: Settings, services: list[Service],
     """Produce → row latency at LATENCY_RATE with the pipeline running, beside the bare consumer."""
     for service in services:
         service.start()
+    # Warm first: a few events through to their rows, so the worker's start (its group joined,
+    # the room's incidents and escalations read back) is not in the latency.
+    warm = [m for m in _messages(20, "bench-warm", seed=8) if m.flaw is None]
+    asyncio.run(_produce(settings, warm))
+    _drain_rate(settings, "bench-warm", len(warm), timeout_s=120, services=services)
     bare: list[float] = []
 
     async def phase() -> None:

@@ -22,6 +22,7 @@ How signals join (every threshold is a setting, docs/settings.md says why its de
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import re
 import uuid
@@ -32,7 +33,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from posko.settings import Settings, SettingsError
-from schemas.events import Point, ReportCategory
+from schemas.events import ReportCategory
 from schemas.incidents import (
     Escalation,
     EscalationStep,
@@ -48,20 +49,14 @@ from schemas.incidents import (
     escalation_id,
     incident_id,
 )
-from schemas.kecamatan import kecamatan
-from schemas.regions import EARTH_RADIUS_KM, REGION_NAMES, Region, boundaries
 from streams.nearness import Nearby
 from streams.priority import rank
+from streams.summary import drafted, fold, item_of, item_signal, summarise
 
 # Hazards whose signals may belong to one happening: a quake sets off landslides.
 COMPATIBLE: dict[Hazard, frozenset[Hazard]] = {
     Hazard.GEMPA: frozenset({Hazard.GEMPA, Hazard.LONGSOR}),
     Hazard.LONGSOR: frozenset({Hazard.LONGSOR, Hazard.GEMPA}),
-}
-HAZARD_NAMES: dict[Hazard, str] = {
-    Hazard.BANJIR: "Banjir", Hazard.LONGSOR: "Tanah longsor", Hazard.GEMPA: "Gempa bumi",
-    Hazard.KARHUTLA: "Kebakaran hutan dan lahan", Hazard.CUACA: "Cuaca ekstrem",
-    Hazard.KEBAKARAN: "Kebakaran", Hazard.LAINNYA: "Laporan warga",
 }
 # How long after its last signal an incident still takes new ones, per hazard (hours): a river
 # flood rises and falls over days with BPBD warnings hours apart; hotspots are counted once a day;
@@ -70,10 +65,7 @@ WINDOWS_H: dict[Hazard, float] = {
     Hazard.BANJIR: 12.0, Hazard.KARHUTLA: 36.0, Hazard.GEMPA: 6.0, Hazard.LONGSOR: 6.0,
     Hazard.CUACA: 3.0, Hazard.KEBAKARAN: 2.0, Hazard.LAINNYA: 6.0,
 }
-# Bounds, so that a happening of thousands of signals (or a load test's) stays a record Kafka takes
-# (well under its 1 MB) and a signal costs the same whatever the size of its incident.
-MAX_ITEMS = 100  # lines an incident shows; the rest are counted in one "… sinyal lain"
-MAX_IDS_PER_ITEM = 50  # signal ids an item keeps (its count goes on)
+log = logging.getLogger("posko.stream")
 PRUNE_EVERY = 1000  # signals between two looks for incidents no signal can join any more
 _WORDS = re.compile(r"[a-z0-9]+")
 
@@ -159,6 +151,10 @@ class Room:
         self._taken = 0
         self._rates: dict[tuple[str, ReportCategory | None], _Rate] = {}
         self._fired: set[uuid.UUID] = set()  # escalation ids already on posko.escalations
+        # While a batch is taken (defer … settle): the incidents it changed, each with its version
+        # before the batch. Their summaries and priorities are made once, when it is settled.
+        self._deferring = False
+        self._before: dict[uuid.UUID, Incident | None] = {}
 
     # --- restoring ------------------------------------------------------------------------
 
@@ -170,7 +166,7 @@ class Room:
         self._arrived(incident)
         # Its signals are known only as items now: what a new signal is compared with.
         self._nearby.drop(incident.id)
-        self._nearby.add(incident.id, (_item_signal(item, incident.hazard) for item in incident.items))
+        self._nearby.add(incident.id, (item_signal(item, incident.hazard) for item in incident.items))
         for item in incident.items:
             for signal_id in item.signal_ids:
                 self.member[signal_id] = incident.id
@@ -182,6 +178,26 @@ class Room:
         self._fired.add(escalation)
 
     # --- taking inputs ----------------------------------------------------------------------
+
+    def defer(self) -> None:
+        """Take the next inputs as one batch: an incident they change is summarised and ranked
+        once, at `settle`, not once per signal (what `take` returns meanwhile is a draft)."""
+        self._deferring = True
+
+    def settle(self, now: datetime) -> list[Incident]:
+        """The batch's incidents, each summarised and ranked once; `take` is per input again."""
+        self._deferring = False
+        settled = []
+        for id_, before in self._before.items():
+            if (incident := self.incidents.get(id_)) is None:
+                continue
+            try:
+                settled.append(self._settle(incident, before, now))
+            except Exception:  # never the batch for one incident: its draft has the right items
+                log.exception("incident %s could not be summarised; its items are kept", id_)
+                settled.append(incident)
+        self._before.clear()
+        return settled
 
     def take(self, value: Signal | IncidentAck, now: datetime) -> list[Incident]:
         """The incidents changed by one input (`now` is the worker's clock, for the record)."""
@@ -266,14 +282,14 @@ class Room:
         """Move the items `item_ids` of an incident to `new` (an incident without items yet)."""
         moving = [i for i in incident.items if i.id in item_ids]
         moved = {s for item in moving for s in item.signal_ids}
-        kept = self._store(_summarise(msgspec.structs.replace(
+        kept = self._store(summarise(msgspec.structs.replace(
             incident, items=[i for i in incident.items if i.id not in item_ids])), now)
         recent = self._nearby.drop(incident.id)
         self._nearby.add(incident.id, (s for s in recent if s.id not in moved))
         self._nearby.add(new.id, (s for s in recent if s.id in moved))
         for signal_id in moved:
             self.member[signal_id] = new.id
-        return kept, self._store(_summarise(msgspec.structs.replace(new, items=moving)), now)
+        return kept, self._store(summarise(msgspec.structs.replace(new, items=moving)), now)
 
     # --- escalation and closing -------------------------------------------------------------
 
@@ -364,15 +380,15 @@ class Room:
         words = _pairs(_words_of(signal)) if signal.kind is SignalKind.LAPORAN else set()
         for n, item in enumerate(items):
             if self._duplicate(signal, words, item):
-                items[n] = _fold(item, signal)
-                return _summarise(msgspec.structs.replace(incident, items=items))
+                items[n] = fold(item, signal)
+                return drafted(incident, items, items[n], 1)
         self._texts[signal.id] = (words, True)
-        return self._add_item(incident, _item(signal))
+        return self._add_item(incident, item_of(signal))
 
     def _add_item(self, incident: Incident, item: IncidentItem) -> Incident:
         for signal_id in item.signal_ids:
             self.member[signal_id] = incident.id
-        return _summarise(msgspec.structs.replace(incident, items=[*incident.items, item]))
+        return drafted(incident, [*incident.items, item], item, item.count)
 
     def _duplicate(self, signal: Signal, words: set[tuple[str, str]], item: IncidentItem) -> bool:
         if signal.kind is not SignalKind.LAPORAN or item.kind is not SignalKind.LAPORAN:
@@ -396,7 +412,8 @@ class Room:
         if self._latest is None:
             return
         horizon = self._latest - self._horizon()
-        for incident in [i for i in self.incidents.values() if i.last_at < horizon]:
+        for incident in [i for i in self.incidents.values()
+                         if i.last_at < horizon and i.id not in self._before]:  # (not a draft)
             del self.incidents[incident.id]
             self._nearby.drop(incident.id)
             self._order.pop(incident.id, None)
@@ -410,18 +427,35 @@ class Room:
             incident, status=IncidentStatus.SELESAI, merged_into=merged_into, raised=False), now, bump=True)
 
     def _store(self, incident: Incident, now: datetime, bump: bool = False) -> Incident:
-        before = self.incidents.get(incident.id)
+        """Store a new version: summarised and ranked from its items (signals changed it), or as
+        it is (`bump`: a person or the clock changed it)."""
         if not bump:
-            ranked = rank(incident.items)
-            if incident.manual and incident.priority.rank < ranked.priority.rank:  # as the room set it
-                ranked = msgspec.structs.replace(ranked, priority=incident.priority)
-            raised = before is None or ranked.priority.rank < before.priority.rank
-            urgent = ranked.priority in (Priority.SEGERA, Priority.TINGGI)
-            incident = msgspec.structs.replace(
-                incident, priority=ranked.priority, why=ranked.why, raised=raised,
-                urgent_since=incident.urgent_since or (now if urgent else None))
+            if self._deferring:  # summarised and ranked when the batch is settled
+                self._before.setdefault(incident.id, self.incidents.get(incident.id))
+                self._arrived(incident)
+                return incident
+            return self._settle(incident, self.incidents.get(incident.id), now)
+        if incident.id in self._before:  # a draft of this batch: the version its signals made first
+            incident = self._settle(incident, self._before.pop(incident.id), now)
+        before = self.incidents.get(incident.id)
         incident = msgspec.structs.replace(
             incident, version=(before.version if before else 0) + 1, updated_at=now)
+        self._arrived(incident)
+        return incident
+
+    def _settle(self, incident: Incident, before: Incident | None, now: datetime) -> Incident:
+        """The version signals made: summarised, ranked (raised when new or of a higher priority
+        than `before`) and numbered after `before`."""
+        incident = summarise(incident)
+        ranked = rank(incident.items)
+        if incident.manual and incident.priority.rank < ranked.priority.rank:  # as the room set it
+            ranked = msgspec.structs.replace(ranked, priority=incident.priority)
+        raised = before is None or ranked.priority.rank < before.priority.rank
+        urgent = ranked.priority in (Priority.SEGERA, Priority.TINGGI)
+        incident = msgspec.structs.replace(
+            incident, priority=ranked.priority, why=ranked.why, raised=raised,
+            urgent_since=incident.urgent_since or (now if urgent else None),
+            version=(before.version if before else 0) + 1, updated_at=now)
         self._arrived(incident)
         return incident
 
@@ -443,116 +477,6 @@ def as_published(changed: Iterable[Incident], before: dict[uuid.UUID, Incident])
         out.append(incident if incident.raised == raised else
                    msgspec.structs.replace(incident, raised=raised))
     return out
-
-
-def _fold(item: IncidentItem, signal: Signal) -> IncidentItem:
-    """The item with one more signal: counted always, its id kept while the item has room."""
-    ids = item.signal_ids if len(item.signal_ids) >= MAX_IDS_PER_ITEM else [*item.signal_ids, signal.id]
-    return msgspec.structs.replace(
-        item, count=item.count + 1, signal_ids=ids, first_at=min(item.first_at, signal.occurred_at),
-        last_at=max(item.last_at, signal.occurred_at), victims=item.victims or signal.victims)
-
-
-def _bounded(incident_id: uuid.UUID, items: list[IncidentItem]) -> list[IncidentItem]:
-    """At most MAX_ITEMS lines: official alerts and the latest kept, the rest counted in one."""
-    if len(items) <= MAX_ITEMS:
-        return items
-    rest_id = uuid.uuid5(incident_id, "lainnya")
-    rest_int = rest_id.int  # (UUID's == is Python code; comparing ints is not)
-    # Official alerts first, then the latest: a stable sort by time, then a stable split.
-    latest = sorted((i for i in items if i.id.int != rest_int), key=_last_at, reverse=True)
-    ranked = [i for i in latest if i.kind is SignalKind.PERINGATAN] + [
-        i for i in latest if i.kind is not SignalKind.PERINGATAN]
-    kept, folded = ranked[:MAX_ITEMS - 1], ranked[MAX_ITEMS - 1:]
-    folded += [i for i in items if i.id.int == rest_int]
-    count = sum(i.count for i in folded)
-    ids = [s for i in folded for s in i.signal_ids][:MAX_IDS_PER_ITEM]
-    rest = IncidentItem(
-        id=rest_id, kind=SignalKind.LAPORAN, event_kind=folded[0].event_kind,
-        headline=f"{count} sinyal lain", region=None, first_at=min(i.first_at for i in folded),
-        last_at=max(i.last_at for i in folded), count=count, signal_ids=ids,
-        victims=any(i.victims for i in folded))
-    return [*kept, rest]
-
-
-def _last_at(item: IncidentItem) -> datetime:
-    return item.last_at
-
-
-def _item(signal: Signal) -> IncidentItem:
-    return IncidentItem(
-        id=signal.id, kind=signal.kind, event_kind=signal.event_kind, headline=signal.headline,
-        region=signal.region or (signal.regions[0] if signal.regions else None),
-        kecamatan=signal.kecamatan, location=signal.location, first_at=signal.occurred_at,
-        last_at=signal.occurred_at, signal_ids=[signal.id], urgency=signal.urgency,
-        severity=signal.severity, certainty=signal.certainty, victims=signal.victims,
-        indicator=signal.indicator, value=signal.value)
-
-
-def _item_signal(item: IncidentItem, hazard: Hazard) -> Signal:
-    """An item as a signal, to tell what is near a restored incident."""
-    return Signal(id=item.id, kind=item.kind, event_kind=item.event_kind, hazard=hazard,
-                  occurred_at=item.last_at, region=item.region,
-                  regions=[item.region] if item.region else [], kecamatan=item.kecamatan,
-                  location=item.location, headline=item.headline)
-
-
-def _summarise(incident: Incident) -> Incident:
-    """The incident's places, times, counts and title from its items (at most MAX_ITEMS)."""
-    items = _bounded(incident.id, incident.items)
-    regions: dict[Region, None] = {}
-    codes: dict[str, None] = {}
-    points: list[Point] = []
-    official = victims = False
-    reports = signals = 0
-    first_at = min(i.first_at for i in items)  # (no items: ValueError, as ever)
-    last_at = items[0].last_at
-    for i in items:  # one pass: this runs for every signal an incident takes
-        if i.region:
-            regions[i.region] = None
-        if i.kecamatan:
-            codes[i.kecamatan] = None
-        if i.location:
-            points.append(i.location)
-        if i.kind is SignalKind.PERINGATAN:
-            official = True
-        elif i.kind is SignalKind.LAPORAN:
-            reports += i.count
-        signals += i.count
-        victims = victims or i.victims
-        if i.last_at > last_at:
-            last_at = i.last_at
-    points = points or [Point(*boundaries().centroids[r]) for r in regions]
-    centre = Point(sum(p.lat for p in points) / len(points),
-                   sum(p.lon for p in points) / len(points)) if points else None
-    return msgspec.structs.replace(
-        incident, items=items, regions=list(regions), kecamatan=list(codes), centre=centre,
-        radius_km=round(_farthest_km(centre, points), 1) if centre else 0.0, first_at=first_at,
-        last_at=last_at, signal_count=signals, report_count=reports, official=official,
-        victims=victims, title=_title(incident.hazard, list(regions), list(codes), incident.surge))
-
-
-def _farthest_km(centre: Point, points: list[Point]) -> float:
-    """max(haversine_km(centre, p) for p in points), its formula inlined (the haversine grows with
-    h, so the largest h gives the largest distance)."""
-    p1, radians, sin, cos = math.radians(centre.lat), math.radians, math.sin, math.cos
-    cos1, largest = cos(p1), 0.0
-    for p in points:
-        p2 = radians(p.lat)
-        h = sin((p2 - p1) / 2) ** 2 + cos1 * cos(p2) * sin(radians(p.lon - centre.lon) / 2) ** 2
-        if h > largest:
-            largest = h
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, largest)))
-
-
-def _title(hazard: Hazard, regions: list[Region], codes: list[str], surge: bool) -> str:
-    names = [k.name for k in (kecamatan(c) for c in codes[:3]) if k]
-    where = ", ".join(REGION_NAMES[r].replace("Kabupaten ", "Kab. ") for r in regions[:3])
-    if len(regions) > 3:
-        where += f" +{len(regions) - 3}"
-    kec = f" (Kec. {', '.join(names)}{' …' if len(codes) > 3 else ''})" if names else ""
-    what = f"Lonjakan laporan: {HAZARD_NAMES[hazard].lower()}" if surge else HAZARD_NAMES[hazard]
-    return f"{what} di {where}{kec}"
 
 
 def _decay(rate: _Rate, at: datetime, baseline: timedelta) -> None:

@@ -97,6 +97,7 @@ class Correlation:
                 changed: dict[uuid.UUID, Incident] = {}
                 letters: list[Outgoing] = []
                 entries: list[AuditEntry] = []
+                self.room.defer()  # each changed incident summarised and ranked once, below
                 for event in batch:
                     message = event.message
                     try:
@@ -112,6 +113,7 @@ class Correlation:
                         letters.append(dead_letter(f"not a signal nor an incident acknowledgement: {exc}",
                                                    message.topic, message.partition, message.offset,
                                                    message.key, message.value))
+                changed |= {incident.id: incident for incident in self.room.settle(now)}
                 ranking = self._rank(changed.values(), [], now)
                 await self._write([], as_published(changed.values(), published), letters, ranking=ranking)
                 if entries:

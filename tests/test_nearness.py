@@ -17,6 +17,7 @@ from schemas.incidents import Incident, Signal
 from schemas.topics import SIGNALS
 from streams.correlate import Room
 from streams.nearness import Nearby, Recent, cell_for, near
+from streams.summary import summarise
 from streams.validate import route
 from tests.test_correlation import T0
 
@@ -89,3 +90,27 @@ def test_a_room_with_the_index_makes_the_incidents_of_one_without(name: str) -> 
         assert indexed.take(signal, T0 + at) == plain.take(signal, T0 + at)
     assert everything(indexed) == everything(plain)
     assert len(indexed.incidents) > (1 if name != "hari-biasa" else 0)
+
+
+def without_versions(room: Room) -> list[Incident]:
+    return [msgspec.structs.replace(i, version=0, raised=False) for i in everything(room)]
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_a_batch_settled_at_once_makes_the_incidents_of_signals_taken_one_by_one(name: str) -> None:
+    """The worker takes a batch of signals and summarises each changed incident once (defer …
+    settle); every incident ends as taking the signals one at a time makes it."""
+    one, batched = Room(), Room()
+    signals = [s for _, s in ALL[name]]
+    for start in range(0, len(signals), 500):
+        batched.defer()
+        for signal in signals[start:start + 500]:
+            one.take(signal, T0)
+            for draft in batched.take(signal, T0):  # what choosing the next one's incident reads
+                made = summarise(draft)
+                assert (draft.first_at, draft.last_at, draft.signal_count, draft.items) == (
+                    made.first_at, made.last_at, made.signal_count, made.items)
+        settled = batched.settle(T0)
+        assert len({i.id for i in settled}) == len(settled)
+    assert without_versions(batched) == without_versions(one)
+    assert all(b.version <= o.version for b, o in zip(everything(batched), everything(one), strict=True))
