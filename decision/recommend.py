@@ -12,13 +12,14 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 import msgspec
 
 from decision.playbooks import WARNING_LEVELS, Playbook, Rule, Trigger
 from schemas.commands import EmergencyStatus, RegionEmergency, Task, TaskStatus
 from schemas.decision import Recommendation, RecommendationStatus
-from schemas.incidents import Incident, IncidentStatus, SignalKind
+from schemas.incidents import Incident, IncidentItem, IncidentStatus, SignalKind
 from schemas.regions import REGION_NAMES, Region
 from schemas.sectors import INDICATORS
 
@@ -88,22 +89,23 @@ def _for_region(incident: Incident, region: Region, playbook: Playbook, tasks: S
 
 def _fires(rule: Rule, incident: Incident, region: Region, fired: Mapping[str, Fired]) -> Fired | None:
     """When and on what the rule holds for the incident in the region, or None."""
-    items = sorted((i for i in incident.items
-                    if i.region in (region, None) or i.kind is SignalKind.PERINGATAN),
-                   key=lambda i: i.first_at)
     name = REGION_NAMES[region]
     if rule.trigger is Trigger.INCIDENT:
         return Fired(incident.first_at, f"Insiden {incident.title} di {name}")
     if rule.trigger is Trigger.AFTER:
         earlier = fired.get(rule.after or "")
         return Fired(earlier.at, f"tenggat aturan {rule.after} {_wib(earlier.at)}") if earlier else None
+    items = sorted((i for i in incident.items
+                    if i.region in (region, None) or i.kind is SignalKind.PERINGATAN),
+                   key=_first_at)
     if rule.trigger is Trigger.WARNING:
         wanted = WARNING_LEVELS.index(rule.level or "Awas")
         # A BPBD warns its own kabupaten: the region's warnings (or one naming no region).
         for item in items:
+            if item.kind is not SignalKind.PERINGATAN or item.region not in (region, None):
+                continue
             level = _level(item.headline)
-            if (item.kind is SignalKind.PERINGATAN and item.region in (region, None) and level is not None
-                    and level >= wanted):
+            if level is not None and level >= wanted:
                 return Fired(item.first_at, f"Peringatan {item.headline} ({_wib(item.first_at)})")
         return None
     if rule.trigger is Trigger.INDICATOR:
@@ -134,6 +136,11 @@ def _fires(rule: Rule, incident: Incident, region: Region, fired: Mapping[str, F
     return None
 
 
+def _first_at(item: IncidentItem) -> datetime:
+    return item.first_at
+
+
+@lru_cache(maxsize=4096)  # asked for every warning of every incident at every re-ranking
 def _level(headline: str) -> int | None:
     """The highest BPBD warning level a headline names (0 Waspada … 2 Awas), or None."""
     words = set(re.findall(r"\w+", headline.lower()))

@@ -60,6 +60,9 @@ _desk_record = msgspec.json.Decoder(DeskRecord)
 _ranking_record = msgspec.json.Decoder(RankingRecord)
 _encoder = msgspec.json.Encoder()
 READ_BACK_S = 30.0
+# Signals correlated between two yields to the event loop (a few tens of milliseconds of work):
+# a take of thousands would otherwise hold up every other agent of the worker until it is done.
+YIELD_EVERY = 200
 
 
 class Correlation:
@@ -98,7 +101,9 @@ class Correlation:
                 letters: list[Outgoing] = []
                 entries: list[AuditEntry] = []
                 self.room.defer()  # each changed incident summarised and ranked once, below
-                for event in batch:
+                for n, event in enumerate(batch, 1):
+                    if n % YIELD_EVERY == 0:  # the validating agents and Kafka's timers run too
+                        await asyncio.sleep(0)
                     message = event.message
                     try:
                         value = _input.decode(message.value or b"")
