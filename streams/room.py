@@ -101,24 +101,27 @@ class Correlation:
                 letters: list[Outgoing] = []
                 entries: list[AuditEntry] = []
                 self.room.defer()  # each changed incident summarised and ranked once, below
-                for n, event in enumerate(batch, 1):
-                    if n % YIELD_EVERY == 0:  # the validating agents and Kafka's timers run too
-                        await asyncio.sleep(0)
-                    message = event.message
-                    try:
-                        value = _input.decode(message.value or b"")
-                        before = self.room.incidents.get(value.incident_id) if isinstance(
-                            value, IncidentAck) else None
-                        taken_in = self.room.take(value, now)
-                        for incident in taken_in:
-                            changed[incident.id] = incident
-                        if isinstance(value, IncidentAck):
-                            entries.append(acknowledgement_entry(value, before, taken_in, now))
-                    except Exception as exc:  # one bad record never stops correlation
-                        letters.append(dead_letter(f"not a signal nor an incident acknowledgement: {exc}",
-                                                   message.topic, message.partition, message.offset,
-                                                   message.key, message.value))
-                changed |= {incident.id: incident for incident in self.room.settle(now)}
+                try:
+                    for n, event in enumerate(batch, 1):
+                        if n % YIELD_EVERY == 0:  # the validating agents and Kafka's timers run too
+                            await asyncio.sleep(0)
+                        message = event.message
+                        try:
+                            value = _input.decode(message.value or b"")
+                            before = self.room.incidents.get(value.incident_id) if isinstance(
+                                value, IncidentAck) else None
+                            taken_in = self.room.take(value, now)
+                            for incident in taken_in:
+                                changed[incident.id] = incident
+                            if isinstance(value, IncidentAck):
+                                entries.append(acknowledgement_entry(value, before, taken_in, now))
+                        except Exception as exc:  # one bad record never stops correlation
+                            letters.append(dead_letter(f"not a signal nor an incident acknowledgement: {exc}",
+                                                       message.topic, message.partition, message.offset,
+                                                       message.key, message.value))
+                finally:  # (also when the agent is stopped mid-batch: no draft is left behind)
+                    settled = self.room.settle(now)
+                changed |= {incident.id: incident for incident in settled}
                 ranking = self._rank(changed.values(), [], now)
                 await self._write([], as_published(changed.values(), published), letters, ranking=ranking)
                 if entries:
