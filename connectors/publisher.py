@@ -4,11 +4,13 @@ kind and region go as one batched record (schemas/batch.py)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import OutOfOrderSequenceNumber, UnknownProducerId
 
 from posko.errors import PoskoError
 from posko.kafka.delivery import deliver_all
@@ -19,6 +21,11 @@ from schemas.raw import RawMessage
 from schemas.regions import PROVINCE_CODE
 from schemas.topics import raw_topic
 
+log = logging.getLogger("posko.publisher")
+
+# Failures that resending through the same idempotent producer never gets past.
+LOST_SEQUENCE = (OutOfOrderSequenceNumber, UnknownProducerId)
+STOP_S = 10.0
 PUBLISHER = "raw_publisher"  # key of the shared RawPublisher in an HTTP connector app's state
 
 
@@ -30,14 +37,33 @@ class RawPublisher:
     """An idempotent producer for posko.raw.<kind> that never drops a message."""
 
     def __init__(self, settings: Settings) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers,
+        self._settings = settings
+        self._producer = self._new_producer()
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._settings.bootstrap_servers,
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
             max_batch_size=512 * 1024,
             request_timeout_ms=15_000,
         )
+
+    async def _recover(self, errors: list[Exception]) -> None:
+        """After a broker restart the idempotent producer's sequence numbers may be refused for
+        good (OutOfOrderSequenceNumber on every resend): a new producer, with a new producer id,
+        sends them again. A message the broker kept before is then a second copy of the same
+        event, which ClickHouse keeps once (rows are keyed by event id)."""
+        if not any(isinstance(e, LOST_SEQUENCE) for e in errors):
+            return
+        log.warning("Kafka refuses this producer's sequence (%r): starting a new producer", errors[0])
+        try:
+            await asyncio.wait_for(self._producer.stop(), STOP_S)
+        except Exception as exc:  # stopping the old one is best effort
+            log.warning("the old producer did not stop cleanly (%r)", exc)
+        self._producer = self._new_producer()
+        await self._producer.start()
 
     async def __aenter__(self) -> RawPublisher:
         await self._producer.start()
@@ -67,7 +93,7 @@ class RawPublisher:
             return []
 
         records = packed(messages) if batched else [[message] for message in messages]
-        resent = await deliver_all(send, records, instead)
+        resent = await deliver_all(send, records, instead, self._recover)
         if refused:
             largest = max(len(m.value) for m in refused)
             raise MessageRefused(

@@ -24,11 +24,13 @@ REFUSED_FOR_GOOD: tuple[type[Exception], ...] = (
 async def deliver_all(
     send: Callable[[T], Awaitable[asyncio.Future[object]]], records: Sequence[T],
     instead: Callable[[T, Exception], Sequence[T]] | None = None,
+    recover: Callable[[list[Exception]], Awaitable[None]] | None = None,
 ) -> int:
     """Send every record and wait until the broker acknowledged all; return the resend count.
 
     Only what failed is sent again. A record Kafka refuses for good is replaced by what `instead`
-    gives for it (without `instead`, it is sent again like any other failure).
+    gives for it (without `instead`, it is sent again like any other failure). `recover`, when
+    given, sees each round's failures before the resend (to start a new producer, say).
     """
     pending = list(records)
     resent = 0
@@ -54,6 +56,8 @@ async def deliver_all(
         if errors:
             log.warning("%d of %d records not acknowledged by Kafka (%r); resending",
                         len(errors), len(pending), errors[0])
+        if errors and recover is not None:
+            await recover(errors)
         if failed:
             await asyncio.sleep(RETRY_PAUSE_S)
         resent += len(failed)
