@@ -100,7 +100,8 @@ class Correlation:
                 changed: dict[uuid.UUID, Incident] = {}
                 letters: list[Outgoing] = []
                 entries: list[AuditEntry] = []
-                self.room.defer()  # each changed incident summarised and ranked once, below
+                # Not self.room.defer() yet: with it test_demo found no open incident 1 run in 6
+                # (cause not found, docs/known-problems.md); settle() below is then a no-op.
                 try:
                     for n, event in enumerate(batch, 1):
                         if n % YIELD_EVERY == 0:  # the validating agents and Kafka's timers run too
