@@ -68,8 +68,8 @@ def _route(records: dict[Kind, list[bytes]]) -> list[bytes]:
 
 
 def _correlate(signals: list[Signal], indexed: bool, batch: int) -> tuple[float, int]:
-    """CPU µs per signal taken into a room, `batch` at a time as the worker takes them (1: each
-    summarised and ranked alone), and the incidents it ends with."""
+    """CPU µs per signal taken into a room, `batch` at a time settled at once (1: each summarised
+    and ranked alone, as the worker takes them), and the incidents it ends with."""
     room = Room()
     if not indexed:  # every open incident is a candidate, as before the indexes
         room._nearby.candidates = lambda signal: None  # type: ignore[method-assign]
@@ -117,6 +117,6 @@ def run_route_bench(events: int) -> Result:
                     signals=len(signals), incidents=incidents, correlate_us_per_signal=correlate,
                     correlate_ratio=round(correlate["worker"] / correlate["every_incident_one_by_one"], 3))
     print(f"correlation as the worker runs it: {result.correlate_ratio}× the CPU of comparing every "
-          "incident and summarising after every signal", file=sys.stderr)
+          "open incident", file=sys.stderr)
     print(msgspec.json.encode(result).decode(), flush=True)
     return result
