@@ -45,6 +45,7 @@ from schemas.identity import Role
 from schemas.incidents import Incident, Signal
 from schemas.topics import ALERTS, INCIDENTS, SIGNALS
 from sinks.push.protocol import AuthRequest, IncidentMessage, ServerMessage
+from streams.app import ROOM_ID
 from streams.correlate import Room, thresholds
 from streams.validate import route
 
@@ -238,11 +239,11 @@ def run_correlation_bench(base: Settings, seeds: int = 3, live: bool = True) -> 
 
 
 def _wait_for_worker(settings: Settings, timeout_s: float = 120) -> None:
-    """Until the worker's group is stable (it reads posko.signals from then on) and the gateway
-    answers."""
+    """Until the worker's room part is stable in its group (it reads posko.signals from then on)
+    and the gateway answers."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        state, members = asyncio.run(group_state(settings, "posko-stream"))
+        state, members = asyncio.run(group_state(settings, ROOM_ID))
         if state == "Stable" and members == 1 and _gateway_up(settings):
             return
         time.sleep(0.5)

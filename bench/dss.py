@@ -40,6 +40,7 @@ from schemas.events import kind_of
 from schemas.incidents import Incident, Signal
 from schemas.regions import Region
 from schemas.topics import INCIDENTS, RANKING, SIGNALS
+from streams.app import ROOM_ID
 from streams.correlate import Room
 from streams.validate import route
 
@@ -188,10 +189,10 @@ async def _latency(settings: Settings) -> tuple[list[float], list[float]]:
 
 
 def _wait_for_worker(settings: Settings, timeout_s: float = 120) -> None:
-    """Until the worker's group is stable: it reads posko.signals from then on."""
+    """Until the worker's room part is stable in its group: it reads posko.signals from then on."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if asyncio.run(group_state(settings, "posko-stream")) == ("Stable", 1):
+        if asyncio.run(group_state(settings, ROOM_ID)) == ("Stable", 1):
             return
         time.sleep(0.5)
     raise TimeoutError(f"the worker did not join its group within {timeout_s:.0f} s")

@@ -6,6 +6,11 @@ import os
 
 from posko.net import free_port
 from posko.settings import Settings, load_settings
+from sinks.clickhouse.writer import GROUP_ID as SINK_GROUP
+from sinks.clickhouse.writer import ROW_MAKERS
+from streams.app import APP_ID as STREAM_GROUP
+from streams.app import ROOM_ID as ROOM_GROUP
+from streams.app import committed_topics
 
 
 def bench_env(base: Settings, home: str, **extra: str) -> tuple[dict[str, str], Settings]:
@@ -17,3 +22,11 @@ def bench_env(base: Settings, home: str, **extra: str) -> tuple[dict[str, str], 
     else:
         env["POSKO_KAFKA"] = base.kafka
     return env, load_settings({**os.environ, **env})
+
+
+def lag_groups() -> dict[str, list[str]]:
+    """The worker's (both parts) and the sink's consumer groups with the topics each commits (the
+    SLA clocks' group commits nothing by design: streams/sla.py reads posko.report_status from its
+    start)."""
+    return {STREAM_GROUP: committed_topics(), ROOM_GROUP: committed_topics("room"),
+            SINK_GROUP: list(ROW_MAKERS)}

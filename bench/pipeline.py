@@ -7,10 +7,12 @@ schemas/batch.py):
    bare consumer (aiokafka, decoding the same records with msgspec) reads them, then the whole
    pipeline (Faust worker + ClickHouse sink, as real processes) drains them. Rates and CPU µs per
    event (worker, sink, broker) are steady-state: counted from the first row stored, so process
-   start-up is not in them.
-2. Latency (batched): events are produced at LATENCY_RATE/s; for each one the time from produce
-   (`received_at`) to its row being inserted (`ingested_at`), beside the bare consumer's
-   produce → decoded time for the same messages.
+   start-up is not in them. The services then run on until every consumer group has committed
+   everything (`settled_seconds`: the room's incidents lag the rows under a backlog), so no
+   phase inherits work from the one before.
+2. Latency (batched), from a settled pipeline: events are produced at LATENCY_RATE/s; for each
+   one the time from produce (`received_at`) to its row being inserted (`ingested_at`), beside
+   the bare consumer's produce → decoded time for the same messages.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from pathlib import Path
 import msgspec
 from aiokafka import AIOKafkaConsumer
 
-from bench.home import bench_env
+from bench.home import bench_env, lag_groups
 from connectors.publisher import RawPublisher, packed
 from connectors.simulator.stream import Simulator
 from posko.kafka import broker
+from posko.kafka.offsets import group_positions
 from posko.kafka.topics import create_topics
-from posko.services import Service, process_cpu_seconds
+from posko.services import Service, descendants, process_cpu_seconds
 from posko.settings import Settings
 from schemas.batch import as_array, is_batch, lines
 from schemas.events import Event, Kind, utc_now
@@ -60,6 +63,10 @@ class Phase(msgspec.Struct):
     drain_seconds: float
     # Services started again during the drain: their CPU before the restart is not counted.
     restarts: dict[str, int]
+    # From the first row stored until the worker and the sink had committed everything: the
+    # room's incidents and decision support included (they lag the rows under a backlog).
+    settled_seconds: float
+    settled_cpu_us_per_event: dict[str, float]  # over that span, per event of the phase
 
 
 class Result(msgspec.Struct):
@@ -238,7 +245,7 @@ def _throughput(settings: Settings, services: list[Service], form: str, messages
     before: dict[str, float] = {}
 
     def steady() -> None:  # CPU from the first row stored: start-up is not in it, as in the rate
-        before.update({s.name: s.cpu_seconds() for s in services}, broker=_broker_cpu(settings))
+        before.update(_cpu(settings, services))
         before["wall"] = time.monotonic()
 
     restarts = {s.name: s.restarts for s in services}
@@ -247,9 +254,16 @@ def _throughput(settings: Settings, services: list[Service], form: str, messages
     pipeline, drain_s = _drain_rate(settings, source, valid, timeout_s=600, on_first=steady,
                                     services=services)
     wall = time.monotonic() - before["wall"]
-    cpu = {s.name: s.cpu_seconds() - before[s.name] for s in services}
-    cpu["broker"] = _broker_cpu(settings) - before["broker"]
-    for service in services:  # the next phase starts from a stopped pipeline again
+    cpu = {name: seconds - before[name] for name, seconds in _cpu(settings, services).items()}
+    # The next phase starts from a stopped pipeline with nothing left to do: a backlog of
+    # signals still being correlated would otherwise run in it.
+    _settle(settings, services, timeout_s=600)
+    settled_s = time.monotonic() - before["wall"]
+    settled_cpu = {name: round((seconds - before[name]) * 1e6 / valid, 1)
+                   for name, seconds in _cpu(settings, services).items()}
+    say(f"[{form}] everything committed (incidents too) {settled_s:.0f} s after the first row; "
+        f"CPU µs per event until then: {settled_cpu}")
+    for service in services:
         service.stop()
     drained = pipeline * drain_s  # the events stored after the first row, over which CPU was read
     per_event = {name: round(seconds * 1e6 / max(drained, 1), 1) for name, seconds in cpu.items()}
@@ -259,8 +273,25 @@ def _throughput(settings: Settings, services: list[Service], form: str, messages
                   ratio=round(pipeline / baseline, 3), cpu_us_per_event=per_event,
                   cpu_seconds={name: round(v, 1) for name, v in cpu.items()} | {"wall": round(wall, 1)},
                   drain_seconds=round(drain_s, 1),
-                  restarts={s.name: s.restarts - restarts[s.name] for s in services})
+                  restarts={s.name: s.restarts - restarts[s.name] for s in services},
+                  settled_seconds=round(settled_s, 1), settled_cpu_us_per_event=settled_cpu)
     return phase, produce_s
+
+
+def _settle(settings: Settings, services: Sequence[Service], timeout_s: float) -> None:
+    """Wait until the worker (both parts) and the sink have committed everything on their topics."""
+    groups = lag_groups()
+    deadline = time.monotonic() + timeout_s
+    left: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        for service in services:
+            service.keep_running()
+        positions = asyncio.run(group_positions(settings, groups))
+        left = {group: sum(p.lag for p in tps.values()) for group, tps in positions.items()}
+        if not any(left.values()):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"the worker and the sink still had {left} to commit after {timeout_s:.0f} s")
 
 
 def _latency(settings: Settings, services: list[Service],
@@ -273,6 +304,7 @@ def _latency(settings: Settings, services: list[Service],
     warm = [m for m in _messages(20, "bench-warm", seed=8) if m.flaw is None]
     asyncio.run(_produce(settings, warm))
     _drain_rate(settings, "bench-warm", len(warm), timeout_s=120, services=services)
+    _settle(settings, services, timeout_s=120)
     bare: list[float] = []
 
     async def phase() -> None:
@@ -287,6 +319,19 @@ def _latency(settings: Settings, services: list[Service],
         "WHERE source = 'bench-latency'" for t in TABLES.values())
     out = run_sql(settings, f"SELECT ms FROM ({union})", "TabSeparated").split()
     return _percentiles([float(v) for v in out]), _percentiles(bare)
+
+
+def _cpu(settings: Settings, services: Sequence[Service]) -> dict[str, float]:
+    """CPU seconds so far of each service and the broker; the worker's route part (`worker`)
+    apart from its room part (`room`, its child)."""
+    out = {"broker": _broker_cpu(settings)}
+    for service in services:
+        pids = descendants(service.process.pid) if service.process else []
+        own = process_cpu_seconds(pids[0]) if pids else 0.0
+        out[service.name] = own if service.name == "worker" else sum(map(process_cpu_seconds, pids))
+        if service.name == "worker":
+            out["room"] = sum(map(process_cpu_seconds, pids[1:]))
+    return out
 
 
 def _broker_cpu(settings: Settings) -> float:

@@ -34,7 +34,7 @@ from aiokafka.errors import KafkaError
 
 from bench.correlation import _wait_for_worker
 from bench.fanout import Clients
-from bench.home import bench_env
+from bench.home import bench_env, lag_groups
 from bench.intake import _submission, _wait_healthy
 from connectors.intake.relay import RELAY_GROUP
 from connectors.simulator.run import SimulationStats, simulate
@@ -54,9 +54,8 @@ from sinks.clickhouse.client import run_sql
 from sinks.clickhouse.store import StoreError
 from sinks.clickhouse.tables import TABLES
 from sinks.clickhouse.writer import GROUP_ID as SINK_GROUP
-from sinks.clickhouse.writer import ROW_MAKERS
 from streams.app import APP_ID as STREAM_GROUP
-from streams.app import committed_topics
+from streams.app import ROOM_ID as ROOM_GROUP
 
 # The rate's default: twice the busiest minute of the flood scenario played at real speed.
 FLOOD_SCENARIO = "banjir-batanghari"
@@ -148,12 +147,6 @@ class SoakResult(msgspec.Struct):
     drained: bool  # the worker's and sink's lag reached 0 and every row was stored after the load stopped
 
 
-def lag_groups() -> dict[str, list[str]]:
-    """The stack's consumer groups with the topics each commits (the SLA clocks' group commits
-    nothing by design: streams/sla.py reads posko.report_status from its start)."""
-    return {STREAM_GROUP: committed_topics(), SINK_GROUP: list(ROW_MAKERS), RELAY_GROUP: [REPORT_STATUS]}
-
-
 class Load:
     """What the load has done so far."""
 
@@ -235,9 +228,9 @@ def _pids(settings: Settings, services: list[Service]) -> dict[str, int]:
 async def _sample(settings: Settings, services: list[Service], load: Load, dlq_start: int,
                   started: float) -> Sample:
     # The load's own memory only: the services and the broker are its children.
-    rss = {name: round(process_rss_bytes(pid, descendants=name != "load") / MB, 1)
+    rss = {name: round(process_rss_bytes(pid, descendants_too=name != "load") / MB, 1)
            for name, pid in _pids(settings, services).items()}
-    positions = await group_positions(settings, lag_groups())
+    positions = await group_positions(settings, lag_groups() | {RELAY_GROUP: [REPORT_STATUS]})
     lag = {group: sum(p.lag for p in tps.values()) for group, tps in positions.items()}
     dlq = _letters(settings) - dlq_start
     rows = await asyncio.to_thread(_rows, settings)
@@ -303,7 +296,7 @@ async def _soak(settings: Settings, services: list[Service], keys: dict[Channel,
             # commit marker that ends each transaction, so 1 per partition stays; its work shows
             # in the rows (every accepted report is a row).
             if sample is not None and sample.rows >= expected and not sample.lag[STREAM_GROUP] \
-                    and not sample.lag[SINK_GROUP]:
+                    and not sample.lag[ROOM_GROUP] and not sample.lag[SINK_GROUP]:
                 drained = True
                 break
             await asyncio.sleep(min(every_s, 2.0))

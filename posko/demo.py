@@ -29,6 +29,7 @@ from schemas.topics import (
     ACKS,
     ALERTS,
     AUDIT,
+    COMMANDS,
     DESK,
     DLQ,
     ESCALATIONS,
@@ -42,6 +43,7 @@ from sinks.clickhouse.store import StoreError
 from sinks.clickhouse.tables import TABLES
 from sinks.clickhouse.writer import GROUP_ID as SINK_GROUP
 from streams.app import APP_ID as STREAM_GROUP
+from streams.app import ROOM_ID as ROOM_GROUP
 
 # How long the demo waits, after the simulator stops, for the pipeline to store what was sent.
 DRAIN_S = 90.0
@@ -102,9 +104,10 @@ def read_snapshot(settings: Settings) -> LiveFigures:
 
 
 async def consumer_lag(settings: Settings) -> dict[str, int]:
-    """Messages not yet committed by the stream worker and by the sink."""
+    """Messages not yet committed by the stream worker (its route and room parts) and by the sink."""
     positions = await group_positions(settings, {
-        STREAM_GROUP: [raw_topic(k) for k in Kind] + [SIGNALS],
+        STREAM_GROUP: [raw_topic(k) for k in Kind],
+        ROOM_GROUP: [SIGNALS, COMMANDS],
         SINK_GROUP: [events_topic(k) for k in Kind] + [ALERTS, DLQ, ACKS, INCIDENTS, ESCALATIONS, AUDIT,
                                                        DESK],
     })

@@ -63,9 +63,12 @@ class Service:
         return True
 
     def kill(self) -> None:
-        """SIGKILL it, as a crash would."""
+        """SIGKILL it and every process it started (the worker's room part), as a crash would."""
         if self.process is not None:
-            self.process.kill()
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own session: start_new_session
+            except ProcessLookupError:
+                pass
             self.process.wait()
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
@@ -79,10 +82,10 @@ class Service:
             self.kill()
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the process has used so far (Linux)."""
+        """User + system CPU time the process and its descendants use so far (Linux)."""
         if self.process is None:
             return 0.0
-        return process_cpu_seconds(self.process.pid)
+        return sum(map(process_cpu_seconds, descendants(self.process.pid)))
 
     def tail(self, lines: int = 15) -> str:
         """The last lines of its log."""
@@ -102,23 +105,33 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def process_rss_bytes(pid: int, descendants: bool = True) -> int:
-    """Resident memory of a process (and of its descendants), from /proc (0 when it is gone)."""
-    total = 0
-    pending = [pid]
+def descendants(pid: int) -> list[int]:
+    """The process and every process below it that is still running, from /proc."""
+    found, pending = [], [pid]
     while pending:
         current = pending.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
             tasks = list(Path(f"/proc/{current}/task").iterdir())
         except OSError:
             continue  # ended between two reads
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024  # the kernel counts in kB
-        for task in tasks if descendants else []:
+        found.append(current)
+        for task in tasks:
             try:
                 pending += [int(child) for child in (task / "children").read_text().split()]
             except OSError:
                 pass
+    return found
+
+
+def process_rss_bytes(pid: int, descendants_too: bool = True) -> int:
+    """Resident memory of a process (and of its descendants), from /proc (0 when it is gone)."""
+    total = 0
+    for current in descendants(pid) if descendants_too else [pid]:
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024  # the kernel counts in kB
     return total

@@ -1,7 +1,18 @@
-"""The Faust app: one agent per raw topic validates, enriches and routes events."""
+"""The Faust apps of `posko worker`, each in a process of its own.
+
+- **route** (group posko-stream): one agent per raw topic validates, enriches and routes events;
+  the event counts and the citizen reports' SLA clocks.
+- **room** (group posko-room, streams/room.py): correlation of posko.signals into incidents, the
+  officers' commands, escalations and decision support.
+
+`posko worker` runs route and starts room as its child process, so the two use both cores and a
+backlog of signals to correlate never holds up the events on their way to the rows (they shared
+one event loop before). `posko worker --part route|room` runs one of them alone.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -15,6 +26,7 @@ from faust.serializers import codecs
 from faust.streams import Stream
 from faust.types import EventT
 
+from posko.kafka.offsets import adopt_offsets
 from posko.kafka.watchdog import CommitWatchdog
 from posko.loop import tune_gc
 from posko.settings import Settings
@@ -22,6 +34,7 @@ from schemas.events import Kind, utc_now
 from schemas.topics import COMMANDS, SIGNALS, raw_topic
 from streams.commits import RawCommits
 from streams.faust_workarounds import changelog_partition_of, unacked_topic
+from streams.parts import start_room
 from streams.places import NOWHERE, Places
 from streams.publish import publish
 from streams.room import Correlation
@@ -30,7 +43,9 @@ from streams.validate import Line, Outgoing, Rejected, dead_letter, decode_recor
 
 log = logging.getLogger("posko.stream")
 
-APP_ID = "posko-stream"
+APP_ID = "posko-stream"  # the route part's consumer group
+ROOM_ID = "posko-room"  # the room part's
+PARTS = ("route", "room")
 CODEC = "posko-event"
 COMMIT_EVERY_S = 1.0
 SLICE_EVENTS = 5_000  # events routed and produced at a time (see the agent)
@@ -55,10 +70,11 @@ class EventCodec(codecs.Codec):
 codecs.register(CODEC, EventCodec())
 
 
-def create_app(settings: Settings) -> faust.App:
-    """The stream processor app for these settings."""
+def create_app(settings: Settings, part: str = "route") -> faust.App:
+    """The stream processor app of one part (PARTS) for these settings."""
+    group = APP_ID if part == "route" else ROOM_ID
     app = faust.App(
-        APP_ID,
+        group,
         broker=f"kafka://{settings.bootstrap_servers}",
         store="memory://",
         datadir=str(Path(settings.home) / "faust"),
@@ -72,7 +88,7 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         # Each rebalance is a chance for Faust to drop or stall in-flight records (see
         # CommitWatchdog); a static member that restarts gets its partitions back without one.
-        consumer_group_instance_id=settings.worker_instance or None,
+        consumer_group_instance_id=instance_of(settings, part),
         # Records buffered per partition before Faust pauses fetching it. A batched record holds
         # up to 2,000 events, so 256 records are plenty; a large buffer made the rewinds of
         # streams/commits.py wait for thousands of records fetched before the seek (a bench
@@ -86,6 +102,11 @@ def create_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
+    commits = RawCommits(app, settings, group, committed_topics(part))
+    app.timer(COMMIT_EVERY_S)(commits.commit)
+    if part == "room":
+        Correlation(app, settings, commits)
+        return app
     # Events counted per "region|kind", kept in a changelog topic so a restart recovers them.
     counts = app.Table(
         "event_counts", default=int, partitions=settings.partitions,
@@ -93,10 +114,6 @@ def create_app(settings: Settings) -> faust.App:
         schema=faust.Schema(key_type=str, value_type=int,  # type: ignore[arg-type]
                             key_serializer="raw", value_serializer="json"),
     )
-
-    commits = RawCommits(app, settings, APP_ID, committed_topics())
-    app.timer(COMMIT_EVERY_S)(commits.commit)
-    Correlation(app, settings, commits)
 
     def make_agent(kind: Kind) -> Any:
         async def validate(stream: Stream[Any]) -> None:
@@ -188,22 +205,37 @@ def _points(decoded: list[list[Line]]) -> Iterator[tuple[float, float]]:
                 yield where.lat, where.lon
 
 
-def committed_topics() -> list[str]:
-    """The topics whose offsets the worker commits itself: the raw topics, posko.signals and
-    posko.commands."""
-    return [raw_topic(kind) for kind in Kind] + [SIGNALS, COMMANDS]
+def committed_topics(part: str = "route") -> list[str]:
+    """The topics whose offsets a part commits itself: route the raw topics, room posko.signals
+    and posko.commands."""
+    return [raw_topic(kind) for kind in Kind] if part == "route" else [SIGNALS, COMMANDS]
 
 
-def run_worker(settings: Settings, loglevel: str = "warn") -> None:
-    """Run the stream worker until it is stopped (SIGINT/SIGTERM)."""
+def instance_of(settings: Settings, part: str) -> str | None:
+    """The part's static group member id, from POSKO_WORKER_INSTANCE (None: a dynamic member)."""
+    if not settings.worker_instance:
+        return None
+    return settings.worker_instance if part == "route" else f"{settings.worker_instance}-room"
+
+
+def run_worker(settings: Settings, loglevel: str = "warn", part: str | None = None) -> None:
+    """Run the stream worker until it is stopped (SIGINT/SIGTERM): one part, or (None) route
+    here and room in a child process (streams/parts.py)."""
+    if part is None:
+        start_room(loglevel)
+        part = "route"
+    elif part == "room":
+        # Before the room had a group of its own, posko-stream committed the signals and commands.
+        asyncio.run(adopt_offsets(settings, APP_ID, ROOM_ID, committed_topics("room")))
     try:
         mode.loop.use("uvloop")
     except ImportError:  # pragma: no cover - uvloop is not on every platform
         pass
-    app = create_app(settings)
+    app = create_app(settings, part)
     tune_gc()
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
-    CommitWatchdog(settings, APP_ID, committed_topics(), lambda: app.consumer.assignment()).start()
+    group = APP_ID if part == "route" else ROOM_ID
+    CommitWatchdog(settings, group, committed_topics(part), lambda: app.consumer.assignment()).start()
     # Debug records cost per message even when no handler prints them.
     for name in ("aiokafka", "faust", "mode"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(loglevel.upper())))

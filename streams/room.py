@@ -13,10 +13,12 @@ posko.desk as its changelog, written the same way; the changed state is written 
 audit entries and every changed record names the commands it took, so a command read again after
 a crash (its offset not yet committed) is answered as it was and applied once.
 
-After every batch that changed incidents or the desk, decision support (decision/board.py)
-recomputes the regions touched and the changed scores and recommendations go to posko.ranking,
-with the rest of the batch's state; posko.ranking is the changelog of a third table, so dismissals
-are rebuilt after a restart.
+Decision support (decision/board.py) recomputes the regions that incidents or the desk touched and
+the changed scores and recommendations go to posko.ranking: after a command at once, with the rest
+of its state; after signals at most once every RANK_EVERY_S (a re-rank cost 14-70 ms, a fifth of
+correlation's time when it ran after every take), from the escalation timer when no signal comes.
+posko.ranking is the changelog of a third table, so dismissals are rebuilt after a restart, and
+every region is ranked again then (regions left unranked by a crash included).
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ READ_BACK_S = 30.0
 # Signals correlated between two yields to the event loop (a few tens of milliseconds of work):
 # a take of thousands would otherwise hold up every other agent of the worker until it is done.
 YIELD_EVERY = 200
+RANK_EVERY_S = 1.0  # signals re-rank the regions they touched at most this often
+# Signals are taken for up to this long (or stream_batch of them): each take publishes every
+# incident it changed once, whole (up to 100 items, 50 signal ids each, and the sink writes a row
+# per signal), so takes of 50 ms made a big incident twenty versions a second under load.
+TAKE_S = 0.5
 
 
 class Correlation:
@@ -77,6 +84,8 @@ class Correlation:
                            parse_weights(settings.dss_weights))
         self.desk.recommendations = self.board.recommendations
         self._rank_all = True  # after a restart: every region once
+        self._unranked: set[Region] = set()  # touched since the last ranking
+        self._ranked_at = 0.0  # the event loop's clock
         self.loaded = False
         self._lock = asyncio.Lock()
         self.table = _changelogged(app, "incidents", INCIDENTS)
@@ -91,7 +100,7 @@ class Correlation:
 
     async def correlate(self, stream: Stream[Any]) -> None:
         """Signals and acknowledgements into incidents, a batch at a time."""
-        async for taken in stream.take_events(self.settings.stream_batch, within=0.05):
+        async for taken in stream.take_events(self.settings.stream_batch, within=TAKE_S):
             batch, processed = await self.commits.in_order(taken)
             async with self._lock:
                 await self._load()
@@ -123,7 +132,7 @@ class Correlation:
                 finally:  # (also when the agent is stopped mid-batch: no draft is left behind)
                     settled = self.room.settle(now)
                 changed |= {incident.id: incident for incident in settled}
-                ranking = self._rank(changed.values(), [], now)
+                ranking = self._rank(changed.values(), [], now, at_once=False)
                 await self._write([], as_published(changed.values(), published), letters, ranking=ranking)
                 if entries:
                     await publish(self.app, [Outgoing(AUDIT, str(e.id).encode(), _encoder.encode(e))
@@ -178,15 +187,16 @@ class Correlation:
             latest |= {incident.id: incident for incident in self.room.expired(now)}
             overdue = self.desk.overdue(now)
             tasks = {task.id: task for _, task in overdue}
-            if latest or tasks:
-                ranking = self._rank(latest.values(), tasks.values(), now)
+            ranking = self._rank(latest.values(), tasks.values(), now)  # what signals left too
+            if latest or tasks or ranking:
                 await self._write([e for e, _ in due] + [e for e, _ in overdue], list(latest.values()), [],
                                   list(tasks.values()), ranking)
 
     def _rank(self, incidents: Iterable[Incident], desk: Iterable[DeskRecord],
-              now: datetime) -> list[RankingRecord]:
+              now: datetime, at_once: bool = True) -> list[RankingRecord]:
         """Decision support's records that changed with these incidents and desk records: the
-        regions they touch recomputed (every region, the first time after a restart)."""
+        regions they touch, and those left unranked before, recomputed (every region, the first
+        time after a restart); not `at_once`, none within RANK_EVERY_S of the last ranking."""
         regions: set[Region] = set()
         for incident in incidents:
             regions.update(incident.regions)
@@ -200,8 +210,12 @@ class Correlation:
                 record, Task | IncidentNote) and record.incident_id else None
             if about is not None:
                 regions.update(about.regions)
-        if not regions and not self._rank_all:
+        self._unranked |= regions
+        clock = asyncio.get_running_loop().time()
+        nothing = not self._unranked and not self._rank_all
+        if nothing or (not at_once and clock - self._ranked_at < RANK_EVERY_S):
             return []
+        regions, self._unranked, self._ranked_at = self._unranked, set(), clock
         every, self._rank_all = self._rank_all, False
         return self.board.update(self.room.incidents, self.desk.tasks, self.desk.emergencies, self.desk.notes,
                                  None if every else regions, now)

@@ -152,7 +152,7 @@ class Stack:
         return "\n".join(f"--- {s.name}\n{s.tail()}" for s in self.services.values())
 
 
-GROUPS = ("posko-stream", "posko-clickhouse")
+GROUPS = ("posko-stream", "posko-room", "posko-clickhouse")
 
 
 @contextlib.contextmanager

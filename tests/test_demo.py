@@ -30,7 +30,7 @@ def test_demo_runs_the_pipeline_and_prints_a_summary(kafka_env: dict[str, str], 
     assert int(summary["citizen_report"]) > int(summary["permit_filing"]) > 0
     assert int(summary["dead letters"]) > 0
     assert int(summary["alerts"]) > 0
-    assert summary["lag posko-stream"] == "0" and summary["lag posko-clickhouse"] == "0"
+    assert summary["lag posko-stream"] == summary["lag posko-room"] == summary["lag posko-clickhouse"] == "0"
     assert (tmp_path / "home" / "logs" / "worker.log").exists()
     assert f"http://127.0.0.1:{env['POSKO_GATEWAY_PORT']}/wall#token=" in done.stdout
     assert (tmp_path / "home" / "logs" / "gateway.log").exists()
@@ -57,4 +57,4 @@ def test_demo_plays_a_scenario_to_its_end_and_counts_its_incidents(kafka_env: di
     assert "playing scenario gempa-kerinci at 3600× real time" in done.stdout
     summary = dict(re.findall(r"^\s*([\w .-]+): (\d+)$", done.stdout, re.M))
     assert int(summary["alerts"]) > int(summary["open incidents"]) > 0, done.stdout
-    assert summary["lag posko-stream"] == "0" and summary["lag posko-clickhouse"] == "0"
+    assert summary["lag posko-stream"] == summary["lag posko-room"] == summary["lag posko-clickhouse"] == "0"

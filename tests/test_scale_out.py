@@ -137,9 +137,10 @@ def side_by_side(kafka_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[St
             stack.start("worker-2")
             for intake in intakes:
                 intake.start()
-            state = lambda: asyncio.run(group_state(stack.settings, "posko-stream"))  # noqa: E731
-            wait_for(lambda: state() == ("Stable", 2), 120,
-                     lambda: f"both workers in the stream's group: {state()}\n{stack.log_tail()}")
+            for group in ("posko-stream", "posko-room"):  # each worker's route and room parts
+                state = lambda g=group: asyncio.run(group_state(stack.settings, g))  # noqa: E731
+                wait_for(lambda s=state: s() == ("Stable", 2), 120,  # type: ignore[misc]
+                         lambda s=state, g=group: f"both workers in {g}: {s()}\n{stack.log_tail()}")  # type: ignore[misc]
             for intake in intakes:
                 wait_for(lambda i=intake: _healthy(i), 90,  # type: ignore[misc]
                          lambda i=intake: f"the intake to start\n{i.tail()}")  # type: ignore[misc]

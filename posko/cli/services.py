@@ -9,11 +9,14 @@ from posko.cli.base import loglevel_option, settings, setup_logging
 
 @click.command()
 @click.option("--loglevel", default="warn", type=click.Choice(["debug", "info", "warn", "error"]))
-def worker(loglevel: str) -> None:
-    """Run the Faust stream worker: validate, enrich, route; bad input to the DLQ."""
+@click.option("--part", type=click.Choice(["route", "room"]), default=None,
+              help="Run one part alone (default: route here, room in a child process).")
+def worker(loglevel: str, part: str | None) -> None:
+    """Run the Faust stream worker: validate, enrich, route (bad input to the DLQ); correlate
+    incidents, decide commands, rank regions."""
     from streams.app import run_worker
 
-    run_worker(settings(), loglevel)
+    run_worker(settings(), loglevel, part)
 
 
 @click.command()

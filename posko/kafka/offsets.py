@@ -81,3 +81,40 @@ async def group_state(settings: Settings, group: str) -> tuple[str, int]:
         return "Dead", 0
     finally:
         await admin.close()
+
+
+async def adopt_offsets(settings: Settings, from_group: str, to_group: str, topics: list[str],
+                        timeout_s: float = 60.0) -> dict[TopicPartition, int]:
+    """Commit for `to_group` the offsets `from_group` committed on `topics`, on every partition
+    `to_group` has none of: a group taking over topics another group read before goes on where
+    that one stopped, not from the beginning. Returns the offsets adopted."""
+    tps = [TopicPartition(t, p) for t in topics for p in range(partitions_of(settings, t))]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    await admin.start()
+    try:
+        while True:  # a new broker has no coordinator until its offsets topic is made
+            try:
+                theirs = await admin.list_consumer_group_offsets(from_group, partitions=tps)
+                ours = await admin.list_consumer_group_offsets(to_group, partitions=tps)
+                break
+            except GroupCoordinatorNotAvailableError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+    wanted = {tp: meta.offset for tp, meta in theirs.items()
+              if meta.offset >= 0 and (tp not in ours or ours[tp].offset < 0)}
+    if wanted:
+        # Committed by a consumer that joins no generation (assigned partitions): the group has
+        # no member yet, the part that reads it starts after this.
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=to_group,
+                                    enable_auto_commit=False)
+        await consumer.start()
+        try:
+            consumer.assign(list(wanted))
+            await consumer.commit(wanted)
+        finally:
+            await consumer.stop()
+    return wanted
