@@ -161,6 +161,18 @@ def rows_of(record: ConsumerRecord[bytes, bytes], calendar: WorkingCalendar | No
         return [("dead_letters", dead_letter_row(letter))]
 
 
+def latest_incidents(records: list[ConsumerRecord[bytes, bytes]]) -> list[ConsumerRecord[bytes, bytes]]:
+    """The records of one partition, of posko.incidents only the last of each incident.
+
+    An incident record is the whole incident, and its rows (`incidents`, a row per signal in
+    `incident_signals`) keep only the newest version per id: the versions before the last in a
+    batch would be written only to be replaced (thousands of rows for a big incident)."""
+    if not records or records[0].topic != INCIDENTS:
+        return records
+    last = {record.key: n for n, record in enumerate(records)}
+    return [record for n, record in enumerate(records) if last[record.key] == n]
+
+
 class ClickHouseWriter:
     """Consumes the clean topics and writes batches; offsets are committed after the write."""
 
@@ -230,7 +242,7 @@ class ClickHouseWriter:
         """Insert a polled batch, table by table, deduplicated by event id."""
         tables: dict[str, list[msgspec.Struct]] = defaultdict(list)
         for records in batch.values():
-            for record in records:
+            for record in latest_incidents(records):
                 for table, row in rows_of(record, self.calendar):
                     tables[table].append(row)
         loop = asyncio.get_running_loop()
