@@ -80,7 +80,8 @@ class Citizens(threading.Thread):
                     with self._lock:
                         self.accepted[idempotency_key] = answer.json()
                     if number % 5 == 0:  # as if the 202 was lost: the same report through the other intake
-                        self._again(http, self.urls[(turn + 1) % len(self.urls)], body, headers, answer)
+                        other = self.urls[(turn + 1) % len(self.urls)]
+                        self._again(http, [other, url], body, headers, answer)
                     return
                 if answer.status_code != 503:
                     raise AssertionError(f"{url} answered {answer.status_code}: {answer.text}")
@@ -94,13 +95,17 @@ class Citizens(threading.Thread):
             time.sleep(0.1)  # a client's retry pause, as Retry-After asks
 
 
-    def _again(self, http: httpx.Client, url: str, body: dict[str, Any], headers: dict[str, str],
+    def _again(self, http: httpx.Client, urls: list[str], body: dict[str, Any], headers: dict[str, str],
                first: httpx.Response) -> None:
-        try:
-            again = http.post(f"{url}/v1/reports", json=body, headers=headers)
-        except httpx.TransportError:
-            return  # that intake is the one killed just now
-        if again.status_code == 503:
+        # The other intake first; while it is down (killed, restarting), the one that answered.
+        for url in urls:
+            try:
+                again = http.post(f"{url}/v1/reports", json=body, headers=headers)
+            except httpx.TransportError:
+                continue
+            if again.status_code != 503:
+                break
+        else:
             return
         assert (again.status_code, again.headers.get("idempotent-replayed")) == (202, "true"), again.text
         assert again.json() == first.json(), f"{url} gave another answer for one Idempotency-Key"
