@@ -42,7 +42,8 @@ def _write(store: ChdbStore, records: list[ConsumerRecord[bytes, bytes]]) -> Non
 def test_only_the_last_version_of_each_incident_in_a_batch_is_made_into_rows() -> None:
     flood = flood_incident("sink-latest")
     other = singleton_incident("sink-latest", flood.hazard, "Banjir di Pasar Angso Duo", "15.71.01")
-    versions = [flood, other, next_version(flood, title="v2"), next_version(next_version(flood), title="v3")]
+    versions = [flood, other, next_version(flood, title="v2"), next_version(next_version(flood), title="v3"),
+                flood]  # the first version redelivered after a crash: older, though it comes last
     kept = latest_incidents([_record(n, v) for n, v in enumerate(versions)])
     assert [(r.offset, msgspec.json.decode(r.value, type=Incident).title) for r in kept] == [
         (1, other.title), (3, "v3")]

@@ -161,16 +161,35 @@ def rows_of(record: ConsumerRecord[bytes, bytes], calendar: WorkingCalendar | No
         return [("dead_letters", dead_letter_row(letter))]
 
 
+class _Versioned(msgspec.Struct):
+    version: int
+
+
+_version = msgspec.json.Decoder(_Versioned)
+
+
 def latest_incidents(records: list[ConsumerRecord[bytes, bytes]]) -> list[ConsumerRecord[bytes, bytes]]:
-    """The records of one partition, of posko.incidents only the last of each incident.
+    """The records of one partition, of posko.incidents only the newest version of each incident.
 
     An incident record is the whole incident, and its rows (`incidents`, a row per signal in
-    `incident_signals`) keep only the newest version per id: the versions before the last in a
-    batch would be written only to be replaced (thousands of rows for a big incident)."""
+    `incident_signals`) keep only the newest version per id: the older versions in a batch would
+    be written only to be replaced (thousands of rows for a big incident). The newest by its
+    `version`, not by offset: an older version redelivered after a crash may come after it. A
+    record whose version cannot be read is kept, for rows_of to tell what is wrong with it."""
     if not records or records[0].topic != INCIDENTS:
         return records
-    last = {record.key: n for n, record in enumerate(records)}
-    return [record for n, record in enumerate(records) if last[record.key] == n]
+    newest: dict[bytes | None, tuple[int, int]] = {}  # key: (version, position)
+    kept = []
+    for n, record in enumerate(records):
+        try:
+            version = _version.decode(record.value or b"").version
+        except msgspec.DecodeError:
+            kept.append(n)
+            continue
+        if record.key not in newest or version >= newest[record.key][0]:
+            newest[record.key] = (version, n)
+    kept += [n for _, n in newest.values()]
+    return [records[n] for n in sorted(kept)]
 
 
 class ClickHouseWriter:
