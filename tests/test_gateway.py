@@ -376,10 +376,12 @@ async def test_client_flooding_messages_is_closed_with_4429_and_the_others_keep_
         assert closed.value.rcvd is not None, "the gateway closed without a close frame"
         return closed.value.rcvd.code, closed.value.rcvd.reason
 
+    started = time.monotonic()
     try:
         code, reason = await asyncio.wait_for(flood(), 30)
     except TimeoutError:
         pytest.fail("the gateway did not close a client sending 5,000 messages at once within 30 s")
+    flooding_s = time.monotonic() - started
     assert code == 4429 and "terlalu banyak pesan" in reason and "too many messages" in reason
     alert = make_alert(marker)
     await publish_alerts(gateway_stack, [alert])
@@ -388,8 +390,11 @@ async def test_client_flooding_messages_is_closed_with_4429_and_the_others_keep_
     assert (await _refusal(gateway_stack, token))[0] == 4429
     after = gateway_stack.health()
     assert after is not None and after.flooded == before.flooded + 1
-    # The flood cost no more ClickHouse lookups than one burst of the limit.
-    assert after.alert_lookups - before.alert_lookups <= 20
+    # The flood cost no more ClickHouse lookups than one burst of the limit, plus what the bucket
+    # refilled (2 a second) while those lookups were made (a loaded machine let a 21st through).
+    settings = gateway_stack.stack.settings
+    allowed = settings.gateway_client_burst + int(settings.gateway_client_rate * flooding_s)
+    assert after.alert_lookups - before.alert_lookups <= allowed
     await wall.close()
 
 
