@@ -9,27 +9,16 @@ import signal
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from posko.kafka.offsets import adopt_offsets
+from posko.kafka.offsets import adopt_offsets, commit_as
 from posko.services import descendants
 from posko.settings import Settings, load_settings
 from schemas.topics import COMMANDS, SIGNALS
 from tests.conftest import Stack, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-async def _commit(settings: Settings, group: str, offsets: dict[TopicPartition, int]) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group,
-                                enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(list(offsets))
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
 
 
 async def _committed(settings: Settings, group: str) -> dict[TopicPartition, int]:
@@ -46,14 +35,14 @@ def test_the_room_adopts_the_offsets_the_old_group_committed_and_only_where_it_h
     settings = load_settings(kafka_env)
     old, new = f"old-{uuid.uuid4().hex[:8]}", f"new-{uuid.uuid4().hex[:8]}"
     signals, commands = TopicPartition(SIGNALS, 0), TopicPartition(COMMANDS, 0)
-    asyncio.run(_commit(settings, old, {signals: 7, commands: 3}))
+    asyncio.run(commit_as(settings, old, {signals: 7, commands: 3}))
 
     adopted = asyncio.run(adopt_offsets(settings, old, new, [SIGNALS, COMMANDS]))
     assert adopted == {signals: 7, commands: 3}
     assert asyncio.run(_committed(settings, new)) == {signals: 7, commands: 3}
 
     # The new group has offsets of its own from now on: the old group's later ones are not taken.
-    asyncio.run(_commit(settings, old, {signals: 9, commands: 5}))
+    asyncio.run(commit_as(settings, old, {signals: 9, commands: 5}))
     assert asyncio.run(adopt_offsets(settings, old, new, [SIGNALS, COMMANDS])) == {}
     assert asyncio.run(_committed(settings, new)) == {signals: 7, commands: 3}
 

@@ -106,15 +106,18 @@ async def adopt_offsets(settings: Settings, from_group: str, to_group: str, topi
         await admin.close()
     wanted = {tp: meta.offset for tp, meta in theirs.items()
               if meta.offset >= 0 and (tp not in ours or ours[tp].offset < 0)}
-    if wanted:
-        # Committed by a consumer that joins no generation (assigned partitions): the group has
-        # no member yet, the part that reads it starts after this.
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=to_group,
-                                    enable_auto_commit=False)
-        await consumer.start()
-        try:
-            consumer.assign(list(wanted))
-            await consumer.commit(wanted)
-        finally:
-            await consumer.stop()
+    if wanted:  # the group has no member yet: the part that reads it starts after this
+        await commit_as(settings, to_group, wanted)
     return wanted
+
+
+async def commit_as(settings: Settings, group: str, offsets: dict[TopicPartition, int]) -> None:
+    """Commit offsets for a group with no member, by a consumer that joins no generation."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
