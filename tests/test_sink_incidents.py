@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -12,6 +14,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from posko.settings import load_settings
 from schemas.incidents import Incident
 from schemas.topics import INCIDENTS
+from sinks.clickhouse.migrations import READ_FINAL
 from sinks.clickhouse.store import ChdbStore
 from sinks.clickhouse.writer import ClickHouseWriter, latest_incidents
 from tests.incident_samples import flood_incident, next_version, singleton_incident
@@ -59,3 +62,21 @@ def test_a_batch_of_versions_stores_what_its_last_versions_say(store: ChdbStore)
     stored = set(store.scalar(f"SELECT groupArray(toString(item_id)) FROM {DB}.incident_signals FINAL "
                               f"WHERE incident_id = '{flood.id}'").strip("[]").replace("'", "").split(","))
     assert stored == {str(item.id) for item in smaller.items}
+
+
+READERS = ("grafana", "documents", "satudata", "posko", "decision", "sinks/push", "bench")
+# A read of an incident table, by any of the names the code gives the database.
+_UNFINAL = re.compile(r"(?:FROM|JOIN)\s+(?:posko|\{[a-z_.]+\})\.(?:incidents|incident_signals)\b(?!\s+FINAL)")
+
+
+def test_every_reader_reads_the_incident_tables_with_final() -> None:
+    # The sink leaves replaced versions to the merges (READ_FINAL): a read without FINAL would
+    # count an incident once per version still unmerged.
+    assert READ_FINAL == {"incidents", "incident_signals"}
+    root = Path(__file__).resolve().parent.parent
+    found = [f"{path.relative_to(root)}: {match.group(0)}"
+             for folder in READERS for path in sorted((root / folder).rglob("*"))
+             if path.suffix in (".py", ".json") for match in _UNFINAL.finditer(path.read_text())]
+    assert not found, found
+    # (the pattern finds what it should: a query written without FINAL)
+    assert _UNFINAL.search("SELECT count() FROM {db}.incident_signals WHERE incident_id = 1")

@@ -411,3 +411,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 VERSIONED = frozenset({"disaster_alerts", "alerts", "incidents", "incident_signals", "tasks"})
 # The column that names the thing, where it is not `id`.
 KEYS = {"incident_signals": "signal_id"}
+# Versioned tables every reader reads with FINAL (dashboards, documents, Satu Data): a replaced
+# version is left to the ReplacingMergeTree's merges, not deleted at once. Every incident version
+# replaces rows, and the lightweight DELETE that hid them cost 0.2-1.1 s a batch (docs/pipeline.md).
+READ_FINAL = frozenset({"incidents", "incident_signals"})

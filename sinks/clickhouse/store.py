@@ -78,11 +78,13 @@ class Store(ABC):
         finally:
             self.execute(f"TRUNCATE TABLE {db}.{staging}")
 
-    def insert_newer(self, table: str, rows: Sequence[msgspec.Struct], key: str = "id") -> None:
+    def insert_newer(self, table: str, rows: Sequence[msgspec.Struct], key: str = "id",
+                     hide_replaced: bool = True) -> None:
         """Insert the rows newer (by `version`) than the stored row of their `key`; keep one row per key.
 
         A redelivered version is not newer, so it never becomes a second row; an update
-        replaces the older row (a lightweight delete hides it at once).
+        replaces the older row: a lightweight delete hides it at once, or (not `hide_replaced`,
+        for tables read with FINAL) the table's merges remove it.
         """
         if not rows:
             return
@@ -103,6 +105,8 @@ class Store(ABC):
                 f"ON s.{key} = k.id WHERE s.version <= k.stored) "
                 f"ORDER BY version DESC LIMIT 1 BY {key}"
             )
+            if not hide_replaced:
+                return
             replaced = int(self.scalar(
                 f"SELECT count() - uniqExact({key}) FROM {db}.{table} "
                 f"WHERE {key} IN (SELECT {key} FROM {db}.{staging})") or 0)

@@ -4,6 +4,7 @@ letters from Kafka into tables, exactly once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -47,7 +48,8 @@ from schemas.topics import (
 from schemas.workdays import WorkingCalendar
 from sinks.clickhouse.desk_rows import audit_row, desk_rows
 from sinks.clickhouse.incident_rows import escalation_row, incident_rows
-from sinks.clickhouse.migrations import KEYS, VERSIONED
+from sinks.clickhouse.lanes import Lane, Revoked
+from sinks.clickhouse.migrations import KEYS, READ_FINAL, VERSIONED
 from sinks.clickhouse.ranking_rows import ranking_rows
 from sinks.clickhouse.store import Store
 from sinks.clickhouse.tables import (
@@ -192,6 +194,12 @@ def latest_incidents(records: list[ConsumerRecord[bytes, bytes]]) -> list[Consum
     return [records[n] for n in sorted(kept)]
 
 
+# The room's topics, written in a lane of their own (sinks/clickhouse/lanes.py).
+ROOM_TOPICS = frozenset({INCIDENTS, ESCALATIONS, AUDIT, DESK, RANKING})
+# A lane this many batches behind fetches nothing more until it has written one.
+BEHIND = 2
+
+
 class ClickHouseWriter:
     """Consumes the clean topics and writes batches; offsets are committed after the write."""
 
@@ -204,15 +212,18 @@ class ClickHouseWriter:
         self.calendar = WorkingCalendar(settings.cuti_bersama_dates)  # the stream's SLA calendar
         self._committed: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
+        self.lanes = {name: Lane(name, events_in) for name in ("events", "room")}
 
     def assignment(self) -> set[TopicPartition]:
         """The partitions this writer's consumer holds now."""
         return set(self._consumer.assignment()) if self._consumer else set()
 
+    def lane_of(self, topic: str) -> Lane:
+        return self.lanes["room" if topic in ROOM_TOPICS else "events"]
+
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
-        """Write until `stop` is set; the batch in hand is finished first."""
+        """Write until `stop` is set; the records fetched by then are written first."""
         consumer = AIOKafkaConsumer(
-            *self.topics,
             bootstrap_servers=self.settings.bootstrap_servers,
             group_id=GROUP_ID,
             enable_auto_commit=False,
@@ -222,40 +233,60 @@ class ClickHouseWriter:
             # The intake writes report statuses in transactions: only committed ones are stored.
             isolation_level="read_committed",
         )
+        consumer.subscribe(self.topics, listener=Revoked(self.lanes.values(), self._forget))
         await consumer.start()
         self._consumer = consumer
         if ready is not None:
             ready.set()
         try:
-            while not stop.is_set():
-                batch = await self._collect(consumer)
-                if batch:
-                    await self.write(batch)
-                await self._commit(consumer)
-            await self._commit(consumer)
+            # Each lane's chdb calls queue in the one executor thread, a statement at a time.
+            async with asyncio.TaskGroup() as tasks:
+                for lane in self.lanes.values():
+                    tasks.create_task(self._write_lane(consumer, lane, stop))
+                await self._fetch(consumer, stop)
         finally:
-            # Not on an exception: a batch that failed to insert must be read again.
+            # Not committed on an exception: a batch that failed to insert must be read again.
             await consumer.stop()
 
-    async def _collect(
-        self, consumer: AIOKafkaConsumer
-    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
-        """Records until sink_batch_rows events or sink_flush_ms: few, large inserts."""
-        batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
-        events = 0
+    async def _fetch(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        """Hand what the consumer returns to the lanes, until `stop`; pause a lane far behind."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.sink_flush_ms / 1000
-        while events < self.settings.sink_batch_rows:
-            wait_ms = max(0, int((deadline - loop.time()) * 1000))
-            # A record holds at least one event: never more records than events still wanted.
-            polled = await consumer.getmany(timeout_ms=wait_ms,
-                                            max_records=self.settings.sink_batch_rows - events)
+        limit = self.settings.sink_batch_rows
+        while not stop.is_set():
+            polled = await consumer.getmany(timeout_ms=100, max_records=limit)
+            now = loop.time()
             for tp, records in polled.items():
-                batch[tp].extend(records)
-                events += sum(map(events_in, records))
-            if wait_ms == 0:
+                self.lane_of(tp.topic).add(tp, records, now)
+            for lane in self.lanes.values():
+                mine = [tp for tp in consumer.assignment() if self.lane_of(tp.topic) is lane]
+                if lane.events >= BEHIND * limit:
+                    consumer.pause(*mine)
+                else:
+                    consumer.resume(*mine)
+        for lane in self.lanes.values():
+            lane.woken.set()
+
+    async def _write_lane(self, consumer: AIOKafkaConsumer, lane: Lane, stop: asyncio.Event) -> None:
+        """Write the lane's batches: sink_batch_rows events, or what came within sink_flush_ms of
+        the first; commit after each (and at least every sink_flush_ms, past commit markers)."""
+        loop = asyncio.get_running_loop()
+        flush_s = self.settings.sink_flush_ms / 1000
+        while True:
+            due = lane.since is not None and (lane.events >= self.settings.sink_batch_rows
+                                              or loop.time() - lane.since >= flush_s)
+            if due or (stop.is_set() and lane.pending):
+                batch = lane.take(self.settings.sink_batch_rows)
+                await self.write(batch)
+                lane.done(batch)
+            elif stop.is_set():
                 break
-        return batch
+            else:
+                lane.woken.clear()
+                wait = flush_s if lane.since is None else lane.since + flush_s - loop.time()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lane.woken.wait(), max(wait, 0.001))
+            await self._commit(consumer, lane)
+        await self._commit(consumer, lane)
 
     async def write(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         """Insert a polled batch, table by table, deduplicated by event id."""
@@ -268,23 +299,33 @@ class ClickHouseWriter:
         for table, rows in tables.items():
             if table in VERSIONED:
                 await loop.run_in_executor(self.executor, self.store.insert_newer, table, rows,
-                                           KEYS.get(table, "id"))
+                                           KEYS.get(table, "id"), table not in READ_FINAL)
             else:
                 await loop.run_in_executor(self.executor, self.store.insert_new, table, rows)
             self.rows_written += len(rows)
 
-    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
-        """Commit every assigned partition's position: all it returned has been written."""
-        # The position, not the last record's offset + 1: it also steps over the commit markers
-        # that end transactional topics (posko.report_status), which no record follows.
+    async def _commit(self, consumer: AIOKafkaConsumer, lane: Lane) -> None:
+        """Commit how far the lane's partitions are written."""
         offsets = {}
         try:
             for tp in consumer.assignment():
-                position = await asyncio.wait_for(consumer.position(tp), 5.0)
-                if position != self._committed.get(tp):
-                    offsets[tp] = position
+                if self.lane_of(tp.topic) is not lane:
+                    continue
+                at = lane.written.get(tp)
+                if lane.settled(tp):
+                    # All it returned is written: its position, which also steps over the commit
+                    # markers that end transactional topics (posko.report_status), no record after.
+                    position = await asyncio.wait_for(consumer.position(tp), 5.0)
+                    if lane.settled(tp):  # (nothing came for it meanwhile)
+                        at = position
+                if at is not None and at != self._committed.get(tp):
+                    offsets[tp] = at
             if offsets:
                 await consumer.commit(offsets)
                 self._committed.update(offsets)
         except (KafkaError, TimeoutError) as exc:
             log.warning("commit failed (%r); will retry", exc)
+
+    def _forget(self, revoked: set[TopicPartition]) -> None:
+        for tp in revoked:
+            self._committed.pop(tp, None)
