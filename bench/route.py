@@ -1,8 +1,8 @@
 """`posko bench route`: the worker's own CPU per event (decode, validate, place, triage, signal,
 pack), single-event records beside batched ones, in one process without Kafka; then the CPU per
-signal of correlation (streams/correlate.py) as the worker runs it (nearness indexes), beside
-batches summarised once (Room.defer, not in the worker yet), and beside the baseline: every signal
-compared with every open incident (how it ran before the indexes).
+signal of correlation (streams/correlate.py) as the worker runs it (nearness indexes, takes
+summarised once: Room.defer), beside signals summarised one by one, and beside the baseline: every
+signal compared with every open incident, summarised one by one (how it ran before the indexes).
 
 The same simulated events go through `streams.app._route_batch` and `streams.publish._packed` as
 the agent runs them: once one event a record (as outside senders write) and once in the batched
@@ -105,8 +105,8 @@ def run_route_bench(events: int) -> Result:
     decoder = msgspec.json.Decoder(Signal)
     signals = [decoder.decode(value) for value in values]
     correlate: dict[str, float] = {}
-    # The worker takes signals one by one (Room.defer is not used there yet: known-problems.md).
-    modes = (("worker", True, 1), ("deferred_batches", True, Settings().stream_batch),
+    # The worker settles each take at once (Room.defer), a take of up to stream_batch signals.
+    modes = (("worker", True, Settings().stream_batch), ("one_by_one", True, 1),
              ("every_incident_one_by_one", False, 1))
     for name, indexed, batch in modes:
         correlate[name], incidents = _correlate(signals, indexed, batch)

@@ -39,6 +39,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # half a second keeps produce-to-row latency well under a second at any rate (docs/settings.md).
     sink_batch_rows: int = 100_000
     sink_flush_ms: int = 500
+    # The room's state (incidents, their signals, the desk, the ranking) is written at most this
+    # often: Grafana and the documents read it, the wall does not, and every insert costs chdb
+    # 25-40 ms whatever its size.
+    sink_room_flush_ms: int = 2_000
     # Faust's worker takes up to this many events from a raw topic at a time.
     stream_batch: int = 2_000
     # A worker or sink whose partitions have events waiting but whose commits have not moved for

@@ -267,10 +267,12 @@ class ClickHouseWriter:
             lane.woken.set()
 
     async def _write_lane(self, consumer: AIOKafkaConsumer, lane: Lane, stop: asyncio.Event) -> None:
-        """Write the lane's batches: sink_batch_rows events, or what came within sink_flush_ms of
-        the first; commit after each (and at least every sink_flush_ms, past commit markers)."""
+        """Write the lane's batches: sink_batch_rows events, or what came within sink_flush_ms
+        (the room's: sink_room_flush_ms) of the first; commit after each, and at least that often
+        (past commit markers)."""
         loop = asyncio.get_running_loop()
-        flush_s = self.settings.sink_flush_ms / 1000
+        settings = self.settings
+        flush_s = (settings.sink_room_flush_ms if lane.name == "room" else settings.sink_flush_ms) / 1000
         while True:
             due = lane.since is not None and (lane.events >= self.settings.sink_batch_rows
                                               or loop.time() - lane.since >= flush_s)
