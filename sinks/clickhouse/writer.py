@@ -244,6 +244,8 @@ class ClickHouseWriter:
                 for lane in self.lanes.values():
                     tasks.create_task(self._write_lane(consumer, lane, stop))
                 await self._fetch(consumer, stop)
+        except ExceptionGroup as failed:  # a lane's failure is the writer's (a StoreError says why)
+            raise failed.exceptions[0] from None
         finally:
             # Not committed on an exception: a batch that failed to insert must be read again.
             await consumer.stop()
