@@ -11,7 +11,8 @@ both are indexed; every answer is the same as comparing with every signal of eve
   area) may be near: those naming its kecamatan, those holding an alert or area, and those with a
   point in the grid cells within `distance_km` of its point. An alert or area may be near any.
 - `Recent` compares a signal with an incident's signals: an ordinary one with the alerts and areas
-  among them, and with their points in the grid cells within `distance_km` of its point.
+  among them (through `Specials`, their index), and with their points in the grid cells within
+  `distance_km` of its point.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Hashable, Iterable, Iterator
 from functools import cache
+from typing import TypeVar
 
 import shapely
 
@@ -29,6 +31,7 @@ from schemas.incidents import Signal, SignalKind
 from schemas.regions import EARTH_RADIUS_KM, Region, boundaries, haversine_km
 
 RECENT_SIGNALS = 200  # signals per incident that a new one is compared with for nearness
+K = TypeVar("K", bound=Hashable)
 _SLACK = 1.001  # the grid's bounds are exact in arithmetic: this keeps rounding from losing an edge
 
 
@@ -97,7 +100,7 @@ class Recent:
         self.signals: deque[Signal] = deque(maxlen=RECENT_SIGNALS)
         self._cell = cell
         self._kecamatan: Counter[str] = Counter()
-        self._special: list[Signal] = []  # alerts and areas: compared one by one
+        self._special = Specials()  # alerts and areas
         self._points: dict[tuple[int, int], list[Signal]] = {}  # ordinary ones with a point, by cell
         self.extend(signals)
 
@@ -118,7 +121,7 @@ class Recent:
         if signal.kecamatan:
             self._kecamatan[signal.kecamatan] += 1
         if special(signal):
-            self._special.append(signal)
+            self._special.add(signal)
         elif (p := signal.location) is not None:
             self._points.setdefault(_cell_of(p, self._cell), []).append(signal)
 
@@ -129,7 +132,7 @@ class Recent:
             if not self._kecamatan[signal.kecamatan]:
                 del self._kecamatan[signal.kecamatan]
         if special(signal):
-            self._special.remove(signal)
+            self._special.add(signal, -1)
         elif (p := signal.location) is not None:
             cell = _cell_of(p, self._cell)
             self._points[cell].remove(signal)
@@ -142,7 +145,7 @@ class Recent:
             return True
         if special(signal):  # an alert or area may hold any of them
             return any(near(signal, other, distance_km) for other in self.signals)
-        if any(near(signal, other, distance_km) for other in self._special):
+        if self._special.near(signal, distance_km):
             return True
         # Between two ordinary signals only the kecamatan (above) and the distance count.
         if (p := signal.location) is None or not self._points:
@@ -151,6 +154,64 @@ class Recent:
         groups = self._points.values() if cells is None else (self._points.get(c, ()) for c in cells)
         return any(haversine_km(p.lat, p.lon, other.location.lat, other.location.lon) <= distance_km
                    for group in groups for other in group if other.location is not None)
+
+
+class Specials:
+    """An incident's alerts and areas, indexed so that an ordinary signal (neither) is told
+    whether it is near one of them, as `near` with each would tell, in a few lookups: an
+    incident of hotspot counts and river readings holds hundreds of areas."""
+
+    __slots__ = ("_alert_regions", "_area_regions", "_circle_regions", "_kecamatan", "_located")
+
+    def __init__(self) -> None:
+        self._kecamatan: Counter[str] = Counter()
+        self._area_regions: Counter[Region] = Counter()  # a point there is near the area
+        self._alert_regions: Counter[Region] = Counter()  # of alerts without a circle
+        self._circle_regions: Counter[Region] = Counter()  # of alerts with one (for no point)
+        self._located: list[Signal] = []  # those with a point (alerts only: an area has none)
+
+    def add(self, signal: Signal, sign: int = 1) -> None:
+        """Count an alert or area in (or out, with sign -1)."""
+        if signal.kecamatan:
+            _count(self._kecamatan, [signal.kecamatan], sign)
+        if is_area(signal):
+            _count(self._area_regions, regions_of(signal), sign)
+        if signal.kind is SignalKind.PERINGATAN:
+            circle = bool(signal.radius_km and signal.location)
+            _count(self._circle_regions if circle else self._alert_regions, signal.regions, sign)
+        if signal.location is not None:
+            if sign > 0:
+                self._located.append(signal)
+            else:
+                self._located.remove(signal)
+
+    def near(self, signal: Signal, distance_km: float) -> bool:
+        """Whether an ordinary signal is near one of them (`near`'s rules, with the ordinary
+        signal as one side: neither an alert nor an area)."""
+        if signal.kecamatan and signal.kecamatan in self._kecamatan:
+            return True
+        if signal.region is not None and signal.region in self._area_regions:
+            return True
+        where = regions_of(signal)
+        if any(r in self._alert_regions for r in where):
+            return True
+        p = signal.location
+        if p is None:  # an alert's circle needs a point: its kabupaten/kota count instead
+            return any(r in self._circle_regions for r in where)
+        for other in self._located:
+            assert other.location is not None
+            km = haversine_km(p.lat, p.lon, other.location.lat, other.location.lon)
+            if km <= distance_km or (other.kind is SignalKind.PERINGATAN and other.radius_km
+                                     and km <= other.radius_km):
+                return True
+        return False
+
+
+def _count(counter: Counter[K], keys: Iterable[K], sign: int) -> None:
+    for key in keys:
+        counter[key] += sign
+        if not counter[key]:
+            del counter[key]
 
 
 def cell_for(distance_km: float) -> float:
