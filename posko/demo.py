@@ -247,18 +247,24 @@ def run_demo(settings: Settings, duration_s: float | None, play: Play | None = N
     try:
         print(f"playing scenario {play.scenario} at {play.speed:g}× real time (--speed, or --rate for "
               "load)" if play.rate is None else f"sending {play.rate:g} simulated events/s")
-        snap = asyncio.run(_live(settings, play, duration_s, children, wall))
-        # Let the pipeline drain what was sent before the summary.
+        asyncio.run(_live(settings, play, duration_s, children, wall))
+        # Let the pipeline drain what was sent before the summary: no lag in two readings in a
+        # row (the room may write an incident after the sink's lag was read), then the figures
+        # (read before the lag, they could miss incidents the sink wrote in between).
         deadline = time.monotonic() + DRAIN_S
+        lag: dict[str, int] = {}
+        quiet = False
         while time.monotonic() < deadline:
-            snap = read_snapshot(settings)
-            snap.lag = asyncio.run(consumer_lag(settings))
-            if not any(snap.lag.values()):
+            lag = asyncio.run(consumer_lag(settings))
+            if not any(lag.values()) and quiet:
                 break
+            quiet = not any(lag.values())
             time.sleep(0.5)
         else:
             print(f"the pipeline had not caught up {DRAIN_S:.0f} s after the simulator stopped "
-                  f"(lag {snap.lag}); the services' logs are in {logs}")
+                  f"(lag {lag}); the services' logs are in {logs}")
+        snap = read_snapshot(settings)
+        snap.lag = lag
     finally:
         for child in children:
             child.stop()
