@@ -5,11 +5,11 @@ from __future__ import annotations
 from sinks.push.journal import Entry, Journal
 
 
-def _filled(size: int, count: int) -> Journal:
-    journal = Journal(size)
+def _filled(size: int, count: int, max_bytes: int = 1 << 20, data: bytes = b"{}") -> Journal:
+    journal = Journal(size, max_bytes)
     for _ in range(count):
         seq = journal.next_seq()
-        journal.append(Entry(seq, None, b"{}"))
+        journal.append(Entry(seq, None, data))
     return journal
 
 
@@ -30,3 +30,13 @@ def test_resume_from_before_the_ring_or_another_run_is_refused() -> None:
     assert journal.missed_since(12345) is None
     assert not journal.can_resume(journal.last_seq + 1)  # a seq this gateway never gave
 
+
+
+def test_the_ring_holds_at_most_its_bytes_and_resumes_within_them() -> None:
+    journal = _filled(10_000, 100, max_bytes=10_000, data=b"x" * 1_000)  # a hundred large messages
+    assert len(journal.entries) == 10 and journal.bytes == 10_000
+    assert journal.can_resume(journal.last_seq - 10)
+    assert not journal.can_resume(journal.last_seq - 11)  # fell out of the ring's bytes
+    assert [e.seq for e in journal.since(journal.last_seq - 3)] == [journal.last_seq - i for i in (2, 1, 0)]
+    journal.append(Entry(journal.next_seq(), None, b"y" * 50_000))  # larger than the bound: kept alone
+    assert [e.data[:1] for e in journal.entries] == [b"y"] and journal.bytes == 50_000

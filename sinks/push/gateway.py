@@ -112,7 +112,7 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.credentials = CredentialRing(Path(settings.home))
-        self.journal = Journal(settings.gateway_ring)
+        self.journal = Journal(settings.gateway_ring, settings.gateway_ring_mb * 1024 * 1024)
         self.clients: set[Client] = set()
         # Alerts in the journal by id: for acknowledgements and to skip a redelivered alert.
         self.alerts: dict[uuid.UUID, Alert] = {}
@@ -483,9 +483,11 @@ class Gateway:
     # --- HTTP ----------------------------------------------------------------------------------
 
     def health(self) -> dict[str, object]:
-        """What /healthz answers: clients, the last seq, Kafka, and the tallies since start."""
-        health: dict[str, object] = {"status": "ok", "clients": len(self.clients),
-                                     "seq": self.journal.last_seq, "kafka": self.kafka_ready, **self.tally}
+        """What /healthz answers: clients, the last seq, the ring, Kafka, and the tallies since start."""
+        journal = self.journal
+        health: dict[str, object] = {"status": "ok", "clients": len(self.clients), "seq": journal.last_seq,
+                                     "ring": len(journal.entries), "ring_bytes": journal.bytes,
+                                     "kafka": self.kafka_ready, **self.tally}
         for name in ("skipped", "dropped", "flooded", "alert_lookups"):
             health.setdefault(name, 0)
         return health

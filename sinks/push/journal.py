@@ -1,4 +1,4 @@
-"""The gateway's journal: every pushed message with its seq, the last N kept for resuming clients."""
+"""The gateway's journal: every pushed message with its seq, the latest kept for resuming clients."""
 
 from __future__ import annotations
 
@@ -28,14 +28,18 @@ class Entry(NamedTuple):
 
 
 class Journal:
-    """Sequence numbers and a ring buffer of the latest entries.
+    """Sequence numbers and a ring buffer of the latest entries: at most `size` of them, and at
+    most `max_bytes` of their encoded messages (an incident's version can be a few hundred kB).
 
     Seqs start at the gateway's start time in microseconds, so a restarted gateway continues
     above any seq a client may hold from before, and such a client gets a snapshot, not a replay.
     """
 
-    def __init__(self, size: int) -> None:
-        self.entries: deque[Entry] = deque(maxlen=size)
+    def __init__(self, size: int, max_bytes: int) -> None:
+        self.entries: deque[Entry] = deque()
+        self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0  # of the kept entries' data
         self.last_seq = time.time_ns() // 1000
         self.first_seq = self.last_seq + 1
 
@@ -45,8 +49,11 @@ class Journal:
         return self.last_seq
 
     def append(self, entry: Entry) -> None:
-        """Keep an entry (its seq from next_seq)."""
+        """Keep an entry (its seq from next_seq), forgetting the oldest past the bounds."""
         self.entries.append(entry)
+        self.bytes += len(entry.data)
+        while len(self.entries) > 1 and (len(self.entries) > self.size or self.bytes > self.max_bytes):
+            self.bytes -= len(self.entries.popleft().data)
 
     @property
     def oldest_seq(self) -> int:
