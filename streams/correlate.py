@@ -376,12 +376,13 @@ class Room:
     def _add_signal(self, incident: Incident, signal: Signal) -> Incident:
         self._nearby.add(incident.id, (signal,))
         self.member[signal.id] = incident.id
-        items = list(incident.items)
         words = _pairs(_words_of(signal)) if signal.kind is SignalKind.LAPORAN else set()
-        for n, item in enumerate(items):
-            if self._duplicate(signal, words, item):
-                items[n] = fold(item, signal)
-                return drafted(incident, items, items[n], 1)
+        if signal.kind is SignalKind.LAPORAN and signal.kecamatan is not None:
+            for n, item in enumerate(incident.items):
+                if item.kecamatan == signal.kecamatan and self._duplicate(signal, words, item):
+                    items = list(incident.items)
+                    items[n] = fold(item, signal)
+                    return drafted(incident, items, items[n], 1)
         self._texts[signal.id] = (words, True)
         return self._add_item(incident, item_of(signal))
 

@@ -7,12 +7,14 @@ lie within `distance_km`.
 
 An incident keeps up to RECENT_SIGNALS of them, and a room may hold a thousand open incidents, so
 both are indexed; every answer is the same as comparing with every signal of every incident:
-- `Nearby` tells which incidents an ordinary signal (a report or reading, not an alert nor an
-  area) may be near: those naming its kecamatan, those holding an alert or area, and those with a
-  point in the grid cells within `distance_km` of its point. An alert or area may be near any.
-- `Recent` compares a signal with an incident's signals: an ordinary one with the alerts and areas
-  among them (through `Specials`, their index), and with their points in the grid cells within
-  `distance_km` of its point.
+- `Nearby` tells which incidents a signal may be near: those holding an alert or area, those
+  naming its kecamatan, and those with a point in the grid cells within `distance_km` of its
+  point (an alert's: within its radius too); for an alert or area also those naming one of its
+  kabupaten/kota.
+- `Recent` compares a signal with an incident's signals: with the alerts and areas among them
+  (`Specials`: an ordinary signal through their index, an alert or area with each of them), and
+  with the ordinary ones through theirs (kecamatan, kabupaten/kota, and points in the grid cells
+  within `distance_km`, or an alert's radius, of its point).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class Nearby:
         self.distance_km = distance_km
         self._cell = cell_for(distance_km)
         self._recent: dict[uuid.UUID, Recent] = {}
-        # incidents by a kecamatan ("k", code) or grid cell (row, column) their signals have had
+        # incidents by a kecamatan ("k", code), kabupaten/kota ("r", region) or grid cell (row,
+        # column) their ordinary signals have had
         self._by: dict[Hashable, set[uuid.UUID]] = defaultdict(set)
         self._keys: dict[uuid.UUID, set[Hashable]] = defaultdict(set)
         self._wide: set[uuid.UUID] = set()  # incidents that have had an alert or an area
@@ -77,13 +80,17 @@ class Nearby:
 
     def candidates(self, signal: Signal) -> set[uuid.UUID] | None:
         """The incidents `signal` may be near (more, never fewer), or None: it may be near any."""
-        if special(signal):
-            return None
-        found = set(self._wide)
+        found = set(self._wide)  # (an alert or area among their signals: compared with each)
         if signal.kecamatan:
             found.update(self._by.get(("k", signal.kecamatan), ()))
+        reach = self.distance_km
+        if special(signal):  # an ordinary signal in its area, or in its kabupaten/kota
+            for region in regions_of(signal):
+                found.update(self._by.get(("r", region), ()))
+            if signal.kind is SignalKind.PERINGATAN:
+                reach = max(reach, signal.radius_km)
         if (p := signal.location) is not None:
-            cells = cells_near(p.lat, p.lon, self.distance_km, self._cell)
+            cells = cells_near(p.lat, p.lon, reach, self._cell)
             if cells is None:
                 return None
             for cell in cells:
@@ -94,14 +101,20 @@ class Nearby:
 class Recent:
     """An incident's latest signals (oldest first, at most RECENT_SIGNALS) and their index."""
 
-    __slots__ = ("_cell", "_kecamatan", "_points", "_special", "signals")
+    __slots__ = ("_cell", "_kecamatan", "_placed_regions", "_points", "_region", "_special",
+                 "_unplaced_regions", "signals")
 
     def __init__(self, cell: float, signals: Iterable[Signal] = ()) -> None:
         self.signals: deque[Signal] = deque(maxlen=RECENT_SIGNALS)
         self._cell = cell
         self._kecamatan: Counter[str] = Counter()
         self._special = Specials()  # alerts and areas
-        self._points: dict[tuple[int, int], list[Signal]] = {}  # ordinary ones with a point, by cell
+        # The ordinary ones (for an alert or area): with a point, by cell; their kabupaten/kota
+        # (regions_of) with a point and without one; and their own kabupaten/kota (`region`).
+        self._points: dict[tuple[int, int], list[Signal]] = {}
+        self._placed_regions: Counter[Region] = Counter()
+        self._unplaced_regions: Counter[Region] = Counter()
+        self._region: Counter[Region] = Counter()
         self.extend(signals)
 
     def __iter__(self) -> Iterator[Signal]:
@@ -122,38 +135,72 @@ class Recent:
             self._kecamatan[signal.kecamatan] += 1
         if special(signal):
             self._special.add(signal)
-        elif (p := signal.location) is not None:
+            return
+        self._ordinary(signal, 1)
+        if (p := signal.location) is not None:
             self._points.setdefault(_cell_of(p, self._cell), []).append(signal)
 
     def _forget(self, signal: Signal) -> None:
         # (each list holds its signals oldest first, so remove() takes the one leaving)
         if signal.kecamatan:
-            self._kecamatan[signal.kecamatan] -= 1
-            if not self._kecamatan[signal.kecamatan]:
-                del self._kecamatan[signal.kecamatan]
+            _count(self._kecamatan, [signal.kecamatan], -1)
         if special(signal):
             self._special.add(signal, -1)
-        elif (p := signal.location) is not None:
+            return
+        self._ordinary(signal, -1)
+        if (p := signal.location) is not None:
             cell = _cell_of(p, self._cell)
             self._points[cell].remove(signal)
             if not self._points[cell]:
                 del self._points[cell]
 
+    def _ordinary(self, signal: Signal, sign: int) -> None:
+        """Count an ordinary signal's kabupaten/kota in (or out, with sign -1)."""
+        _count(self._unplaced_regions if signal.location is None else self._placed_regions,
+               regions_of(signal), sign)
+        if signal.region is not None:
+            _count(self._region, [signal.region], sign)
+
     def near(self, signal: Signal, distance_km: float) -> bool:
         """Whether `signal` is near one of these signals."""
         if signal.kecamatan and signal.kecamatan in self._kecamatan:
             return True
-        if special(signal):  # an alert or area may hold any of them
-            return any(near(signal, other, distance_km) for other in self.signals)
+        if special(signal):  # an alert or area: with each alert and area, through the others' index
+            return self._special.near_each(signal, distance_km) or self._ordinary_near(signal, distance_km)
         if self._special.near(signal, distance_km):
             return True
         # Between two ordinary signals only the kecamatan (above) and the distance count.
+        return self._point_near(signal, distance_km, 0.0)
+
+    def _ordinary_near(self, signal: Signal, distance_km: float) -> bool:
+        """Whether an alert or area is near one of the ordinary signals (`near`'s rules with the
+        ordinary one as the other side: neither an alert nor an area), the kecamatan aside."""
+        radius = 0.0
+        if signal.kind is SignalKind.PERINGATAN:  # one of them inside the alert's area
+            if signal.radius_km and signal.location:  # its circle, for those with a point
+                radius = signal.radius_km
+            elif any(r in self._placed_regions for r in signal.regions):
+                return True
+            if any(r in self._unplaced_regions for r in signal.regions):
+                return True
+        if is_area(signal) and any(r in self._region for r in regions_of(signal)):
+            return True
+        return self._point_near(signal, distance_km, radius)
+
+    def _point_near(self, signal: Signal, distance_km: float, radius: float) -> bool:
+        """Whether an ordinary signal's point is within distance_km (or `radius`) of this one's."""
         if (p := signal.location) is None or not self._points:
             return False
-        cells = cells_near(p.lat, p.lon, distance_km, self._cell)
-        groups = self._points.values() if cells is None else (self._points.get(c, ()) for c in cells)
-        return any(haversine_km(p.lat, p.lon, other.location.lat, other.location.lon) <= distance_km
-                   for group in groups for other in group if other.location is not None)
+        cells = cells_near(p.lat, p.lon, max(distance_km, radius), self._cell)
+        groups = (self._points.values() if cells is None or len(cells) > len(self._points)
+                  else (self._points.get(c, ()) for c in cells))
+        for group in groups:
+            for other in group:
+                assert other.location is not None
+                km = haversine_km(p.lat, p.lon, other.location.lat, other.location.lon)
+                if km <= distance_km or km <= radius:
+                    return True
+        return False
 
 
 class Specials:
@@ -161,9 +208,10 @@ class Specials:
     whether it is near one of them, as `near` with each would tell, in a few lookups: an
     incident of hotspot counts and river readings holds hundreds of areas."""
 
-    __slots__ = ("_alert_regions", "_area_regions", "_circle_regions", "_kecamatan", "_located")
+    __slots__ = ("_alert_regions", "_area_regions", "_circle_regions", "_kecamatan", "_located", "signals")
 
     def __init__(self) -> None:
+        self.signals: list[Signal] = []  # oldest first
         self._kecamatan: Counter[str] = Counter()
         self._area_regions: Counter[Region] = Counter()  # a point there is near the area
         self._alert_regions: Counter[Region] = Counter()  # of alerts without a circle
@@ -171,7 +219,11 @@ class Specials:
         self._located: list[Signal] = []  # those with a point (alerts only: an area has none)
 
     def add(self, signal: Signal, sign: int = 1) -> None:
-        """Count an alert or area in (or out, with sign -1)."""
+        """Count an alert or area in (or out, with sign -1: the oldest of them)."""
+        if sign > 0:
+            self.signals.append(signal)
+        else:
+            self.signals.remove(signal)
         if signal.kecamatan:
             _count(self._kecamatan, [signal.kecamatan], sign)
         if is_area(signal):
@@ -184,6 +236,10 @@ class Specials:
                 self._located.append(signal)
             else:
                 self._located.remove(signal)
+
+    def near_each(self, signal: Signal, distance_km: float) -> bool:
+        """Whether any signal is near one of them, compared with each."""
+        return any(near(signal, other, distance_km) for other in self.signals)
 
     def near(self, signal: Signal, distance_km: float) -> bool:
         """Whether an ordinary signal is near one of them (`near`'s rules, with the ordinary
@@ -230,6 +286,8 @@ def _cell_of(p: Point, cell: float) -> tuple[int, int]:
 def _keys_of(signal: Signal, cell: float) -> Iterator[Hashable]:
     if signal.kecamatan:
         yield ("k", signal.kecamatan)
+    for region in {*regions_of(signal), signal.region} - {None}:
+        yield ("r", region)
     if (p := signal.location) is not None:
         yield _cell_of(p, cell)
 

@@ -12,8 +12,9 @@ import pytest
 
 from connectors.simulator.scenarios import load, names, plan
 from connectors.simulator.stream import Simulator
-from schemas.events import Event, kind_of
-from schemas.incidents import Incident, Signal
+from schemas.events import Event, Kind, Point, kind_of
+from schemas.incidents import Hazard, Incident, Signal, SignalKind
+from schemas.regions import Region, haversine_km
 from schemas.topics import SIGNALS
 from streams.correlate import Room
 from streams.nearness import Nearby, Recent, cell_for, near
@@ -76,6 +77,22 @@ def test_the_candidates_hold_every_incident_a_signal_is_near(name: str) -> None:
                 near(signal, m, distance) for m in members[-200:])}
             assert candidates is None or truly <= candidates, signal
             assert not nearby.near(signal, dropped)
+
+
+def test_an_alerts_circle_reaches_reports_beyond_the_grid_of_the_distance() -> None:
+    """A quake felt 100 km around, and a report 60 km away in another kabupaten: the incident of
+    the report is a candidate for the quake and near it, through the circle alone."""
+    quake = Signal(id=uuid.uuid4(), kind=SignalKind.PERINGATAN, event_kind=Kind.DISASTER_ALERT,
+                   hazard=Hazard.GEMPA, occurred_at=T0, region=Region.KERINCI, regions=[Region.KERINCI],
+                   location=Point(-2.0, 101.5), radius_km=100.0)
+    report = Signal(id=uuid.uuid4(), kind=SignalKind.LAPORAN, event_kind=Kind.CITIZEN_REPORT,
+                    hazard=Hazard.LONGSOR, occurred_at=T0, region=Region.MERANGIN, kecamatan="15.02.01",
+                    location=Point(-2.1, 102.05))
+    assert 50 < haversine_km(-2.0, 101.5, -2.1, 102.05) < 100 and near(quake, report, 15.0)
+    nearby, incident = Nearby(15.0), uuid.uuid4()
+    nearby.add(incident, [report])
+    assert incident in (nearby.candidates(quake) or ())
+    assert nearby.near(quake, incident)
 
 
 def everything(room: Room) -> list[Incident]:
