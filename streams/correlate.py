@@ -145,6 +145,7 @@ class Room:
         # incident: when it came into `incidents` (their order), to look at a few in that order
         self._order: dict[uuid.UUID, int] = {}
         self._arrivals = itertools.count()
+        self._surges: set[uuid.UUID] = set()  # incidents of a surge: what an ordinary report may join
         # item: the word pairs of its first signal (True), or of its title only (False: restored)
         self._texts: dict[uuid.UUID, tuple[set[tuple[str, str]], bool]] = {}
         self._latest: datetime | None = None  # the latest signal time seen: the stream's clock
@@ -229,7 +230,7 @@ class Room:
 
     def _ordinary(self, signal: Signal, now: datetime) -> list[Incident]:
         # A complaint near an open incident of its kind (a surge already opened) joins it.
-        for incident in self._open(signal):
+        for incident in self._open(signal, among=self._surges):
             if incident.surge and self._near_incident(signal, incident):
                 return [self._store(self._add_signal(incident, signal), now)]
         place = signal.kecamatan or (signal.region.value if signal.region else "")
@@ -346,9 +347,13 @@ class Room:
 
     # --- building incidents -----------------------------------------------------------------
 
-    def _open(self, signal: Signal) -> Iterable[Incident]:
+    def _open(self, signal: Signal, among: set[uuid.UUID] | None = None) -> Iterable[Incident]:
+        """The open incidents of a compatible hazard and time that `signal` may be near (of
+        `among` only, when given), in the order they came."""
         hazards = COMPATIBLE.get(signal.hazard, frozenset({signal.hazard}))
         ids = self._nearby.candidates(signal)
+        if among is not None:
+            ids = among if ids is None else ids & among
         pool = self.incidents.values() if ids is None else [self.incidents[i] for i in sorted(
             (i for i in ids if i in self.incidents), key=self._order.__getitem__)]
         for incident in pool:
@@ -416,6 +421,7 @@ class Room:
         for incident in [i for i in self.incidents.values()
                          if i.last_at < horizon and i.id not in self._before]:  # (not a draft)
             del self.incidents[incident.id]
+            self._surges.discard(incident.id)
             self._nearby.drop(incident.id)
             self._order.pop(incident.id, None)
             for item in incident.items:
@@ -464,6 +470,8 @@ class Room:
         if incident.id not in self.incidents:
             self._order[incident.id] = next(self._arrivals)
         self.incidents[incident.id] = incident
+        if incident.surge:
+            self._surges.add(incident.id)
 
 
 def as_published(changed: Iterable[Incident], before: dict[uuid.UUID, Incident]) -> list[Incident]:
