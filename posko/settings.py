@@ -66,8 +66,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Messages waiting for one client before it is skipped forward (gap + fresh snapshot).
     gateway_client_queue: int = 256
     # Messages kept for clients resuming after a reconnect: at most this many, and at most this
-    # many MiB of them (a large incident's version is a few hundred kB: 10,000 of them would not
-    # fit; a 60-minute soak grew the gateway by 270 MB before the byte bound).
+    # many MiB of them (an incident's version is up to ~50 kB in the simulator's runs: 10,000 of
+    # them could take 500 MB; a 60-minute soak grew the gateway by 270 MB before the byte bound).
     gateway_ring: int = 10_000
     gateway_ring_mb: int = 64
     # Alerts in the snapshot a client gets on connect, and how often counters are re-read.

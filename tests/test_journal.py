@@ -31,7 +31,6 @@ def test_resume_from_before_the_ring_or_another_run_is_refused() -> None:
     assert not journal.can_resume(journal.last_seq + 1)  # a seq this gateway never gave
 
 
-
 def test_the_ring_holds_at_most_its_bytes_and_resumes_within_them() -> None:
     journal = _filled(10_000, 100, max_bytes=10_000, data=b"x" * 1_000)  # a hundred large messages
     assert len(journal.entries) == 10 and journal.bytes == 10_000

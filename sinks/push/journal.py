@@ -29,7 +29,7 @@ class Entry(NamedTuple):
 
 class Journal:
     """Sequence numbers and a ring buffer of the latest entries: at most `size` of them, and at
-    most `max_bytes` of their encoded messages (an incident's version can be a few hundred kB).
+    most `max_bytes` of their encoded messages (an incident's version can be ~50 kB).
 
     Seqs start at the gateway's start time in microseconds, so a restarted gateway continues
     above any seq a client may hold from before, and such a client gets a snapshot, not a replay.
