@@ -5,6 +5,7 @@ it; a dismissed one is audited and stays dismissed across a worker restart."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,19 +27,18 @@ from schemas.commands import (
 )
 from schemas.decision import Factor, RankingRecord, Recommendation, RecommendationStatus, RegionScore
 from schemas.events import (
-    AlertArea,
-    AlertCategory,
-    Certainty,
-    DisasterAlert,
-    DisasterAlertEvent,
+    Channel,
+    CitizenReport,
+    CitizenReportEvent,
     Kind,
-    Severity,
-    Urgency,
+    Point,
+    ReportCategory,
     new_event_id,
     utc_now,
 )
 from schemas.identity import Role
 from schemas.incidents import Hazard, Priority
+from schemas.kecamatan import kecamatan_named, kecamatan_shape
 from schemas.regions import Region
 from schemas.topics import AUDIT, COMMANDS, RANKING, raw_topic
 from tests.conftest import Stack, own_broker, produce, read_topic, running_stack, wait_for
@@ -77,6 +77,14 @@ def recommendation(stack: Stack, region: Region, rule: str) -> Recommendation | 
     return next((r for r in board(stack).values() if isinstance(r, Recommendation)
                  and (r.region, r.rule) == (region, rule) and r.status is not RecommendationStatus.SELESAI),
                 None)
+
+
+def victims(stack: Stack, region: Region) -> int:
+    """The reports with victims that the region's flood score counts (-1 before it is scored)."""
+    found = next((s for s in scores(stack) if (s.region, s.hazard) == (region, Hazard.BANJIR)), None)
+    why = next((p.why for p in found.parts if p.factor is Factor.DAMPAK), "") if found else ""
+    counted = re.search(r"(\d+) dengan korban", why)
+    return int(counted.group(1)) if counted else -1
 
 
 def command(action: Action) -> Command:
@@ -150,24 +158,26 @@ def test_a_flood_ranks_its_regencies_first_and_recommendations_follow_tasks_and_
 
     stack.kill("worker")
     stack.start("worker")
-    # A new warning for Muaro Jambi after the restart: the region is recomputed.
-    before = {s.region: s.computed_at for s in scores(stack)}
+    # A new report with victims from Muaro Jambi after the restart: the region is scored again and
+    # its impact counts the report. (Not a warning: the flood may already hold Muaro Jambi's incident
+    # at the highest level, and an unchanged score is not published again.)
+    victims_before = victims(stack, Region.MUARO_JAMBI)
     now = utc_now()
-    warning = DisasterAlertEvent(
+    kumpeh = kecamatan_named(Region.MUARO_JAMBI, "Kumpeh Ulu")
+    assert kumpeh is not None
+    inside = kecamatan_shape(kumpeh.code).representative_point()
+    report = CitizenReportEvent(
         id=new_event_id(), source="test", occurred_at=now, received_at=now, region=Region.MUARO_JAMBI,
-        payload=DisasterAlert(event="Banjir", category=AlertCategory.MET, urgency=Urgency.IMMEDIATE,
-                              severity=Severity.EXTREME, certainty=Certainty.OBSERVED,
-                              headline="Status Awas banjir Sungai Batanghari di Kabupaten Muaro Jambi",
-                              issuer="BPBD Muaro Jambi", area=AlertArea(regions=[Region.MUARO_JAMBI]),
-                              sent=now))
-    asyncio.run(produce(stack.settings, [(raw_topic(Kind.DISASTER_ALERT), b"15.05",
-                                          msgspec.json.encode(warning))]))
-
-    def recomputed() -> bool:
-        after = {s.region: s.computed_at for s in scores(stack)}
-        return Region.MUARO_JAMBI in after and after[Region.MUARO_JAMBI] > before[Region.MUARO_JAMBI]
-
-    wait_for(recomputed, 90, lambda: f"Muaro Jambi scored again after the restart\n{stack.log_tail()}")
+        location=Point(round(inside.y, 5), round(inside.x, 5)),
+        payload=CitizenReport(channel=Channel.WHATSAPP, category=ReportCategory.BENCANA,
+                              title="Banjir di Pudak, Kumpeh Ulu",
+                              text="Air Sungai Batanghari masuk rumah warga di Pudak, Kec. Kumpeh Ulu, "
+                                   "setinggi 120 cm. Ada korban: 3 warga luka dan perlu evakuasi."))
+    asyncio.run(produce(stack.settings, [(raw_topic(Kind.CITIZEN_REPORT), b"15.05",
+                                          msgspec.json.encode(report))]))
+    wait_for(lambda: victims(stack, Region.MUARO_JAMBI) > victims_before, 90,
+             lambda: f"Muaro Jambi scored again after the restart with more than {victims_before} "
+                     f"reports with victims (now {victims(stack, Region.MUARO_JAMBI)})\n{stack.log_tail()}")
     still = recommendation(stack, Region.MUARO_JAMBI, "banjir.korban")
     assert still is not None and still.status is RecommendationStatus.DIABAIKAN
     assert still.dismissed_reason == "Sudah ditangani Basarnas"
