@@ -17,7 +17,7 @@ from schemas.topics import DLQ, events_topic
 from sinks.clickhouse.writer import rows_of
 from streams.app import _route_batch
 from streams.publish import _packed
-from streams.validate import Outgoing, Rejected, decode_record
+from streams.validate import LETTERS_PER_RECORD, Outgoing, Rejected, decode_record
 from tests.test_validate import TOPIC, nested, report
 
 
@@ -136,3 +136,19 @@ def test_the_sink_stores_every_line_and_dead_letters_an_unreadable_one_with_its_
         e.id for e in events]
     [(_, letter)] = [(t, r) for t, r in rows if t == "dead_letters"]
     assert (letter.position, letter.offset, letter.raw_text) == (2, 9, "{not json")  # type: ignore[attr-defined]
+
+
+def test_a_record_of_many_bad_lines_makes_a_letter_each_for_the_first_thousand_then_one() -> None:
+    bad = [b'{"n": %d}' % n for n in range(LETTERS_PER_RECORD + 500)]
+    record = join([*bad[:700], good("di tengah"), *bad[700:]])
+    records, tallies = _route_batch(Kind.CITIZEN_REPORT, [delivered(record)])
+    letters = [msgspec.json.decode(r.value, type=DeadLetter) for r in records if r.topic == DLQ]
+    assert len(letters) == LETTERS_PER_RECORD + 1 and len({x.id for x in letters}) == len(letters)
+    assert [x.position for x in letters[:3]] == [1, 2, 3] and letters[699].position == 700
+    assert letters[LETTERS_PER_RECORD - 1].position == LETTERS_PER_RECORD + 1  # line 701 is the report
+    rest = letters[-1]
+    assert rest.position == LETTERS_PER_RECORD + 2
+    assert rest.reason.startswith(f"500 more bad lines of this batch, lines {LETTERS_PER_RECORD + 2} to "
+                                  f"{LETTERS_PER_RECORD + 501}"), rest.reason
+    assert rest.raw == join(bad[LETTERS_PER_RECORD:]) and rest.raw_size == len(join(bad[LETTERS_PER_RECORD:]))
+    assert tallies[0][1] == {"15.71|citizen_report": 1}  # the good line among them is an event
