@@ -15,9 +15,9 @@ from websockets.asyncio.server import ServerConnection
 
 from schemas.events import Acknowledgement, Alert, utc_now
 from schemas.identity import Principal
-from schemas.incidents import Escalation, Incident
+from schemas.incidents import Escalation
 from sinks.push.desk import DeskItem, sees_desk_item
-from sinks.push.incidents import ScopedAck, sees_escalation, sees_incident
+from sinks.push.incidents import IncidentScope, ScopedAck, sees_escalation, sees_scope
 from sinks.push.journal import Entry
 from sinks.push.ranking import RankingItem, sees_ranking
 from sinks.push.rate import TokenBucket
@@ -61,8 +61,8 @@ class Client:
             return self.principal.sees_everything
         if isinstance(item, Alert | Acknowledgement):
             return self.principal.covers(item.region, item.event_kind, item.severity)
-        if isinstance(item, Incident):
-            return sees_incident(self.principal, item)
+        if isinstance(item, IncidentScope):
+            return sees_scope(self.principal, item)
         if isinstance(item, Escalation):
             return sees_escalation(self.principal, item, entry.kinds)
         if isinstance(item, DeskItem):

@@ -41,7 +41,7 @@ from sinks.push.commands import CommandPath
 from sinks.push.desk import DeskBoard, desk_message
 from sinks.push.feed import consume
 from sinks.push.http import Http
-from sinks.push.incidents import IncidentBoard, sees_incident
+from sinks.push.incidents import IncidentBoard, IncidentScope, sees_incident
 from sinks.push.journal import Entry, Journal, JournalItem
 from sinks.push.protocol import (
     AckMessage,
@@ -167,7 +167,7 @@ class Gateway:
     def on_incident(self, incident: Incident) -> None:
         """A version of an incident from Kafka (one not newer than the one held is skipped)."""
         if self.board.update(incident):
-            self.publish(lambda seq: IncidentMessage(seq, incident), incident)
+            self.publish(lambda seq: IncidentMessage(seq, incident), IncidentScope.of(incident))
 
     def on_escalation(self, escalation: Escalation) -> None:
         """An escalation step from Kafka (a step fired again is skipped)."""

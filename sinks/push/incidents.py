@@ -13,7 +13,7 @@ import msgspec
 
 from schemas.events import Kind, utc_now
 from schemas.identity import Principal
-from schemas.incidents import Escalation, EscalationSubject, Incident, IncidentAck, IncidentStatus
+from schemas.incidents import Escalation, EscalationSubject, Hazard, Incident, IncidentAck, IncidentStatus
 from schemas.regions import Region
 
 # Open incidents a snapshot carries at most, highest priority first.
@@ -35,6 +35,19 @@ class ScopedAck(NamedTuple):
     kinds: list[Kind]
 
 
+class IncidentScope(NamedTuple):
+    """An incident's version in the journal: only what says who may see it. The journal keeps the
+    version's bytes; the decoded version, several times larger, would fill the gateway's memory."""
+
+    regions: list[Region]
+    hazard: Hazard
+    kinds: list[Kind]
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentScope:
+        return cls(incident.regions, incident.hazard, incident_kinds(incident))
+
+
 def incident_kinds(incident: Incident) -> list[Kind]:
     """The event kinds of an incident's signals."""
     return sorted({item.event_kind for item in incident.items})
@@ -43,7 +56,12 @@ def incident_kinds(incident: Incident) -> list[Kind]:
 def sees_incident(principal: Principal, incident: Incident) -> bool:
     """True when the incident touches the holder's regions (and hazards and kinds, when the
     credential names some)."""
-    return principal.covers_area(incident.regions, [incident.hazard], incident_kinds(incident))
+    return sees_scope(principal, IncidentScope.of(incident))
+
+
+def sees_scope(principal: Principal, scope: IncidentScope) -> bool:
+    """sees_incident, from the incident's scope."""
+    return principal.covers_area(scope.regions, [scope.hazard], scope.kinds)
 
 
 def sees_escalation(principal: Principal, escalation: Escalation, kinds: Sequence[Kind]) -> bool:

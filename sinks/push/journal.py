@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from schemas.events import Acknowledgement, Alert, Kind
-from schemas.incidents import Escalation, Incident
+from schemas.incidents import Escalation
 from sinks.push.desk import DeskItem
-from sinks.push.incidents import ScopedAck
+from sinks.push.incidents import IncidentScope, ScopedAck
 from sinks.push.ranking import RankingItem
 
 # What a journal entry is about: who may see it follows from it.
-JournalItem = Alert | Acknowledgement | Incident | Escalation | ScopedAck | DeskItem | RankingItem | None
+JournalItem = Alert | Acknowledgement | IncidentScope | Escalation | ScopedAck | DeskItem | RankingItem | None
 
 
 class Entry(NamedTuple):
