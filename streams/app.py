@@ -33,7 +33,7 @@ from posko.settings import Settings
 from schemas.events import Kind, utc_now
 from schemas.topics import COMMANDS, SIGNALS, raw_topic
 from streams.commits import RawCommits
-from streams.faust_workarounds import changelog_partition_of, unacked_topic
+from streams.faust_workarounds import changelog_partition_of, take_weighed, unacked_topic
 from streams.parts import start_room
 from streams.places import NOWHERE, Places
 from streams.publish import publish
@@ -48,7 +48,6 @@ ROOM_ID = "posko-room"  # the room part's
 PARTS = ("route", "room")
 CODEC = "posko-event"
 COMMIT_EVERY_S = 1.0
-SLICE_EVENTS = 5_000  # events routed and produced at a time (see the agent)
 
 
 class EventCodec(codecs.Codec):
@@ -117,20 +116,20 @@ def create_app(settings: Settings, part: str = "route") -> faust.App:
 
     def make_agent(kind: Kind) -> Any:
         async def validate(stream: Stream[Any]) -> None:
-            async for taken in stream.take_events(settings.stream_batch, within=0.05):
+            # Takes of up to stream_batch events, however many records hold them (a batched
+            # record holds up to 2,000; Faust's take_events counts records and waited for each
+            # take that was not full). A take is a few thousand events at most: the event loop
+            # (Kafka's heartbeats and fetches, the commit timer) never waits long for one.
+            async for taken in take_weighed(stream, settings.stream_batch, 0.05, _events_in):
                 batch, processed = await commits.in_order(taken)
-                # A take of batched records can hold hundreds of thousands of events: they are
-                # routed and produced a slice at a time, so the event loop (Kafka's heartbeats
-                # and fetches, the commit timer) never waits long for one take.
-                for part in _slices(batch, SLICE_EVENTS):
-                    records, tallies = _route_batch(kind, part)
-                    await publish(app, records)
-                    # Each partition's counts are written while one of its events is current,
-                    # so they are changelogged to that partition.
-                    for event, tally in tallies.values():
-                        with changelog_partition_of(stream, event):
-                            for key, n in tally.items():
-                                counts[key] += n
+                records, tallies = _route_batch(kind, batch)
+                await publish(app, records)
+                # Each partition's counts are written while one of its events is current,
+                # so they are changelogged to that partition.
+                for event, tally in tallies.values():
+                    with changelog_partition_of(stream, event):
+                        for key, n in tally.items():
+                            counts[key] += n
                 commits.done(processed)  # only now may their offsets be committed
 
         validate.__name__ = f"validate_{kind}"
@@ -186,16 +185,8 @@ def _route_batch(
     return records, tallies
 
 
-def _slices(batch: Sequence[EventT[Any]], most: int) -> Iterator[Sequence[EventT[Any]]]:
-    """The records in runs of about `most` events (a record's lines stay together)."""
-    start, size = 0, 0
-    for n, event in enumerate(batch):
-        size += len(event.value) if isinstance(event.value, list) else 1
-        if size >= most:
-            yield batch[start:n + 1]
-            start, size = n + 1, 0
-    if start < len(batch):
-        yield batch[start:]
+def _events_in(value: Any) -> int:
+    return len(value) if isinstance(value, list) else 1
 
 
 def _points(decoded: list[list[Line]]) -> Iterator[tuple[float, float]]:

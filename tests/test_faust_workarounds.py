@@ -7,8 +7,10 @@ workaround again, and keep, adapt or delete the workaround before moving the pin
 from __future__ import annotations
 
 import ast
+import asyncio
 import importlib.metadata
 import inspect
+import time
 from typing import Any
 
 import faust
@@ -20,7 +22,13 @@ from faust.tables.base import Collection
 from faust.transport.consumer import Consumer, ThreadDelegateConsumer
 from faust.transport.drivers import aiokafka as driver
 
-from streams.faust_workarounds import FAUST_VERSION, changelog_partition_of, kafka_producer, unacked_topic
+from streams.faust_workarounds import (
+    FAUST_VERSION,
+    changelog_partition_of,
+    kafka_producer,
+    take_weighed,
+    unacked_topic,
+)
 from tests.test_layout import ROOT
 
 
@@ -78,6 +86,35 @@ def test_changelog_partition_of_makes_an_event_current_then_restores_the_stream(
     with changelog_partition_of(stream, event):  # type: ignore[arg-type]
         assert current_event() is event and stream.current_event is event
     assert stream.current_event is before and current_event() is before
+
+
+def test_fausts_take_still_counts_records_and_waits_for_a_take_not_full() -> None:
+    # The day take_events weighs its values, take_weighed can go.
+    source = inspect.getsource(Stream.take_events)
+    assert "buffer_size() >= max_" in source and "wait_for_stopped(" in source
+    for name in ("add_processor", "_enable_passive", "wait_for_stopped", "ack", "wait"):
+        assert callable(getattr(Stream, name)), name
+
+
+def test_a_take_weighed_comes_as_soon_as_it_holds_enough_and_the_rest_after_the_wait(app: faust.App) -> None:
+    async def takes() -> list[tuple[list[list[int]], float]]:
+        app.flow_control.resume()  # as a started app does
+        channel = app.channel()
+        stream = app.stream(channel)
+        taking = take_weighed(stream, 4, 3.0, len)  # up to 4 events a take, records of 2 and 1
+        first = asyncio.ensure_future(anext(taking))
+        await asyncio.sleep(0.05)  # the take subscribes to the channel
+        started = time.monotonic()
+        for value in ([1, 2], [3, 4], [5]):
+            await asyncio.wait_for(channel.send(value=value), 5)
+        got = [([e.value for e in await asyncio.wait_for(first, 5)], time.monotonic() - started)]
+        got.append(([e.value for e in await asyncio.wait_for(anext(taking), 5)], time.monotonic() - started))
+        return got
+
+    (full, full_s), (rest, rest_s) = asyncio.run(takes())
+    # Faust's take_events(4, 3.0) would have waited the three seconds with these three records.
+    assert full == [[1, 2], [3, 4]] and full_s < 1.5, (full, full_s)
+    assert rest == [[5]] and rest_s >= 2.9, (rest, rest_s)
 
 
 def test_unacked_topic_turns_fausts_acks_off(app: faust.App) -> None:
