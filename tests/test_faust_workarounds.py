@@ -11,7 +11,7 @@ import asyncio
 import importlib.metadata
 import inspect
 import time
-from typing import Any
+from typing import Any, cast
 
 import faust
 import pytest
@@ -97,13 +97,16 @@ def test_fausts_take_still_counts_records_and_waits_for_a_take_not_full() -> Non
 
 
 def test_a_take_weighed_comes_as_soon_as_it_holds_enough_and_the_rest_after_the_wait(app: faust.App) -> None:
-    async def takes() -> list[tuple[list[list[int]], float]]:
+    async def takes() -> list[tuple[list[Any], float]]:
         app.flow_control.resume()  # as a started app does
         channel = app.channel()
-        stream = app.stream(channel)
+        stream = cast(Stream[Any], app.stream(channel))
         taking = take_weighed(stream, 4, 3.0, len)  # up to 4 events a take, records of 2 and 1
         first = asyncio.ensure_future(anext(taking))
-        await asyncio.sleep(0.05)  # the take subscribes to the channel
+        deadline = time.monotonic() + 10
+        while not channel.subscriber_count:  # values sent before the take subscribes are lost
+            assert time.monotonic() < deadline, "the take did not subscribe to the channel in 10 s"
+            await asyncio.sleep(0.01)
         started = time.monotonic()
         for value in ([1, 2], [3, 4], [5]):
             await asyncio.wait_for(channel.send(value=value), 5)
