@@ -141,7 +141,10 @@ async def test_an_officer_gives_a_task_the_responder_does_it_and_the_wall_shows_
     await asyncio.gather(*(page.evaluate("window.heldReassign.click()") for page in (console, other_console)))
     texts = []
     for page in (console, other_console):
-        line = page.locator("#results li").first
+        # The reassignment's own line, once drawn (the pages draw a press's line a moment after
+        # it: the first line may still be an older result, or none), then decided.
+        line = page.locator("#results li", has_text="Alihkan").first
+        await expect(line).to_be_visible(timeout=WAIT_MS)
         await expect(line).not_to_contain_text("menunggu", timeout=WAIT_MS)
         texts.append(await line.inner_text())
     assert sorted("BERHASIL" in x for x in texts) == [False, True], texts
