@@ -39,7 +39,17 @@ from streams.places import NOWHERE, Places
 from streams.publish import publish
 from streams.room import Correlation
 from streams.sla import register_sla_clocks
-from streams.validate import Line, Outgoing, Rejected, dead_letter, decode_record, route
+from streams.validate import (
+    LETTERS_PER_RECORD,
+    Line,
+    Outgoing,
+    Rejected,
+    Routed,
+    dead_letter,
+    decode_record,
+    letter_for_the_rest,
+    route,
+)
 
 log = logging.getLogger("posko.stream")
 
@@ -166,6 +176,8 @@ def _route_batch(
         places = NOWHERE
     for event, lines in zip(batch, decoded, strict=True):
         message = event.message
+        letters = 0
+        rest: list[tuple[int, bytes | None, str]] = []  # bad lines past LETTERS_PER_RECORD
         for line in lines:
             try:
                 routed = route(kind, line.value, message.topic, message.partition, message.offset,
@@ -174,14 +186,21 @@ def _route_batch(
                 where = "" if line.position is None else f" line {line.position}"
                 log.warning("%s/%s/%s%s could not be processed (%r): sent to the DLQ", message.topic,
                             message.partition, message.offset, where, exc)
-                records.append(dead_letter(f"processing failed: {exc!r}", message.topic,
-                                           message.partition, message.offset, message.key,
-                                           line.raw, line.position))
-                continue
+                reason = f"processing failed: {exc!r}"
+                routed = Routed([dead_letter(reason, message.topic, message.partition, message.offset,
+                                             message.key, line.raw, line.position)], refused=reason)
+            if routed.refused is not None:
+                letters += 1
+                if letters > LETTERS_PER_RECORD and line.position is not None:
+                    rest.append((line.position, line.raw, routed.refused))
+                    continue
             records.extend(routed.out)
             if routed.counted:
                 _, tally = tallies.setdefault(message.partition, (event, Counter()))
                 tally[routed.counted] += 1
+        if rest:
+            records.append(letter_for_the_rest(rest, message.topic, message.partition, message.offset,
+                                               message.key))
     return records, tallies
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import msgspec
@@ -83,6 +84,7 @@ class Routed(msgspec.Struct, frozen=True):
 
     out: list[Outgoing]
     counted: str | None = None
+    refused: str | None = None  # why, when `out` is the message's dead letter
 
 
 def decode_raw(data: bytes | None) -> Event | Rejected:
@@ -123,24 +125,7 @@ def decode_record(data: bytes | None) -> list[Line]:
         # No line is JSON at all: one broken message (a raw line break inside a string, as
         # hand-built JSON has), dead-lettered whole with its bytes, not cut into pieces.
         return [Line(None, whole, data)]
-    out: list[Line] = []
-    rest: list[tuple[int, bytes, Rejected]] = []  # bad lines past LETTERS_PER_RECORD
-    bad = 0
-    for n, line in found:
-        value = decode_raw(line)
-        if isinstance(value, Rejected):
-            bad += 1
-            if bad > LETTERS_PER_RECORD:
-                rest.append((n, line, value))
-                continue
-        out.append(Line(n, value, line))
-    if rest:
-        first, _, reason = rest[0]
-        out.append(Line(first, Rejected(
-            f"{len(rest):,} more bad lines of this batch, lines {first} to {rest[-1][0]}, in this one "
-            f"letter (one a line) after a letter each for the first {LETTERS_PER_RECORD:,}; "
-            f"line {first}: {reason.reason}"), b"\n".join(line for _, line, _ in rest)))
-    return out
+    return [Line(n, decode_raw(line), line) for n, line in found]
 
 
 def _one_document(data: bytes) -> bool:
@@ -159,6 +144,19 @@ def dead_letter(
     letter = new_dead_letter(reason, topic, partition, offset, key, raw, position=position)
     return Outgoing(DLQ, topic.encode(), _encoder.encode(letter),
                     Origin(topic, partition, offset, key, raw, position))
+
+
+def letter_for_the_rest(
+    rest: Sequence[tuple[int, bytes | None, str]], topic: str, partition: int, offset: int, key: bytes | None,
+) -> Outgoing:
+    """One dead letter for a batched record's bad lines past LETTERS_PER_RECORD, given as (line,
+    bytes, reason): at the first one's position, their bytes one a line, counted in the reason."""
+    first, _, reason = rest[0]
+    summary = (f"{len(rest):,} more bad lines of this batch, lines {first} to {rest[-1][0]}, in this "
+               f"one letter (one a line) after a letter each for the first {LETTERS_PER_RECORD:,}; "
+               f"line {first}: {reason}")
+    return dead_letter(summary, topic, partition, offset, key, b"\n".join(raw or b"" for _, raw, _ in rest),
+                       first)
 
 
 def refused(record: Outgoing, error: Exception) -> Outgoing | None:
@@ -256,7 +254,7 @@ def route(
     the whole record), its times checked against `now`, its points found in `places`."""
 
     def rejected(reason: str) -> Routed:
-        return Routed([dead_letter(reason, topic, partition, offset, key, raw, position)])
+        return Routed([dead_letter(reason, topic, partition, offset, key, raw, position)], refused=reason)
 
     if isinstance(value, Rejected):
         return rejected(value.reason)

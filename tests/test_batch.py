@@ -152,3 +152,16 @@ def test_a_record_of_many_bad_lines_makes_a_letter_each_for_the_first_thousand_t
                                   f"{LETTERS_PER_RECORD + 501}"), rest.reason
     assert rest.raw == join(bad[LETTERS_PER_RECORD:]) and rest.raw_size == len(join(bad[LETTERS_PER_RECORD:]))
     assert tallies[0][1] == {"15.71|citizen_report": 1}  # the good line among them is an event
+
+
+def test_the_bound_holds_for_lines_refused_after_decoding_too() -> None:
+    # Valid events, each refused by the route (a citizen report taken as a disaster alert).
+    record = join([good(f"Laporan {n}") for n in range(LETTERS_PER_RECORD + 200)])
+    records, _ = _route_batch(Kind.DISASTER_ALERT, [delivered(record)])
+    letters = [msgspec.json.decode(r.value, type=DeadLetter) for r in records if r.topic == DLQ]
+    assert len(records) == len(letters) == LETTERS_PER_RECORD + 1
+    first, last = LETTERS_PER_RECORD + 1, LETTERS_PER_RECORD + 200
+    assert letters[-1].reason.startswith(f"200 more bad lines of this batch, lines {first} to {last}"), \
+        letters[-1].reason
+    assert "a citizen_report event on" in letters[-1].reason
+    assert letters[-1].raw_size == len(join(record.split(b"\n")[LETTERS_PER_RECORD:]))
