@@ -178,7 +178,10 @@ def start(settings: Settings) -> str:
     log = kafka_dir / "broker.out"
     with resources.as_file(log4j) as log4j_path, log.open("ab") as out:
         process = subprocess.Popen(
-            [java, f"-Xmx{settings.kafka_heap}", f"-Xms{settings.kafka_heap}",
+            # C1 only (no C2): on two cores shared with the Python services, C2 compiling the
+            # broker's paths cost more CPU than its faster code saves (bench intake: broker 334
+            # instead of 660-820 µs a report; docs/benchmarks.md).
+            [java, f"-Xmx{settings.kafka_heap}", f"-Xms{settings.kafka_heap}", "-XX:TieredStopAtLevel=1",
              "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
              f"-Dlog4j2.configurationFile={log4j_path}", f"-Dkafka.logs.dir={kafka_dir}",
              "-cp", classpath, "kafka.Kafka", str(config)],
