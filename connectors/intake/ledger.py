@@ -28,7 +28,7 @@ log = logging.getLogger("posko.intake")
 
 RETRY_S = 2.0
 FETCH_WAIT_MS = 20
-FETCH_MIN_BYTES = 64 * 1024
+FETCH_MIN_BYTES = 1
 ALONE_FETCH_WAIT_MS = 500
 ALONE_FETCH_MIN_BYTES = 1024 * 1024
 CATCH_UP_S = 5.0
@@ -144,8 +144,10 @@ class ReportLedger:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers, group_id=f"posko-intake-{uuid.uuid4().hex}",
             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
-            # A fetch costs the broker more than the transaction it reads (some ms of CPU): fetch
-            # seldom when no catch-up waits for fetches, else every FETCH_WAIT_MS at most.
+            # Alone, no catch-up waits for a fetch: fetch seldom, in large batches. Side by side
+            # a new Idempotency-Key waits for one: it returns as soon as a committed record is
+            # there (at 64 KiB each fetch waited its FETCH_WAIT_MS: two intakes passed 660-705
+            # reports/s in bench intake instead of 970-1,000).
             fetch_max_wait_ms=FETCH_WAIT_MS if self.shared else ALONE_FETCH_WAIT_MS,
             fetch_min_bytes=FETCH_MIN_BYTES if self.shared else ALONE_FETCH_MIN_BYTES,
         )
