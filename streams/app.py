@@ -33,7 +33,7 @@ from posko.settings import Settings
 from schemas.events import Kind, utc_now
 from schemas.topics import COMMANDS, SIGNALS, raw_topic
 from streams.commits import RawCommits
-from streams.faust_workarounds import changelog_partition_of, take_weighed, unacked_topic
+from streams.faust_workarounds import changelog_partition_of, deliver_eagerly, take_weighed, unacked_topic
 from streams.parts import start_room
 from streams.places import NOWHERE, Places
 from streams.publish import publish
@@ -81,6 +81,7 @@ codecs.register(CODEC, EventCodec())
 
 def create_app(settings: Settings, part: str = "route") -> faust.App:
     """The stream processor app of one part (PARTS) for these settings."""
+    deliver_eagerly()
     group = APP_ID if part == "route" else ROOM_ID
     app = faust.App(
         group,

@@ -21,10 +21,12 @@ from faust.streams import Stream, current_event
 from faust.tables.base import Collection
 from faust.transport.consumer import Consumer, ThreadDelegateConsumer
 from faust.transport.drivers import aiokafka as driver
+from mode import Service
 
 from streams.faust_workarounds import (
     FAUST_VERSION,
     changelog_partition_of,
+    deliver_eagerly,
     kafka_producer,
     take_weighed,
     unacked_topic,
@@ -141,3 +143,86 @@ def test_private_names_of_other_libraries_are_used_only_in_the_workarounds() -> 
                     if owner not in ("self", "cls") and (owner, node.attr) not in allowed:
                         found.append(f"{path.relative_to(ROOT)}:{node.lineno} {owner}.{node.attr}")
     assert found == []
+
+
+def test_fausts_fetch_loop_still_hands_records_over_through_wait_first() -> None:
+    # The day the loop awaits its callback some cheaper way, deliver_eagerly can go.
+    source = "".join(inspect.getsource(Consumer._drain_messages).split())
+    assert "awaitself.wait_first(callback(message),self.suspend_flow.wait())" in source
+
+
+class _Fetching(Service):
+    """What Faust's consumer offers wait_first: a service with a suspend_flow event."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.suspend_flow = asyncio.Event()
+
+
+def _hand_over(fetching: _Fetching, delivery: Any) -> Any:
+    """What Faust's fetch loop does with each record (faust/transport/consumer.py:1220)."""
+    return Consumer.wait_first(cast(Consumer, fetching), delivery, fetching.suspend_flow.wait())
+
+
+def test_a_delivery_that_need_not_wait_runs_at_once_in_the_fetch_loops_own_task() -> None:
+    deliver_eagerly()
+
+    async def handed_over() -> tuple[bool, int]:
+        fetching, ran_in = _Fetching(), []
+
+        async def delivery() -> None:
+            ran_in.append(asyncio.current_task())
+
+        tasks = len(asyncio.all_tasks())
+        await _hand_over(fetching, delivery())
+        return ran_in == [asyncio.current_task()], len(asyncio.all_tasks()) - tasks
+
+    own_task, tasks_left = asyncio.run(handed_over())
+    assert own_task, "the delivery ran in a task of its own (mode's wait_first)"
+    assert tasks_left == 0
+
+
+def test_a_delivery_that_waits_is_finished_or_given_up_when_the_flow_is_suspended() -> None:
+    deliver_eagerly()
+
+    async def handed_over() -> tuple[list[str], list[str]]:
+        fetching = _Fetching()
+        finished: list[str] = []
+        given_up: list[str] = []
+
+        async def delivery(room: asyncio.Future[str], into: list[str]) -> None:
+            try:
+                into.append(await room)  # a full buffer making room
+            except asyncio.CancelledError:
+                into.append("cancelled")
+                raise
+
+        room: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.05, room.set_result, "delivered")
+        await asyncio.wait_for(_hand_over(fetching, delivery(room, finished)), 5)
+
+        never: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.05, fetching.suspend_flow.set)
+        await asyncio.wait_for(_hand_over(fetching, delivery(never, given_up)), 5)
+        await asyncio.sleep(0)  # the cancelled delivery runs its except clause
+        return finished, given_up
+
+    finished, given_up = asyncio.run(handed_over())
+    assert finished == ["delivered"]
+    assert given_up == ["cancelled"]
+
+
+def test_a_delivery_that_fails_raises_in_the_fetch_loop_at_once_or_after_waiting() -> None:
+    deliver_eagerly()
+
+    async def handed_over(wait_first: bool) -> None:
+        async def delivery() -> None:
+            if wait_first:
+                await asyncio.sleep(0.01)
+            raise ValueError("cannot be decoded")
+
+        await asyncio.wait_for(_hand_over(_Fetching(), delivery()), 5)
+
+    for wait_first in (False, True):
+        with pytest.raises(ValueError, match="cannot be decoded"):
+            asyncio.run(handed_over(wait_first))
