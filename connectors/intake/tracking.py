@@ -23,7 +23,7 @@ def new_tracking_number(now: datetime, instance: int, *taken: Container[str]) ->
     # whatever each has not read yet of the others'; 32**4 numbers a month remain for each.
     prefix = f"JMB-{month}-{SYMBOLS[instance]}"
     while True:
-        drawn = secrets.randbelow(32 ** 4)
+        drawn = secrets.randbits(20)  # 4 symbols of 5 bits
         number = prefix + "".join(SYMBOLS[(drawn >> shift) & 31] for shift in (15, 10, 5, 0))
         if not any(number in numbers for numbers in taken):
             return number
