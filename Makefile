@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) kafka-jars system-packages
 
 # Debian packages the tests use: chromium for the browser tests (driven through Playwright, never
-# `playwright install`), poppler-utils (pdftotext, pdftoppm) to read the sitrep PDFs back.
+# `playwright install`), poppler-utils (pdftotext, pdftoppm) to read the sitrep PDFs back; wrk
+# drives `posko bench intake` (its clients in C, not in the bench's Python).
 system-packages:
 	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
 	  command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	  command -v wrk >/dev/null || missing="$$missing wrk"; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi; \
 	    $$sudo apt-get install -y $$missing || { $$sudo apt-get update && $$sudo apt-get install -y $$missing; }; \

@@ -2,18 +2,27 @@
 
 On a broker of its own, `posko intake` runs as real processes (uvicorn). N simulated citizen
 reports, each with an Idempotency-Key of its own as channels send them, are POSTed by C
-concurrent HTTP clients (aiohttp, keep-alive connections); a report counts when its 202
-arrives, i.e. once it is committed to Kafka. Three runs in one: the bare producer the intake is
-measured against (an idempotent aiokafka producer with acks=all, C concurrent senders, each
-sending the same report events one at a time and waiting for the broker's ack), then one intake,
-then two intakes side by side (slots 0 and 1) with the clients spread over both.
+concurrent HTTP clients on keep-alive connections; a report counts when its 202 arrives, i.e. once
+it is committed to Kafka. The clients are wrk (`--load wrk`, the default where it is installed:
+Debian's package, one C thread, bench/wrk/reports.lua) or aiohttp (`--load aiohttp`, in this
+process): on two cores the clients share the machine with the intake and the broker, and aiohttp
+spends 150-240 µs of CPU a report that wrk does not (docs/benchmarks.md).
+
+Three runs in one: the bare producer the intake is measured against (an idempotent aiokafka
+producer with acks=all, C concurrent senders, each sending the same report events one at a time
+and waiting for the broker's ack), then one intake, then two intakes side by side (slots 0 and 1)
+with the clients spread over both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +69,7 @@ class Result(msgspec.Struct):
 
     reports: int
     clients: int
+    load: str
     idempotency_keys: bool
     baseline_per_s: float
     baseline_latency_ms: dict[str, float]
@@ -86,9 +96,49 @@ def _submission(event: CitizenReportEvent) -> bytes:
     return msgspec.json.encode(body)
 
 
+Load = tuple[float, list[float], float]  # seconds, latency of each report in ms, clients' CPU seconds
+WRK_SCRIPT = Path(__file__).with_name("wrk") / "reports.lua"
+WRK_TIMEOUT_S = 600
+
+
+def _wrk_all(urls: list[str], keys: dict[Channel, str], events: list[CitizenReportEvent], clients: int,
+             idempotency: bool, answers: Counter[str]) -> Load:
+    """POST every report through wrk, one process per URL with its share of clients and reports."""
+    with tempfile.TemporaryDirectory(prefix="posko-bench-wrk-") as folder:
+        runs = []
+        for n, url in enumerate(urls):
+            listed = Path(folder) / f"reports-{n}.tsv"
+            listed.write_bytes(b"".join(
+                f"{keys[e.payload.channel]}\t{e.id if idempotency else ''}\t".encode()
+                + _submission(e) + b"\n" for e in events[n::len(urls)]))
+            share = max(1, clients // len(urls) + (n < clients % len(urls)))
+            runs.append(subprocess.Popen(
+                ["wrk", "-t1", f"-c{share}", f"-d{WRK_TIMEOUT_S}s", "-T30s", "-s", str(WRK_SCRIPT), url,
+                 "--", str(listed)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+        seconds, latencies, cpu = 0.0, [], 0.0
+        for run in runs:
+            assert run.stdout is not None
+            output = b""
+            for line in run.stdout:  # until every report is answered, or wrk ends
+                output += line
+                if line == b"answered\n":
+                    run.send_signal(signal.SIGINT)  # ends wrk's sleep; it prints its figures
+            _, status, usage = os.wait4(run.pid, 0)
+            run.returncode = os.waitstatus_to_exitcode(status)
+            cpu += usage.ru_utime + usage.ru_stime
+            lines = [line for line in output.splitlines() if line.startswith(b'{"seconds"')]
+            if run.returncode != 0 or not lines:
+                raise RuntimeError(f"wrk failed (exit {run.returncode}):\n{output.decode(errors='replace')}")
+            found = msgspec.json.decode(lines[-1])
+            seconds = max(seconds, found["seconds"])
+            answers.update({status: count for status, count in found["answers"].items()})
+            latencies += [value / 1000 for value, count in found["latency_us"] for _ in range(count)]
+        return seconds, latencies, cpu
+
+
 async def _post_all(urls: list[str], keys: dict[Channel, str], events: list[CitizenReportEvent],
-                    clients: int, idempotency: bool, answers: Counter[str]) -> tuple[float, list[float]]:
-    """POST every report with `clients` concurrent clients spread over `urls`; (seconds, latencies in ms)."""
+                    clients: int, idempotency: bool, answers: Counter[str]) -> Load:
+    """POST every report with `clients` concurrent aiohttp clients spread over `urls`."""
     bodies = iter([(keys[e.payload.channel], str(e.id), _submission(e)) for e in events])
     latencies: list[float] = []
 
@@ -108,9 +158,9 @@ async def _post_all(urls: list[str], keys: dict[Channel, str], events: list[Citi
     async with contextlib.AsyncExitStack() as stack:
         sessions = [await stack.enter_async_context(aiohttp.ClientSession(
             url, connector=aiohttp.TCPConnector(limit=clients))) for url in urls]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client(sessions[n % len(sessions)]) for n in range(clients)))
-        return time.perf_counter() - started, latencies
+        return time.perf_counter() - started, latencies, time.process_time() - cpu
 
 
 async def _bare_producer(settings: Settings, events: list[CitizenReportEvent], clients: int
@@ -139,8 +189,18 @@ async def _bare_producer(settings: Settings, events: list[CitizenReportEvent], c
         await producer.stop()
 
 
-def run_intake_bench(base: Settings, reports: int, clients: int, idempotency: bool = True) -> Result:
+def default_load() -> str:
+    """wrk where it is installed, else aiohttp."""
+    return "wrk" if shutil.which("wrk") else "aiohttp"
+
+
+def run_intake_bench(base: Settings, reports: int, clients: int, idempotency: bool = True,
+                     load: str = "aiohttp") -> Result:
     """Run the baseline, one intake and two; human lines on stderr, one JSON line on stdout."""
+    if load == "wrk" and not shutil.which("wrk"):
+        raise RuntimeError("--load wrk needs wrk on the PATH (Debian: apt-get install wrk); "
+                           "or use --load aiohttp")
+    _say(f"clients: {clients} on {load}")
     with tempfile.TemporaryDirectory(prefix="posko-bench-intake-") as home:
         env, settings = bench_env(base, home)
         _say(broker.start(settings))
@@ -170,12 +230,12 @@ def run_intake_bench(base: Settings, reports: int, clients: int, idempotency: bo
                 urls = [_url(service) for service in running]
                 chunk, events = events[:reports + WARM_UP], events[reports + WARM_UP:]
                 runs.append(_measure(settings, running, urls, keys, chunk, clients, idempotency,
-                                     baseline_rate))
+                                     baseline_rate, load))
         finally:
             for service in intakes:
                 service.stop()
             broker.stop(settings)
-    result = Result(reports=reports, clients=clients, idempotency_keys=idempotency,
+    result = Result(reports=reports, clients=clients, load=load, idempotency_keys=idempotency,
                     baseline_per_s=round(baseline_rate, 1), baseline_latency_ms=_percentiles(base_latencies),
                     one_intake=runs[0], two_intakes=runs[1])
     print(msgspec.json.encode(result).decode(), flush=True)
@@ -197,17 +257,22 @@ def _url(service: Service) -> str:
 
 
 def _measure(settings: Settings, intakes: list[Service], urls: list[str], keys: dict[Channel, str],
-             events: list[CitizenReportEvent], clients: int, idempotency: bool, baseline_rate: float) -> Run:
+             events: list[CitizenReportEvent], clients: int, idempotency: bool, baseline_rate: float,
+             load: str) -> Run:
     """Warm up, then POST the rest of `events` through `urls` and measure."""
-    warm_answers: Counter[str] = Counter()
-    asyncio.run(_post_all(urls, keys, events[:WARM_UP], clients, idempotency, warm_answers))
+    def post(chunk: list[CitizenReportEvent], answers: Counter[str]) -> Load:
+        if load == "wrk":
+            return _wrk_all(urls, keys, chunk, clients, idempotency, answers)
+        return asyncio.run(_post_all(urls, keys, chunk, clients, idempotency, answers))
+
+    post(events[:WARM_UP], Counter())
     reports = len(events) - WARM_UP
     _say(f"posting {reports:,} reports with {clients} concurrent clients to {len(urls)} intake(s)…")
     answers: Counter[str] = Counter()
-    cpu_before = ([s.cpu_seconds() for s in intakes], _broker_cpu(settings), time.process_time())
-    seconds, latencies = asyncio.run(_post_all(urls, keys, events[WARM_UP:], clients, idempotency, answers))
+    cpu_before = ([s.cpu_seconds() for s in intakes], _broker_cpu(settings))
+    seconds, latencies, clients_cpu = post(events[WARM_UP:], answers)
     cpu = {"intake": sum(s.cpu_seconds() for s in intakes) - sum(cpu_before[0]),
-           "broker": _broker_cpu(settings) - cpu_before[1], "clients": time.process_time() - cpu_before[2]}
+           "broker": _broker_cpu(settings) - cpu_before[1], "clients": clients_cpu}
     rate = answers["202"] / seconds
     run = Run(per_s=round(rate, 1), ratio=round(rate / baseline_rate, 3), latency_ms=_percentiles(latencies),
               answers=dict(answers), seconds=round(seconds, 1),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -308,3 +309,23 @@ def test_served_openapi_document_is_the_committed_one(intake: RunningIntake) -> 
     assert served.json() == json.loads(Path(COMMITTED).read_text()), (
         "the API changed: run `posko intake openapi --output docs/api/intake.openapi.json` and commit it")
     assert "/v1/reports/{tracking}" in served.json()["paths"]
+
+
+def test_the_bench_wrk_clients_post_every_report_once(intake: RunningIntake) -> None:
+    # `posko bench intake` drives the intake with wrk (bench/wrk/reports.lua): each report is
+    # POSTed once with its own Idempotency-Key, and wrk stops once every one is answered.
+    from bench.intake import _reports, _submission, _wrk_all
+
+    keys = {channel: intake.add_key(f"wrk-{uuid.uuid4().hex[:8]}", Role.CHANNEL, channel)
+            for channel in Channel}
+    events = _reports(30)
+    answers: Counter[str] = Counter()
+    seconds, latencies, cpu = _wrk_all([intake.url], keys, events, 4, True, answers)
+    assert answers == {"202": 30}
+    assert len(latencies) >= 30 and seconds > 0 and cpu > 0
+    for event in events:  # stored, once: the same key again is a replay of the first
+        again = intake.http.post("/v1/reports", content=_submission(event), headers={
+            "Authorization": f"Bearer {keys[event.payload.channel]}", "Content-Type": "application/json",
+            "Idempotency-Key": str(event.id)})
+        assert again.status_code == 202, again.text
+        assert again.headers.get("Idempotent-Replayed") == "true", f"report {event.id} was not stored"

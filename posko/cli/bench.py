@@ -73,11 +73,13 @@ def bench_fanout(clients: str, rate: float, seconds: float, flood: float | None)
 @click.option("--clients", default=50, show_default=True, help="Concurrent HTTP clients.")
 @click.option("--keys/--no-keys", default=True, show_default=True,
               help="Send each report with an Idempotency-Key of its own, as channels do.")
-def bench_intake(reports: int, clients: int, keys: bool) -> None:
+@click.option("--load", type=click.Choice(["wrk", "aiohttp"]), default=None,
+              help="The HTTP clients: wrk (C, the default where installed) or aiohttp (in this process).")
+def bench_intake(reports: int, clients: int, keys: bool, load: str | None) -> None:
     """Accepted reports/s and latency through one intake and two, beside the bare producer."""
-    from bench.intake import run_intake_bench
+    from bench.intake import default_load, run_intake_bench
 
-    run_intake_bench(settings(), reports, clients, keys)
+    run_intake_bench(settings(), reports, clients, keys, load or default_load())
 
 
 @bench.command("alert-versions")
