@@ -5,8 +5,8 @@ The correlator (streams/correlate.py) chooses the incident; this makes what it l
 from __future__ import annotations
 
 import math
+import operator
 import uuid
-from datetime import datetime
 
 import msgspec
 
@@ -24,6 +24,7 @@ HAZARD_NAMES: dict[Hazard, str] = {
 # (well under its 1 MB) and a signal costs the same whatever the size of its incident.
 MAX_ITEMS = 100  # lines an incident shows; the rest are counted in one "… sinyal lain"
 MAX_IDS_PER_ITEM = 50  # signal ids an item keeps (its count goes on)
+_LAST_AT = operator.attrgetter("last_at")
 
 
 def drafted(incident: Incident, items: list[IncidentItem], changed: IncidentItem, added: int) -> Incident:
@@ -49,12 +50,15 @@ def bounded(incident_id: uuid.UUID, items: list[IncidentItem]) -> list[IncidentI
         return items
     rest_id = uuid.uuid5(incident_id, "lainnya")
     rest_int = rest_id.int  # (UUID's == is Python code; comparing ints is not)
-    # Official alerts first, then the latest: a stable sort by time, then a stable split.
-    latest = sorted((i for i in items if i.id.int != rest_int), key=_last_at, reverse=True)
+    # Official alerts first, then the latest: a stable sort by time, then a stable split. (This
+    # runs for every signal an incident of MAX_ITEMS lines takes: list comprehensions and a C
+    # key, not generators and a Python one, halved its time in the room.)
+    rests = [i.id.int == rest_int for i in items]
+    latest = sorted([i for i, rest in zip(items, rests, strict=True) if not rest], key=_LAST_AT, reverse=True)
     ranked = [i for i in latest if i.kind is SignalKind.PERINGATAN] + [
         i for i in latest if i.kind is not SignalKind.PERINGATAN]
     kept, folded = ranked[:MAX_ITEMS - 1], ranked[MAX_ITEMS - 1:]
-    folded += [i for i in items if i.id.int == rest_int]
+    folded += [i for i, rest in zip(items, rests, strict=True) if rest]
     count = sum(i.count for i in folded)
     ids = [s for i in folded for s in i.signal_ids][:MAX_IDS_PER_ITEM]
     rest = IncidentItem(
@@ -63,10 +67,6 @@ def bounded(incident_id: uuid.UUID, items: list[IncidentItem]) -> list[IncidentI
         last_at=max(i.last_at for i in folded), count=count, signal_ids=ids,
         victims=any(i.victims for i in folded))
     return [*kept, rest]
-
-
-def _last_at(item: IncidentItem) -> datetime:
-    return item.last_at
 
 
 def item_of(signal: Signal) -> IncidentItem:
