@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from schemas.incidents import (
     Hazard,
     Incident,
     IncidentAck,
+    IncidentItem,
     IncidentStatus,
     Priority,
     Signal,
@@ -26,6 +28,7 @@ from schemas.regions import Region
 from schemas.topics import SIGNALS
 from streams.correlate import Room, Thresholds, as_published, thresholds
 from streams.priority import cap_priority
+from streams.summary import MAX_ITEMS, bounded
 from streams.validate import route
 
 T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
@@ -327,3 +330,38 @@ def test_karhutla_hotspots_haze_and_reports_are_one_incident() -> None:
 def test_an_ordinary_day_has_only_small_incidents() -> None:
     room, _ = correlate_scenario("hari-biasa")
     assert all(i.signal_count <= 3 for i in live(room))
+
+
+def _ranked_by_sorting(incident_id: uuid.UUID, items: list[IncidentItem]) -> list[uuid.UUID]:
+    """What bounded keeps, by its rule written plainly: alerts first, then the latest, ties in
+    the order the lines came; the incident's own "sinyal lain" line always counted in."""
+    rest = uuid.uuid5(incident_id, "lainnya")
+    lines = sorted((i for i in items if i.id != rest), key=lambda i: (i.kind is SignalKind.PERINGATAN,
+                                                                       i.last_at), reverse=True)
+    return [i.id for i in lines[:MAX_ITEMS - 1]]
+
+
+def test_a_full_incident_taking_signals_keeps_the_lines_its_rule_says() -> None:
+    # A full incident's next line is inserted where the sort would put it (summary._one_more);
+    # folds that move a line out of order, same times, alerts among reports: always the rule.
+    rng = random.Random(14)
+    incident_id, start = uuid.uuid4(), datetime(2026, 12, 3, tzinfo=UTC)
+    items: list[IncidentItem] = []
+    for n in range(400):
+        if items and rng.random() < 0.2:  # a report folded into a line: its time moves on
+            at = rng.randrange(len(items))
+            items[at] = msgspec.structs.replace(items[at], last_at=items[at].last_at + timedelta(
+                minutes=rng.randint(0, 30)), count=items[at].count + 1)
+        else:
+            item = IncidentItem(
+                id=uuid.uuid4(), kind=SignalKind.PERINGATAN if rng.random() < 0.1 else SignalKind.LAPORAN,
+                event_kind=Kind.CITIZEN_REPORT, headline=f"sinyal {n}", region=None,
+                first_at=start, last_at=start + timedelta(minutes=rng.randint(0, 60)), signal_ids=[])
+            items.append(item)
+        expected, total, lines = _ranked_by_sorting(incident_id, items), sum(i.count for i in items), len(
+            items)
+        items = bounded(incident_id, items)
+        if lines > MAX_ITEMS:
+            assert [i.id for i in items[:-1]] == expected, f"after line {n}"
+        assert sum(i.count for i in items) == total  # nothing is lost from the count
+    assert len(items) == MAX_ITEMS and items[-1].headline.endswith("sinyal lain")
