@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import operator
 import re
 import uuid
 from collections import deque
@@ -53,6 +54,7 @@ from streams.nearness import Nearby
 from streams.priority import rank
 from streams.summary import drafted, fold, item_of, item_signal, summarise
 
+_FIRST = operator.itemgetter(0)
 # Hazards whose signals may belong to one happening: a quake sets off landslides.
 COMPATIBLE: dict[Hazard, frozenset[Hazard]] = {
     Hazard.GEMPA: frozenset({Hazard.GEMPA, Hazard.LONGSOR}),
@@ -354,15 +356,23 @@ class Room:
         ids = self._nearby.candidates(signal)
         if among is not None:
             ids = among if ids is None else ids & among
-        pool = self.incidents.values() if ids is None else [self.incidents[i] for i in sorted(
-            (i for i in ids if i in self.incidents), key=self._order.__getitem__)]
-        for incident in pool:
-            if incident.status is IncidentStatus.SELESAI or incident.hazard not in hazards:
-                continue
-            window = self.t.window(incident.hazard)
-            if not incident.first_at - window <= signal.occurred_at <= incident.last_at + window:
-                continue
-            yield incident
+        if ids is None:
+            yield from (incident for incident in self.incidents.values()
+                        if self._may_take(incident, signal, hazards))
+            return
+        # Filtered before they are ordered: an alert's candidates are every incident that ever had
+        # an alert or an area, most of them of another hazard or out of their time window.
+        found = [(self._order[i], incident) for i in ids if (incident := self.incidents.get(i)) is not None
+                 and self._may_take(incident, signal, hazards)]
+        found.sort(key=_FIRST)
+        yield from (incident for _, incident in found)
+
+    def _may_take(self, incident: Incident, signal: Signal, hazards: frozenset[Hazard]) -> bool:
+        """Whether the incident is open, of a compatible hazard, and within its window of `signal`."""
+        if incident.status is IncidentStatus.SELESAI or incident.hazard not in hazards:
+            return False
+        window = self.t.window(incident.hazard)
+        return incident.first_at - window <= signal.occurred_at <= incident.last_at + window
 
     def _near_incident(self, signal: Signal, incident: Incident) -> bool:
         return self._nearby.near(signal, incident.id)
