@@ -189,14 +189,11 @@ async def _bare_producer(settings: Settings, events: list[CitizenReportEvent], c
         await producer.stop()
 
 
-def default_load() -> str:
-    """wrk where it is installed, else aiohttp."""
-    return "wrk" if shutil.which("wrk") else "aiohttp"
-
-
 def run_intake_bench(base: Settings, reports: int, clients: int, idempotency: bool = True,
-                     load: str = "aiohttp") -> Result:
-    """Run the baseline, one intake and two; human lines on stderr, one JSON line on stdout."""
+                     load: str | None = None) -> Result:
+    """Run the baseline, one intake and two (clients on `load`, by default wrk where installed);
+    human lines on stderr, one JSON line on stdout."""
+    load = load or ("wrk" if shutil.which("wrk") else "aiohttp")
     if load == "wrk" and not shutil.which("wrk"):
         raise RuntimeError("--load wrk needs wrk on the PATH (Debian: apt-get install wrk); "
                            "or use --load aiohttp")

@@ -81,7 +81,7 @@ def _one_more(items: list[IncidentItem], rest_int: int) -> list[IncidentItem] | 
     before, still in their order, and one line more (a full incident taking a signal, the case
     of every signal once an incident is full): that line put where the stable sort would put it,
     after those of its class at least as recent, without sorting the others again (C-level checks
-    and a bisection instead of a sort a signal: bench/route's correlation). None otherwise."""
+    and a bisection: 30-33 µs a call instead of 58-70, docs/benchmarks.md). None otherwise."""
     if len(items) != MAX_ITEMS + 1:
         return None
     ids = list(map(_ID_INT, items))

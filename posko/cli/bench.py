@@ -77,9 +77,9 @@ def bench_fanout(clients: str, rate: float, seconds: float, flood: float | None)
               help="The HTTP clients: wrk (C, the default where installed) or aiohttp (in this process).")
 def bench_intake(reports: int, clients: int, keys: bool, load: str | None) -> None:
     """Accepted reports/s and latency through one intake and two, beside the bare producer."""
-    from bench.intake import default_load, run_intake_bench
+    from bench.intake import run_intake_bench
 
-    run_intake_bench(settings(), reports, clients, keys, load or default_load())
+    run_intake_bench(settings(), reports, clients, keys, load)
 
 
 @bench.command("alert-versions")
