@@ -7,6 +7,8 @@ not. No personal data goes into a signal: a report's public title and text only,
 
 from __future__ import annotations
 
+import ahocorasick
+
 from schemas.events import (
     Certainty,
     CitizenReportEvent,
@@ -45,16 +47,22 @@ INDICATOR_HAZARDS: dict[str, Hazard] = {
 # off Sumatra's coast is felt that far).
 NEAR_KM = 150.0
 FAR_KM = 10_000.0
+# One Aho-Corasick automaton over every hazard word: a text is read once, not once per word
+# (26 substring scans of a report were a sixth of the worker's routing, `posko bench route`).
+_HAZARD_AUTOMATON = ahocorasick.Automaton()
+for _rank, (_hazard, _words) in enumerate(_HAZARD_WORDS):
+    for _word in _words:
+        if not _HAZARD_AUTOMATON.exists(_word):  # a word names the first hazard that lists it
+            _HAZARD_AUTOMATON.add_word(_word, (_rank, _hazard))
+_HAZARD_AUTOMATON.make_automaton()
+
+
 def hazard_of(*texts: str) -> Hazard:
-    """The hazard the words of these texts name (lainnya when none)."""
-    # Plain loops over `in` (the worker runs this for every report): twice as fast as any() over
-    # a generator, or a regex alternation, measured on the simulator's reports.
+    """The hazard the words of these texts name (lainnya when none): of the hazards whose words
+    appear, the first in _HAZARD_WORDS' order."""
     text = " ".join(" ".join(texts).lower().split())
-    for hazard, words in _HAZARD_WORDS:
-        for word in words:
-            if word in text:
-                return hazard
-    return Hazard.LAINNYA
+    found = min((rank_hazard for _, rank_hazard in _HAZARD_AUTOMATON.iter(text)), default=None)
+    return Hazard.LAINNYA if found is None else found[1]
 
 
 def signal_of(event: Event, triage: Triage | None = None, places: Places = NOWHERE) -> Signal | None:

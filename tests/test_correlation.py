@@ -365,3 +365,14 @@ def test_a_full_incident_taking_signals_keeps_the_lines_its_rule_says() -> None:
             assert [i.id for i in items[:-1]] == expected, f"after line {n}"
         assert sum(i.count for i in items) == total  # nothing is lost from the count
     assert len(items) == MAX_ITEMS and items[-1].headline.endswith("sinyal lain")
+
+
+def test_a_text_names_the_first_hazard_in_order_whatever_its_spacing_and_case() -> None:
+    from streams.signals import hazard_of
+
+    assert hazard_of("Banjir", "lalu LONGSOR menutup jalan") is Hazard.LONGSOR  # longsor comes first
+    assert hazard_of("Asap kebakaran lahan") is Hazard.KARHUTLA  # not a house fire
+    assert hazard_of("kabut\n\tasap tebal") is Hazard.KARHUTLA
+    assert hazard_of("Muka\n air sungai naik") is Hazard.BANJIR  # a phrase across a line break
+    assert hazard_of("rumah terbakar") is Hazard.KEBAKARAN
+    assert hazard_of("lampu jalan mati", "") is Hazard.LAINNYA
