@@ -62,3 +62,11 @@ def is_batch(data: bytes) -> bool:
 def lines(data: bytes) -> list[tuple[int, bytes]]:
     """The record's non-blank lines with their line numbers, from 1 (as `sed -n 3p` counts)."""
     return [(n, line) for n, line in enumerate(data.split(b"\n"), 1) if line.strip()]
+
+
+def record_lines(data: bytes | None) -> list[tuple[int | None, bytes | None]]:
+    """A record's events with their bytes: a record of one as (None, the record), a batch's
+    non-blank lines numbered from 1."""
+    if not data or not is_batch(data):
+        return [(None, data)]
+    return list(lines(data))

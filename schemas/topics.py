@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from schemas.events import Kind
+from schemas.regions import PROVINCE_CODE
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -17,6 +18,9 @@ REPORT_STATUS = "posko.report_status"
 # Correlation reads every signal and every act on an incident in one order, so its topics have one
 # partition: a province's signals are a few per second at most, and incidents cross kabupaten.
 SIGNALS = "posko.signals"
+# The key of a posko.signals record about more than one region (a batch of several regions'
+# signals, an acknowledgement of an incident): the province's code.
+SIGNALS_KEY = PROVINCE_CODE.encode()
 # One record per change of an incident, keyed by its id, compacted: the latest of every incident
 # stays readable, and it is the changelog the worker rebuilds its incident table from.
 INCIDENTS = "posko.incidents"
@@ -44,9 +48,12 @@ def events_topic(kind: Kind) -> str:
     return f"posko.events.{kind}"
 
 
-# The topics whose records carry batches of events, one a line (schemas/batch.py); alerts,
-# signals, dead letters and the room's topics stay one a record.
-BATCHED = frozenset(events_topic(kind) for kind in Kind)
+# The topics whose records carry batches, one event or signal a line (schemas/batch.py); alerts,
+# dead letters and the room's other topics stay one a record.
+BATCHED = frozenset({*(events_topic(kind) for kind in Kind), SIGNALS})
+# Batched topics read in one order (correlation's): a batch holds consecutive records whatever
+# their keys, where elsewhere a batch holds one key's records.
+IN_ORDER = frozenset({SIGNALS})
 
 
 class TopicSpec(msgspec.Struct, frozen=True):

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from posko.kafka.delivery import deliver_all
 from schemas.batch import join, packs
-from schemas.topics import BATCHED
+from schemas.topics import BATCHED, IN_ORDER, SIGNALS_KEY
 from streams.faust_workarounds import kafka_producer
 from streams.validate import Outgoing, refused
 
@@ -90,14 +90,24 @@ def _chunks(kafka: AIOKafkaProducer, records: Sequence[Outgoing], partition_of: 
 
 def _packed(topic: str, records: list[Outgoing]) -> list[tuple[list[Outgoing], bytes, bytes]]:
     """The Kafka records to send for these: on a batched topic one per key and batch (the records
-    of a key keep their order), elsewhere one each."""
+    of a key keep their order), on one read in order (posko.signals) one per batch of consecutive
+    records, elsewhere one each."""
     if topic not in BATCHED:
         return [([record], record.key, record.value) for record in records]
+    if topic in IN_ORDER:
+        return [(list(run), _key_of(run), join(record.value for record in run))
+                for run in packs(records, lambda record: record.value)]
     by_key: dict[bytes, list[Outgoing]] = defaultdict(list)
     for record in records:
         by_key[record.key].append(record)
     return [(list(run), key, join(record.value for record in run))
             for key, group in by_key.items() for run in packs(group, lambda record: record.value)]
+
+
+def _key_of(run: Sequence[Outgoing]) -> bytes:
+    """A batch's key: its records' own when they share one, else the province's."""
+    key = run[0].key
+    return key if all(record.key == key for record in run) else SIGNALS_KEY
 
 
 def _batch(kafka: AIOKafkaProducer, records: list[Outgoing]) -> Any:

@@ -39,6 +39,7 @@ from decision.playbooks import load_playbooks
 from decision.ranking import parse_weights
 from decision.reference import load_reference
 from posko.settings import Settings
+from schemas.batch import record_lines
 from schemas.commands import AuditEntry, Command, DeskRecord, IncidentNote, RegionEmergency, Task, desk_key
 from schemas.decision import RankingRecord
 from schemas.events import utc_now
@@ -49,9 +50,9 @@ from streams.commits import RawCommits
 from streams.correlate import Room, as_published, thresholds
 from streams.desk import Desk, acknowledgement_entry
 from streams.escalation_log import FiredSteps
-from streams.faust_workarounds import set_without_changelog, unacked_topic
+from streams.faust_workarounds import set_without_changelog, take_weighed, unacked_topic
 from streams.publish import publish
-from streams.validate import Outgoing, dead_letter
+from streams.validate import Outgoing, dead_letter, letters_for
 
 log = logging.getLogger("posko.stream")
 
@@ -100,7 +101,9 @@ class Correlation:
 
     async def correlate(self, stream: Stream[Any]) -> None:
         """Signals and acknowledgements into incidents, a batch at a time."""
-        async for taken in stream.take_events(self.settings.stream_batch, within=TAKE_S):
+        # Takes of up to stream_batch signals, however many records hold them (a batch of the
+        # route part holds up to 2,000), or what came within TAKE_S.
+        async for taken in take_weighed(stream, self.settings.stream_batch, TAKE_S, signals_in):
             batch, processed = await self.commits.in_order(taken)
             async with self._lock:
                 await self._load()
@@ -109,25 +112,25 @@ class Correlation:
                 changed: dict[uuid.UUID, Incident] = {}
                 letters: list[Outgoing] = []
                 entries: list[AuditEntry] = []
+                n = 0
                 self.room.defer()  # each changed incident summarised and ranked once, at settle()
                 try:
-                    for n, event in enumerate(batch, 1):
-                        if n % YIELD_EVERY == 0:  # the validating agents and Kafka's timers run too
-                            await asyncio.sleep(0)
+                    for event in batch:
                         message = event.message
-                        try:
-                            value = _input.decode(message.value or b"")
-                            before = self.room.incidents.get(value.incident_id) if isinstance(
-                                value, IncidentAck) else None
-                            taken_in = self.room.take(value, now)
-                            for incident in taken_in:
-                                changed[incident.id] = incident
-                            if isinstance(value, IncidentAck):
-                                entries.append(acknowledgement_entry(value, before, taken_in, now))
-                        except Exception as exc:  # one bad record never stops correlation
-                            letters.append(dead_letter(f"not a signal nor an incident acknowledgement: {exc}",
-                                                       message.topic, message.partition, message.offset,
-                                                       message.key, message.value))
+                        bad: list[tuple[int | None, bytes | None, str]] = []
+                        for position, line, value in room_inputs(message.value):
+                            n += 1
+                            if n % YIELD_EVERY == 0:  # the validating agents and Kafka's timers run too
+                                await asyncio.sleep(0)
+                            if isinstance(value, str):
+                                bad.append((position, line, value))
+                                continue
+                            try:
+                                self._take(value, now, changed, entries)
+                            except Exception as exc:  # one bad line never stops correlation
+                                bad.append((position, line, f"processing failed: {exc!r}"))
+                        letters += letters_for(bad, message.topic, message.partition, message.offset,
+                                               message.key)
                 finally:  # (also when the agent is stopped mid-batch: no draft is left behind)
                     settled = self.room.settle(now)
                 changed |= {incident.id: incident for incident in settled}
@@ -137,6 +140,16 @@ class Correlation:
                     await publish(self.app, [Outgoing(AUDIT, str(e.id).encode(), _encoder.encode(e))
                                              for e in entries])
             self.commits.done(processed)
+
+    def _take(self, value: RoomInput, now: datetime, changed: dict[uuid.UUID, Incident],
+              entries: list[AuditEntry]) -> None:
+        """A signal or acknowledgement into the room: the incidents it changed into `changed`, an
+        acknowledgement's audit entry into `entries`."""
+        before = self.room.incidents.get(value.incident_id) if isinstance(value, IncidentAck) else None
+        taken_in = self.room.take(value, now)
+        changed |= {incident.id: incident for incident in taken_in}
+        if isinstance(value, IncidentAck):
+            entries.append(acknowledgement_entry(value, before, taken_in, now))
 
     async def decide(self, stream: Stream[Any]) -> None:
         """Commands decided in their order: the state they change, then their audit entries."""
@@ -265,6 +278,28 @@ class Correlation:
         self.loaded = True
         log.info("correlation: %d incidents, %d tasks restored", len(self.room.incidents),
                  len(self.desk.tasks))
+
+
+def room_inputs(data: bytes | None) -> list[tuple[int | None, bytes | None, RoomInput | str]]:
+    """A posko.signals record's signals and acknowledgements, each with its line (None in a record
+    of one) and bytes, or why the line is neither; one written over several lines is one."""
+    found = [(position, line, _room_input(line)) for position, line in record_lines(data)]
+    if len(found) > 1 and all(isinstance(value, str) for _, _, value in found):
+        if not isinstance(whole := _room_input(data), str):  # pretty-printed, as by hand
+            return [(None, data, whole)]
+    return found
+
+
+def _room_input(data: bytes | None) -> RoomInput | str:
+    try:
+        return _input.decode(data or b"")
+    except Exception as exc:  # whatever the bytes (bad UTF-8, nesting past the recursion limit)
+        return f"not a signal nor an incident acknowledgement: {exc!r}"
+
+
+def signals_in(value: bytes | None) -> int:
+    """How many signals (or acknowledgements) a posko.signals record holds, one a line."""
+    return value.count(b"\n") + 1 if value else 1
 
 
 def _changelogged(app: faust.App, name: str, changelog: str) -> Any:

@@ -159,6 +159,20 @@ def letter_for_the_rest(
                        first)
 
 
+def letters_for(
+    bad: Sequence[tuple[int | None, bytes | None, str]], topic: str, partition: int, offset: int,
+    key: bytes | None,
+) -> list[Outgoing]:
+    """The dead letters of a record's bad lines, given as (line, bytes, reason): one each for the
+    first LETTERS_PER_RECORD, one for the rest (letter_for_the_rest)."""
+    letters = [dead_letter(reason, topic, partition, offset, key, raw, position)
+               for position, raw, reason in bad[:LETTERS_PER_RECORD]]
+    if rest := bad[LETTERS_PER_RECORD:]:  # only a batch has that many lines, each numbered
+        letters.append(letter_for_the_rest([(position or 0, raw, reason) for position, raw, reason in rest],
+                                           topic, partition, offset, key))
+    return letters
+
+
 def refused(record: Outgoing, error: Exception) -> Outgoing | None:
     """What to send instead of a record Kafka refused for good: its source message dead-lettered,
     without the original bytes when it was the dead letter that was refused; None without a source."""

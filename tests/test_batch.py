@@ -13,7 +13,7 @@ from connectors.publisher import packed
 from schemas.batch import batches, is_batch, join, lines
 from schemas.events import DeadLetter, Event, Kind
 from schemas.raw import Flaw, RawMessage
-from schemas.topics import DLQ, events_topic
+from schemas.topics import DLQ, SIGNALS, events_topic
 from sinks.clickhouse.writer import rows_of
 from streams.app import _route_batch
 from streams.publish import _packed
@@ -102,8 +102,18 @@ def test_the_worker_packs_clean_events_one_record_per_key_and_batch() -> None:
     assert [(key, value) for _, key, value in packed_out] == [
         (b"15.71", b'{"n":0}\n{"n":2}\n{"n":4}'), (b"15.01", b'{"n":1}\n{"n":3}\n{"n":5}')]
     assert [len(part) for part, _, _ in packed_out] == [3, 3]
-    # Dead letters (and alerts, signals) stay one a record.
+    # Dead letters (and alerts) stay one a record.
     assert len(_packed(DLQ, [Outgoing(DLQ, b"t", b"{}")] * 3)) == 3
+
+
+def test_the_worker_packs_signals_in_their_order_whatever_their_regions() -> None:
+    """Correlation reads posko.signals in one order: a batch is consecutive signals, keyed by their
+    region when they share one, else by the province's code."""
+    mixed = [Outgoing(SIGNALS, key, b'{"n":%d}' % n) for n, key in enumerate([b"15.71", b"15.01"] * 2)]
+    assert [(key, value) for _, key, value in _packed(SIGNALS, mixed)] == [
+        (b"15", b'{"n":0}\n{"n":1}\n{"n":2}\n{"n":3}')]
+    alone = [Outgoing(SIGNALS, b"15.04", b'{"n":%d}' % n) for n in range(2)]
+    assert [key for _, key, _ in _packed(SIGNALS, alone)] == [b"15.04"]
 
 
 def test_batches_keep_order_and_size() -> None:

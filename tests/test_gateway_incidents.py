@@ -10,8 +10,19 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
+from schemas.batch import record_lines
+from schemas.events import Kind, utc_now
 from schemas.identity import Role
-from schemas.incidents import Hazard, Incident, IncidentAck, IncidentStatus, Priority, RoomInput
+from schemas.incidents import (
+    Hazard,
+    Incident,
+    IncidentAck,
+    IncidentStatus,
+    Priority,
+    RoomInput,
+    Signal,
+    SignalKind,
+)
 from schemas.regions import Region
 from schemas.topics import SIGNALS
 from sinks.push.incidents import SNAPSHOT_ITEMS
@@ -25,7 +36,7 @@ from sinks.push.protocol import (
     Snapshot,
     Welcome,
 )
-from tests.conftest import read_topic, wait_for
+from tests.conftest import produce, read_topic, wait_for
 from tests.gateway_stack import GatewayStack, open_client, own_gateway_stack, receive_until
 from tests.incident_samples import (
     escalation_of,
@@ -241,10 +252,33 @@ async def test_incident_ack_goes_on_posko_signals_and_back_to_every_wall(gateway
     assert ack.status is IncidentStatus.DITANGANI
     print(f"incident acknowledgement on the wall {1000 * (time.monotonic() - sent_at):.0f} ms after sending")
     decoder = msgspec.json.Decoder(RoomInput)
-    on_kafka = [(key, decoder.decode(value or b"")) for key, value in
-                await read_topic(gateway_stack.stack.settings, SIGNALS)]
+    on_kafka = [(key, decoder.decode(line or b"")) for key, value in
+                await read_topic(gateway_stack.stack.settings, SIGNALS) for _, line in record_lines(value)]
     acks = [(key, room) for key, room in on_kafka
             if isinstance(room, IncidentAck) and room.incident_id == flood.id]
     assert [key for key, _ in acks] == [b"15"] and acks[0][1] == ack
     for ws in (wall, officer, outsider):
         await ws.close()
+
+
+async def test_an_incident_ack_inside_a_batch_of_signals_reaches_the_wall(gateway_stack: GatewayStack,
+                                                                          marker: str) -> None:
+    """posko.signals carries batches (one signal a line, as the worker writes them): the gateway
+    finds the acknowledgement among signals and a bad line, and the lines after that."""
+    flood = flood_incident(marker)
+    wall = await open_client(gateway_stack, gateway_stack.token())
+    await receive_until(wall, _snapshot)
+    await publish_incidents(gateway_stack.stack.settings, [flood])
+    await receive_until(wall, _has_versions([flood]))
+    signal = Signal(id=uuid.uuid4(), kind=SignalKind.LAPORAN, event_kind=Kind.CITIZEN_REPORT,
+                    hazard=Hazard.BANJIR, occurred_at=utc_now(), region=Region.BATANG_HARI,
+                    headline="Air masuk rumah", text='warga bilang "ack" sudah surut')
+    ack = IncidentAck(incident_id=flood.id, acked_by=f"Regu {marker}", role="responder", acked_at=utc_now())
+    batch = b"\n".join([msgspec.json.encode(signal), b'{"type":"ack", "incident_id": "rusak"',
+                         msgspec.json.encode(ack), msgspec.json.encode(signal)])
+    await produce(gateway_stack.stack.settings, [(SIGNALS, b"15", batch)])
+    seen = await receive_until(wall, lambda got: any(isinstance(m, IncidentAckMessage)
+                                                     and m.ack.acked_by == ack.acked_by for m in got))
+    acks = [m.ack for m in seen if isinstance(m, IncidentAckMessage) and m.ack.incident_id == flood.id]
+    assert acks == [ack]
+    await wall.close()

@@ -18,6 +18,7 @@ from schemas.events import (
     AlertArea,
     AlertCategory,
     Certainty,
+    DeadLetter,
     DisasterAlert,
     DisasterAlertEvent,
     Kind,
@@ -28,12 +29,14 @@ from schemas.events import (
 )
 from schemas.incidents import Escalation, Incident, IncidentAck, Priority, incident_id
 from schemas.regions import Region
-from schemas.topics import AUDIT, ESCALATIONS, INCIDENTS, SIGNALS, raw_topic
+from schemas.topics import AUDIT, DLQ, ESCALATIONS, INCIDENTS, SIGNALS, raw_topic
+from streams.signals import signal_of
 from tests.conftest import Stack, own_broker, produce, read_topic, running_stack, wait_for
 
 _incident = msgspec.json.Decoder(Incident)
 _escalation = msgspec.json.Decoder(Escalation)
 _audit = msgspec.json.Decoder(AuditEntry)
+_letter = msgspec.json.Decoder(DeadLetter)
 STEPS = "4:petugas piket,12:supervisor,20:kepala BPBD"
 
 
@@ -168,3 +171,29 @@ def test_an_acknowledged_incident_stops_escalating(escalating: Stack) -> None:
     [entry] = [e for e in entries if e.target == str(acked_id)]
     assert (entry.action, entry.actor, entry.accepted) == ("acknowledge_incident", "Rina (piket)", True)
     assert _incident.decode(entry.after.encode()).status.value == "dipantau"
+
+
+def test_a_batch_of_signals_sends_its_bad_lines_alone_to_the_dlq(escalating: Stack) -> None:
+    """A posko.signals record holds a batch, one signal or acknowledgement a line: the room takes
+    the good lines in their order and dead-letters exactly the bad ones, each with its line."""
+    stack = escalating
+    alert = _segera_alert(Region.MERANGIN)
+    signal = signal_of(alert)
+    assert signal is not None
+    incident = incident_id(alert.id)
+    ack = IncidentAck(incident_id=incident, acked_by="Regu Merangin", role="responder", acked_at=utc_now())
+    lines = [msgspec.json.encode(signal), b"bukan json", msgspec.json.encode(ack),
+             b'{"type":"signal","id":"bukan-uuid"}', msgspec.json.encode(signal)]
+    [(_, partition, offset)] = asyncio.run(produce(stack.settings, [(SIGNALS, b"15", b"\n".join(lines))]))
+    wait_for(lambda: incident in incidents(stack) and incidents(stack)[incident].acked_by == "Regu Merangin",
+             60, lambda: f"the batch's alert as an incident, acknowledged\n{stack.log_tail()}")
+
+    def letters() -> list[DeadLetter]:
+        found = [_letter.decode(v) for _, v in asyncio.run(read_topic(stack.settings, DLQ)) if v]
+        return [d for d in found if (d.topic, d.partition, d.offset) == (SIGNALS, partition, offset)]
+
+    wait_for(lambda: len(letters()) >= 2, 60, "the batch's two dead letters")
+    assert sorted((d.position, d.raw) for d in letters()) == [(2, lines[1]), (4, lines[3])]
+    assert all("not a signal nor an incident acknowledgement" in d.reason for d in letters())
+    found = incidents(stack)[incident]
+    assert [s for item in found.items for s in item.signal_ids] == [alert.id]  # the repeat is known

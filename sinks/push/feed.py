@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from posko.settings import Settings
+from schemas.batch import record_lines
 from schemas.commands import AuditEntry, DeskRecord
 from schemas.decision import RankingRecord
 from schemas.events import Acknowledgement, Alert
@@ -152,10 +153,26 @@ def _on_record(gateway: Gateway, topic: str, value: bytes | None) -> None:
             gateway.on_ranking(_ranking.decode(value))
         elif topic == AUDIT:
             gateway.commands.on_audit(_audit.decode(value))
-        elif isinstance(room := _room_input.decode(value), IncidentAck):
-            gateway.on_incident_ack(room)
+        else:
+            _on_signals(gateway, value)
     except msgspec.DecodeError as exc:  # the sink sends it to the DLQ; the wall skips it
         log.warning("skipping unreadable record on %s: %s", topic, exc)
+
+
+def _on_signals(gateway: Gateway, value: bytes) -> None:
+    """A posko.signals record (batched, one a line): its acknowledgements of incidents, each line
+    alone (the room dead-letters a bad one)."""
+    for _, line in record_lines(value):
+        # An acknowledgement's line holds its tag: the far more numerous signals are not decoded.
+        if not line or b'"ack"' not in line:
+            continue
+        try:
+            room = _room_input.decode(line)
+        except msgspec.DecodeError as exc:
+            log.warning("skipping an unreadable line on %s: %s", SIGNALS, exc)
+            continue
+        if isinstance(room, IncidentAck):
+            gateway.on_incident_ack(room)
 
 
 async def _partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:

@@ -35,7 +35,7 @@ from schemas.events import Acknowledgement, Alert, Kind, new_event_id, utc_now
 from schemas.identity import Principal, Role
 from schemas.incidents import Escalation, Incident, IncidentAck, IncidentStatus
 from schemas.regions import REGION_NAMES
-from schemas.topics import ACKS, SIGNALS
+from schemas.topics import ACKS, SIGNALS, SIGNALS_KEY
 from sinks.push.client import EXPIRED, POLICY_VIOLATION, Client, QueuedMessage
 from sinks.push.commands import CommandPath
 from sinks.push.desk import DeskBoard, desk_message
@@ -97,9 +97,6 @@ UNKNOWN_ALERT_S = 60.0
 # A client connecting while the gateway still reads posko.incidents from its start waits at most
 # this long for it (then gets what is read so far; the rest comes as incident messages).
 INCIDENTS_LOAD_WAIT_S = 30.0
-# Acknowledgements of incidents go on posko.signals with this key: its one partition keeps them
-# in order with the signals the correlator reads.
-SIGNALS_KEY = b"15"
 
 _V = TypeVar("_V")
 _encode = msgspec.json.Encoder().encode
