@@ -12,7 +12,7 @@ both are indexed; every answer is the same as comparing with every signal of eve
   point (an alert's: within its radius too); for an alert or area also those naming one of its
   kabupaten/kota.
 - `Recent` compares a signal with an incident's signals: with the alerts and areas among them
-  (`Specials`: an ordinary signal through their index, an alert or area with each of them), and
+  through their index (`Specials`), and
   with the ordinary ones through theirs (kecamatan, kabupaten/kota, and points in the grid cells
   within `distance_km`, or an alert's radius, of its point).
 """
@@ -52,7 +52,8 @@ class Nearby:
 
     def add(self, incident: uuid.UUID, signals: Iterable[Signal]) -> None:
         """The incident's latest signals, with these."""
-        recent = self._recent.setdefault(incident, Recent(self._cell))
+        if (recent := self._recent.get(incident)) is None:  # (not built for every signal added)
+            recent = self._recent[incident] = Recent(self._cell)
         keys = self._keys[incident]
         for signal in signals:
             recent.append(signal)
@@ -166,7 +167,7 @@ class Recent:
         if signal.kecamatan and signal.kecamatan in self._kecamatan:
             return True
         if special(signal):  # an alert or area: with each alert and area, through the others' index
-            return self._special.near_each(signal, distance_km) or self._ordinary_near(signal, distance_km)
+            return self._special.near_special(signal, distance_km) or self._ordinary_near(signal, distance_km)
         if self._special.near(signal, distance_km):
             return True
         # Between two ordinary signals only the kecamatan (above) and the distance count.
@@ -208,7 +209,8 @@ class Specials:
     whether it is near one of them, as `near` with each would tell, in a few lookups: an
     incident of hotspot counts and river readings holds hundreds of areas."""
 
-    __slots__ = ("_alert_regions", "_area_regions", "_circle_regions", "_kecamatan", "_located", "signals")
+    __slots__ = ("_alert_regions", "_area_regions", "_circle_regions", "_kecamatan", "_located",
+                 "_located_own", "_located_regions", "signals")
 
     def __init__(self) -> None:
         self.signals: list[Signal] = []  # oldest first
@@ -217,6 +219,9 @@ class Specials:
         self._alert_regions: Counter[Region] = Counter()  # of alerts without a circle
         self._circle_regions: Counter[Region] = Counter()  # of alerts with one (for no point)
         self._located: list[Signal] = []  # those with a point (alerts only: an area has none)
+        # Of those with a point: their kabupaten/kota (regions_of) and their own (`region`).
+        self._located_regions: Counter[Region] = Counter()
+        self._located_own: Counter[Region] = Counter()
 
     def add(self, signal: Signal, sign: int = 1) -> None:
         """Count an alert or area in (or out, with sign -1: the oldest of them)."""
@@ -236,10 +241,42 @@ class Specials:
                 self._located.append(signal)
             else:
                 self._located.remove(signal)
+            _count(self._located_regions, regions_of(signal), sign)
+            if signal.region is not None:
+                _count(self._located_own, [signal.region], sign)
 
-    def near_each(self, signal: Signal, distance_km: float) -> bool:
-        """Whether any signal is near one of them, compared with each."""
-        return any(near(signal, other, distance_km) for other in self.signals)
+    def near_special(self, signal: Signal, distance_km: float) -> bool:
+        """Whether an alert or area is near one of them (`near`'s rules, with an alert or area on
+        both sides; every one of them is an area or an alert with a point)."""
+        if signal.kecamatan and signal.kecamatan in self._kecamatan:
+            return True
+        circle = bool(signal.kind is SignalKind.PERINGATAN and signal.radius_km and signal.location)
+        if signal.kind is SignalKind.PERINGATAN:  # one of them in its area: an area by its regions,
+            # an alert with a point by them too when this alert has no circle (else by distance)
+            if any(r in self._area_regions for r in signal.regions):
+                return True
+            if not circle and any(r in self._located_regions for r in signal.regions):
+                return True
+        where = regions_of(signal)  # it in one of their alerts' areas, by the regions
+        if any(r in self._alert_regions for r in where):
+            return True
+        if signal.location is None and any(r in self._circle_regions for r in where):
+            return True
+        if is_area(signal):  # two areas touch; an alert with a point in its kabupaten/kota
+            if any(r in self._area_regions for x in where for r in (x, *_neighbours(x))):
+                return True
+            return any(r in self._located_own for r in where)
+        if signal.region is not None and signal.region in self._area_regions:  # it in an area
+            return True
+        p = signal.location
+        assert p is not None  # (not an area)
+        for other in self._located:  # by distance, or within its circle, or within theirs
+            assert other.location is not None
+            km = haversine_km(p.lat, p.lon, other.location.lat, other.location.lon)
+            if km <= distance_km or (circle and km <= signal.radius_km) or (
+                    other.kind is SignalKind.PERINGATAN and other.radius_km and km <= other.radius_km):
+                return True
+        return False
 
     def near(self, signal: Signal, distance_km: float) -> bool:
         """Whether an ordinary signal is near one of them (`near`'s rules, with the ordinary

@@ -60,6 +60,35 @@ def test_an_incidents_recent_signals_answer_as_each_compared(name: str) -> None:
                     signal, distance)
 
 
+def odd_signals(n: int, seed: int) -> list[Signal]:
+    """Signals of every shape, also those the worker never makes (an alert whose regions leave out
+    its own, an area named by its own region only, kecamatan shared across kinds)."""
+    rng = random.Random(seed)
+    regions = list(Region)
+    made = []
+    for _ in range(n):
+        kind = rng.choice(list(SignalKind))
+        located = rng.random() < 0.6
+        made.append(Signal(
+            id=uuid.uuid4(), kind=kind, event_kind=Kind.DISASTER_ALERT, hazard=Hazard.BANJIR, occurred_at=T0,
+            region=rng.choice([None, *regions]), regions=rng.sample(regions, rng.choice([0, 0, 1, 2])),
+            kecamatan=rng.choice([None, None, "15.04.03", "15.05.01"]),
+            location=Point(rng.uniform(-2.6, -1.0), rng.uniform(101.2, 104.4)) if located else None,
+            radius_km=rng.choice([0.0, 0.0, 20.0, 120.0]) if kind is SignalKind.PERINGATAN else 0.0))
+    return made
+
+
+def test_an_incidents_recent_signals_answer_as_each_compared_for_signals_of_every_shape() -> None:
+    signals, rng = odd_signals(600, 11), random.Random(12)
+    for _ in range(150):
+        members = rng.sample(signals, rng.choice([1, 3, 12, 60]))
+        recent = Recent(cell_for(15.0), members)
+        for signal in rng.sample(signals, 30):
+            for distance in (0.0, 15.0, 80.0):
+                assert recent.near(signal, distance) == any(near(signal, m, distance) for m in members), (
+                    signal, members, distance)
+
+
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_the_candidates_hold_every_incident_a_signal_is_near(name: str) -> None:
     signals = [s for _, s in ALL[name]]
