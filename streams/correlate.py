@@ -148,8 +148,8 @@ class Room:
         self._order: dict[uuid.UUID, int] = {}
         self._arrivals = itertools.count()
         self._surges: set[uuid.UUID] = set()  # incidents of a surge: what an ordinary report may join
-        # item: the word pairs of its first signal (True), or of its title only (False: restored)
-        self._texts: dict[uuid.UUID, tuple[set[tuple[str, str]], bool]] = {}
+        # item: the words of its first signal (True), or of its title only (False: restored)
+        self._texts: dict[uuid.UUID, tuple[_Words, bool]] = {}
         self._latest: datetime | None = None  # the latest signal time seen: the stream's clock
         self._taken = 0
         self._rates: dict[tuple[str, ReportCategory | None], _Rate] = {}
@@ -391,7 +391,7 @@ class Room:
     def _add_signal(self, incident: Incident, signal: Signal) -> Incident:
         self._nearby.add(incident.id, (signal,))
         self.member[signal.id] = incident.id
-        words = _pairs(_words_of(signal)) if signal.kind is SignalKind.LAPORAN else set()
+        words = _Words(_words_of(signal) if signal.kind is SignalKind.LAPORAN else "")
         if signal.kind is SignalKind.LAPORAN and signal.kecamatan is not None:
             for n, item in enumerate(incident.items):
                 if item.kecamatan == signal.kecamatan and self._duplicate(signal, words, item):
@@ -406,17 +406,17 @@ class Room:
             self.member[signal_id] = incident.id
         return drafted(incident, [*incident.items, item], item, item.count)
 
-    def _duplicate(self, signal: Signal, words: set[tuple[str, str]], item: IncidentItem) -> bool:
+    def _duplicate(self, signal: Signal, words: _Words, item: IncidentItem) -> bool:
         if signal.kind is not SignalKind.LAPORAN or item.kind is not SignalKind.LAPORAN:
             return False
         if signal.kecamatan is None or signal.kecamatan != item.kecamatan:
             return False
         known = self._texts.get(item.id)
         if known is None:  # restored after a restart: its title is what is known of it
-            known = self._texts[item.id] = (_pairs(item.headline), False)
-        pairs, full = known
-        mine = words if full else _pairs(signal.headline)
-        return _jaccard(mine, pairs) >= self.t.duplicate_similarity
+            known = self._texts[item.id] = (_Words(item.headline), False)
+        theirs, full = known
+        mine = words.pairs if full else _pairs(signal.headline)
+        return _jaccard(mine, theirs.pairs) >= self.t.duplicate_similarity
 
     def _horizon(self) -> timedelta:
         """How long an incident stays in memory after its last signal: its window and a day."""
@@ -522,6 +522,22 @@ def _jaccard(pa: set[tuple[str, str]], pb: set[tuple[str, str]]) -> float:
     if not pa or not pb:
         return 0.0
     return len(pa & pb) / len(pa | pb)
+
+
+class _Words:
+    """A text's word pairs for near-duplicates, made when first compared (most reports never are)."""
+
+    __slots__ = ("_pairs", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._pairs: set[tuple[str, str]] | None = None
+
+    @property
+    def pairs(self) -> set[tuple[str, str]]:
+        if self._pairs is None:
+            self._pairs, self.text = _pairs(self.text), ""  # (the text is not kept twice)
+        return self._pairs
 
 
 def _pairs(text: str) -> set[tuple[str, str]]:
